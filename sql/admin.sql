@@ -1,0 +1,46 @@
+-- Everyday administration with plain SQL. Open a client with `scripts/sql`
+-- (or your own mariadb client on the fcgi-users database) and paste what you
+-- need, replacing the addresses. Flags take effect on the very next request:
+-- fcgi-users keeps no cache of users.
+-- Create a user (a password needs hashing): fcgi-users user create --email E [--superuser] [--verified]
+
+-- List users, newest addresses last.
+SELECT id, email, is_active, is_superuser, is_verified FROM user ORDER BY email;
+
+-- Find one user (e-mail compares case-insensitively).
+SELECT id, email, is_active, is_superuser, is_verified FROM user WHERE email = 'someone@example.com';
+
+-- Make a user superuser (and take it back with FALSE).
+UPDATE user SET is_superuser = TRUE WHERE email = 'someone@example.com';
+
+-- Deactivate a user: refused at login and on every authenticated route at once.
+UPDATE user SET is_active = FALSE WHERE email = 'someone@example.com';
+
+-- Mark a user's address as verified.
+UPDATE user SET is_verified = TRUE WHERE email = 'someone@example.com';
+
+-- Delete a user; their database tokens and OAuth accounts go with them (ON DELETE CASCADE).
+DELETE FROM user WHERE email = 'someone@example.com';
+
+-- Log a user out everywhere (database-strategy tokens only; JWTs live until they expire).
+DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email = 'someone@example.com');
+
+-- Remove expired database tokens (default lifetime 3600 s).
+DELETE FROM accesstoken WHERE created_at < UTC_TIMESTAMP() - INTERVAL 3600 SECOND;
+
+-- Hooks waiting for delivery (new, or failed and waiting for their next attempt).
+SELECT id, event, user_id, attempts, next_attempt_at, last_exit_status
+  FROM hook_event WHERE done_at IS NULL AND failed_at IS NULL ORDER BY next_attempt_at;
+
+-- Hooks that failed for good, with their last exit status and the end of their stderr.
+SELECT id, event, user_id, attempts, last_exit_status, last_error, failed_at
+  FROM hook_event WHERE failed_at IS NOT NULL ORDER BY failed_at DESC;
+
+-- Retry a failed hook once more (its token, if it had one, is gone: the command gets none).
+UPDATE hook_event SET failed_at = NULL, attempts = 0, next_attempt_at = UTC_TIMESTAMP() WHERE id = 42;
+
+-- Forget delivered hooks older than 30 days.
+DELETE FROM hook_event WHERE done_at < UTC_TIMESTAMP() - INTERVAL 30 DAY;
+
+-- Which migrations are applied.
+SELECT name, applied_at FROM schema_migrations ORDER BY name;

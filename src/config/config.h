@@ -1,0 +1,123 @@
+// Config: every setting of fcgi-users, filled once at start-up from the
+// defaults, the configuration file and FCGI_USERS_* environment variables
+// (in that order), then passed around as const Config&. Nothing reads the
+// environment or a file after load().
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "util/secret.h"
+
+namespace fu {
+
+// A bad configuration: names the key so that main can print one clear line.
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string key, const std::string& message)
+        : std::runtime_error(key + ": " + message), key_(std::move(key)) {}
+    const std::string& key() const { return key_; }
+
+private:
+    std::string key_;
+};
+
+enum class Transport { bearer, cookie };
+enum class Strategy { jwt, database };
+
+struct BackendConfig {
+    std::string name;    // jwt, cookie or database
+    Transport transport;
+    Strategy strategy;
+    std::string prefix;  // e.g. /auth/jwt
+    bool requires_verification = false;
+};
+
+struct CookieConfig {
+    std::string name;
+    long max_age = 0;  // 0: a session cookie, no Max-Age (as FastAPI Users)
+    std::string path;
+    std::string domain;
+    bool secure = true;
+    bool httponly = true;
+    std::string samesite;
+};
+
+// The events of API.md, in the order of the Hooks section.
+inline const std::vector<std::string>& hook_event_names() {
+    static const std::vector<std::string> names = {
+        "after_register",       "after_login",           "after_update",
+        "after_request_verify", "after_verify",          "after_forgot_password",
+        "after_reset_password", "before_delete",         "after_delete"};
+    return names;
+}
+
+struct HookConfig {
+    std::map<std::string, std::string> commands;  // event -> shell text; empty = none
+    long concurrency = 2;
+    long timeout_seconds = 30;
+    long max_attempts = 5;
+    long backoff_seconds = 5;
+    std::string workdir;
+    std::string path;
+};
+
+struct Config {
+    std::string listen;  // unix socket path, host:port, or empty for the inherited socket
+    long workers = 8;
+    long hash_slots = 0;  // 0: one per core
+    long listen_backlog = 256;
+    long max_body_bytes = 65536;
+    std::string mount_prefix;
+    std::string log_level;
+    bool access_log = true;
+
+    std::string db_socket;
+    std::string db_host;
+    long db_port = 3306;
+    std::string db_user;
+    SecretString db_password;
+    std::string db_name;
+    std::string migrations_dir;
+
+    long password_min_length = 8;
+    long password_max_length = 128;
+    long argon2_memory_kib = 19456;
+    long argon2_iterations = 2;
+
+    std::string jwt_algorithm;
+    SecretString access_token_secret;
+    long access_token_lifetime = 3600;
+    long database_token_lifetime = 3600;
+    SecretString reset_secret;
+    long reset_lifetime = 3600;
+    SecretString verify_secret;
+    long verify_lifetime = 3600;
+
+    std::string backend_names;
+    std::map<std::string, BackendConfig> backend_settings;  // all three, enabled or not
+    std::vector<BackendConfig> backends;                  // the enabled ones, in order
+    CookieConfig cookie;
+    HookConfig hooks;
+    std::string check_path;
+
+    // Loads defaults, then `file` (if not empty), then the environment `env`
+    // (a copy of environ as name -> value). Throws ConfigError.
+    static Config load(const std::string& file, const std::map<std::string, std::string>& env);
+
+    // Every key with its effective value, secrets masked, one "key = value" per line.
+    std::string describe() const;
+};
+
+// The documented configuration file: every key, its default and its comment,
+// commented out. conf/fcgi-users.conf is this text (a test keeps them equal).
+std::string config_template();
+
+// The environment variable that overrides a key: FCGI_USERS_ + upper case,
+// dots and dashes as underscores.
+std::string env_name_for(const std::string& key);
+
+}  // namespace fu

@@ -1,0 +1,25 @@
+// The FastCGI side: the listening socket, N worker threads that each accept
+// with FCGX_Accept_r (under one mutex, as libfcgi's examples/threaded.c),
+// and a graceful stop: SIGTERM/SIGINT stop accepting, the requests in flight
+// finish, contexts (and database connections) close, serve() returns.
+#pragma once
+
+#include <string>
+
+#include "handlers/context.h"
+#include "http/router.h"
+
+namespace fu {
+
+// Opens the configured socket (or checks the inherited one on descriptor 0).
+// Throws ConfigError naming `listen` when it cannot.
+int open_listen_socket(const Config& config);
+
+// Serves until a stop signal; returns the process exit status.
+int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd);
+
+// One request, start to end, on a Context: what a worker does between
+// Accept and Finish (exposed for in-process tests).
+http::Response dispatch(const Config& config, const http::Router& router, http::Request& req, Context& ctx);
+
+}  // namespace fu

@@ -1,0 +1,111 @@
+// GET /auth/check for nginx auth_request (and the FastCGI AUTHORIZER role):
+// who is asking, as /users/me decides it, answered in X-User-* headers.
+// Requirements come from nginx: the auth_request URI's query
+// (?require=superuser, ?require=verified, ?optional) or the FastCGI
+// parameter FCGI_USERS_REQUIRE ("superuser,verified", "optional").
+// Fails closed: anything it cannot parse is a 401.
+#include "handlers/check.h"
+
+#include "handlers/common.h"
+#include "handlers/context.h"
+#include "util/log.h"
+
+namespace fu {
+namespace {
+
+struct CheckRules {
+    Requirements need;
+    bool optional = false;
+    bool valid = true;
+};
+
+void apply_rule(CheckRules& rules, std::string_view word) {
+    if (word == "superuser") rules.need.superuser = true;
+    else if (word == "verified") rules.need.verified = true;
+    else if (word == "optional") rules.optional = true;
+    else if (word == "active" || word.empty()) {}
+    else rules.valid = false;
+}
+
+void apply_list(CheckRules& rules, std::string_view list) {
+    while (true) {
+        size_t comma = list.find(',');
+        std::string_view w = list.substr(0, comma);
+        while (!w.empty() && w.front() == ' ') w.remove_prefix(1);
+        while (!w.empty() && w.back() == ' ') w.remove_suffix(1);
+        apply_rule(rules, w);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+CheckRules rules_of(const http::Request& req) {
+    CheckRules rules;
+    for (const auto& [k, v] : req.query) {
+        if (k == "require") apply_list(rules, v);
+        else if (k == "optional") rules.optional = true;
+        else rules.valid = false;
+    }
+    if (const std::string* p = req.param("FCGI_USERS_REQUIRE")) apply_list(rules, *p);
+    return rules;
+}
+
+// Header values come from the database; a CR or LF there must not split the answer.
+std::string header_safe(const std::string& s) {
+    std::string out;
+    for (char c : s)
+        if (c != '\r' && c != '\n') out += c;
+    return out;
+}
+
+}  // namespace
+
+CheckOutcome check_request(const http::Request& req, Context& ctx) {
+    CheckOutcome out;
+    CheckRules rules = rules_of(req);
+    if (!rules.valid) {
+        log::warn("check: unknown requirement in '" + req.raw_query + "': refusing");
+        out.status = 401;
+        return out;
+    }
+    auto who = ctx.auth.current_user(req, rules.need);
+    if (!who) {
+        if (rules.optional && who.error().code == AuthError::unauthorized) {
+            out.status = 200;
+            return out;
+        }
+        out.status = who.error().code == AuthError::forbidden ? 403 : who.error().code == AuthError::unavailable ? 503 : 401;
+        return out;
+    }
+    out.status = 200;
+    const User& u = who->user;
+    out.user = {{"Id", u.id},
+                {"Email", header_safe(u.email)},
+                {"Is-Superuser", u.is_superuser ? "true" : "false"},
+                {"Is-Verified", u.is_verified ? "true" : "false"}};
+    return out;
+}
+
+namespace {
+
+http::Response handle_check(const http::Request& req, Context& ctx) {
+    CheckOutcome c = check_request(req, ctx);
+    http::Response res;
+    switch (c.status) {
+    case 200: res = http::json_text(200, "{}"); break;
+    case 401: return http::unauthorized();
+    case 403: return http::forbidden();
+    default: return http::service_unavailable();
+    }
+    for (const auto& [k, v] : c.user) res.with_header("X-User-" + k, v);
+    res.with_header("Cache-Control", "no-store");
+    return res;
+}
+
+}  // namespace
+
+void register_check_routes(http::Router& router, const Config& config) {
+    router.add("GET", config.check_path, handle_check);
+}
+
+}  // namespace fu

@@ -1,0 +1,40 @@
+#include "handlers/common.h"
+
+#include "handlers/context.h"
+
+namespace fu {
+
+http::Response user_response(int status, const User& user) {
+    json::Doc d(cJSON_CreateObject());
+    cJSON_AddStringToObject(d.get(), "id", user.id.c_str());
+    cJSON_AddStringToObject(d.get(), "email", user.email.c_str());
+    cJSON_AddBoolToObject(d.get(), "is_active", user.is_active);
+    cJSON_AddBoolToObject(d.get(), "is_superuser", user.is_superuser);
+    cJSON_AddBoolToObject(d.get(), "is_verified", user.is_verified);
+    return http::json_response(status, d.get());
+}
+
+http::Response auth_failure(AuthError e) {
+    switch (e) {
+    case AuthError::unauthorized: return http::unauthorized();
+    case AuthError::forbidden: return http::forbidden();
+    case AuthError::unavailable: return http::service_unavailable();
+    }
+    return http::internal_error();
+}
+
+http::Response server_failure(UserError e) {
+    return e == UserError::unavailable ? http::service_unavailable() : http::internal_error();
+}
+
+void register_routes(http::Router& router, const Config& config) {
+    register_meta_routes(router, config);
+    register_auth_routes(router, config);
+    register_register_routes(router, config);
+    register_reset_routes(router, config);
+    register_verify_routes(router, config);
+    register_users_routes(router, config);
+    register_check_routes(router, config);
+}
+
+}  // namespace fu

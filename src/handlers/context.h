@@ -1,0 +1,45 @@
+// Context: what a handler works with. Deps are shared by all threads and
+// read-only; a Context belongs to one worker thread (its own connection,
+// stores, UserManager and Authenticator).
+#pragma once
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "http/router.h"
+#include "store/stores.h"
+#include "users/password.h"
+#include "users/tokens.h"
+#include "users/user_manager.h"
+
+namespace fu {
+
+struct Deps {
+    const Config& config;
+    const PasswordHasher& hasher;
+    const JwtCodec& jwt;
+    UserManagerDeps manager;
+};
+
+struct Context {
+    explicit Context(const Deps& d)
+        : deps(d), stores(d.config), manager(d.manager, stores.users()),
+          auth(d.config, d.jwt, manager, stores.tokens()) {}
+
+    const Deps& deps;
+    Stores stores;
+    UserManager manager;
+    Authenticator auth;
+};
+
+// Every route, registered at start-up.
+void register_routes(http::Router& router, const Config& config);
+
+void register_meta_routes(http::Router& router, const Config& config);
+void register_auth_routes(http::Router& router, const Config& config);
+void register_register_routes(http::Router& router, const Config& config);
+void register_reset_routes(http::Router& router, const Config& config);
+void register_verify_routes(http::Router& router, const Config& config);
+void register_users_routes(http::Router& router, const Config& config);
+void register_check_routes(http::Router& router, const Config& config);
+
+}  // namespace fu

@@ -1,0 +1,35 @@
+// POST /auth/register (fastapi-users' router/register.py).
+#include "handlers/common.h"
+#include "handlers/context.h"
+#include "http/body.h"
+
+namespace fu {
+namespace {
+
+http::Response handle_register(const http::Request& req, Context& ctx) {
+    http::JsonBody body(req);
+    auto email = body.required_email("email");
+    auto password = body.required_string("password");
+    // The flags are type-checked as FastAPI Users' UserCreate does, then ignored.
+    (void)body.optional_bool("is_active");
+    (void)body.optional_bool("is_superuser");
+    (void)body.optional_bool("is_verified");
+    if (body.failed()) return body.response();
+
+    auto user = ctx.manager.create(*email, *password);
+    if (user) return user_response(201, *user);
+    switch (user.error().code) {
+    case UserError::already_exists: return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
+    case UserError::invalid_password:
+        return http::bad_request("REGISTER_INVALID_PASSWORD", user.error().detail);
+    default: return server_failure(user.error().code);
+    }
+}
+
+}  // namespace
+
+void register_register_routes(http::Router& router, const Config&) {
+    router.add("POST", "/auth/register", handle_register);
+}
+
+}  // namespace fu

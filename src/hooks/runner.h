@@ -1,0 +1,31 @@
+// Runs one hook command: /bin/sh -c COMMAND fcgi-users USER_ID [TOKEN] in its
+// own process group, with a minimal environment, a working directory, no
+// inherited descriptors but stdin (/dev/null), stdout and stderr (pipes read
+// here), and a time-out after which the whole group is killed. Every child
+// is reaped. Values are arguments and environment, never command text.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fu::hooks {
+
+struct Command {
+    std::string shell_text;
+    std::vector<std::string> args;  // $1, $2, ...
+    std::vector<std::pair<std::string, std::string>> env;
+    std::string workdir;
+    long timeout_seconds = 30;
+};
+
+struct Outcome {
+    int exit_status = -1;  // the exit status, 128+N for signal N, -1 when it could not start
+    bool timed_out = false;
+    std::string stdout_text;  // at most the last 64 KiB
+    std::string stderr_text;  // at most the last 64 KiB
+};
+
+Outcome run(const Command& cmd);
+
+}  // namespace fu::hooks

@@ -1,0 +1,173 @@
+#include "http/body.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace fu::http {
+namespace {
+
+bool is_json_type(const std::string& content_type) {
+    std::string mt = media_type(content_type);
+    if (mt.empty()) return true;  // FastAPI tries JSON when no type is given
+    if (mt == "application/json") return true;
+    return mt.rfind("application/", 0) == 0 && mt.size() > 5 && mt.compare(mt.size() - 5, 5, "+json") == 0;
+}
+
+bool atext(unsigned char c) {
+    if (c >= 0x80) return true;  // internationalised addresses
+    if (std::isalnum(c)) return true;
+    return std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr && c != 0;
+}
+
+}  // namespace
+
+JsonBody::JsonBody(const Request& req) {
+    if (req.body.empty()) {
+        errors_.push_back({{"body"}, "Field required", "missing"});
+        return;
+    }
+    if (!is_json_type(req.content_type)) {
+        errors_.push_back({{"body"}, "Input should be a valid dictionary or object to extract fields from",
+                           "model_attributes_type"});
+        return;
+    }
+    doc_ = json::parse(req.body);
+    if (!doc_) {
+        errors_.push_back({{"body", 0}, "JSON decode error", "json_invalid"});
+        return;
+    }
+    if (!cJSON_IsObject(doc_.get())) {
+        errors_.push_back({{"body"}, "Input should be a valid dictionary or object to extract fields from",
+                           "model_attributes_type"});
+        return;
+    }
+    parsed_ = true;
+}
+
+const cJSON* JsonBody::field(const char* name) const {
+    return parsed_ ? cJSON_GetObjectItemCaseSensitive(doc_.get(), name) : nullptr;
+}
+
+bool JsonBody::has(const char* name) const { return field(name) != nullptr; }
+
+void JsonBody::add(const char* name, std::string msg, std::string type) {
+    errors_.push_back({{"body", std::string(name)}, std::move(msg), std::move(type)});
+}
+
+std::optional<std::string> JsonBody::required_string(const char* name) {
+    if (!parsed_) return std::nullopt;
+    const cJSON* f = field(name);
+    if (!f) {
+        add(name, "Field required", "missing");
+        return std::nullopt;
+    }
+    if (!cJSON_IsString(f)) {
+        add(name, "Input should be a valid string", "string_type");
+        return std::nullopt;
+    }
+    return std::string(f->valuestring);
+}
+
+std::optional<std::string> JsonBody::optional_string(const char* name, bool null_ok) {
+    if (!parsed_) return std::nullopt;
+    const cJSON* f = field(name);
+    if (!f || (null_ok && cJSON_IsNull(f))) return std::nullopt;
+    if (!cJSON_IsString(f)) {
+        add(name, "Input should be a valid string", "string_type");
+        return std::nullopt;
+    }
+    return std::string(f->valuestring);
+}
+
+std::optional<std::string> JsonBody::required_email(const char* name) {
+    auto s = required_string(name);
+    if (!s) return s;
+    if (auto problem = email_problem(*s)) {
+        add(name, "value is not a valid email address: " + *problem, "value_error");
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<std::string> JsonBody::optional_email(const char* name) {
+    auto s = optional_string(name, false);
+    if (!s) return s;
+    if (auto problem = email_problem(*s)) {
+        add(name, "value is not a valid email address: " + *problem, "value_error");
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<bool> JsonBody::optional_bool(const char* name) {
+    const cJSON* f = field(name);
+    if (!f) return std::nullopt;
+    if (cJSON_IsBool(f)) return cJSON_IsTrue(f);
+    if (cJSON_IsNumber(f) && (f->valuedouble == 0 || f->valuedouble == 1)) return f->valuedouble == 1;
+    if (cJSON_IsString(f)) {
+        std::string v = f->valuestring;
+        std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+        for (const char* t : {"true", "1", "yes", "on", "t", "y"})
+            if (v == t) return true;
+        for (const char* t : {"false", "0", "no", "off", "f", "n"})
+            if (v == t) return false;
+    }
+    add(name, "Input should be a valid boolean", "bool_type");
+    return std::nullopt;
+}
+
+std::optional<Pairs> read_form(const Request& req, Response& error) {
+    std::string mt = media_type(req.content_type);
+    if (mt == "application/x-www-form-urlencoded") return parse_urlencoded(req.body);
+    if (mt == "multipart/form-data") {
+        auto boundary = header_param(req.content_type, "boundary");
+        if (boundary) {
+            if (auto fields = parse_multipart(req.body, *boundary)) return fields;
+        }
+        error = unprocessable({{{"body"}, "Invalid multipart/form-data body", "value_error"}});
+        return std::nullopt;
+    }
+    if (mt.empty() && req.body.empty()) return Pairs{};  // every field will be missing
+    error = unprocessable({{{"body"}, "Expected a form: application/x-www-form-urlencoded or multipart/form-data",
+                            "model_attributes_type"}});
+    return std::nullopt;
+}
+
+std::optional<std::string> email_problem(std::string_view email) {
+    if (email.size() > 320) return "The email address is too long.";
+    size_t at = email.rfind('@');
+    if (at == std::string_view::npos) return "An email address must have an @-sign.";
+    std::string_view local = email.substr(0, at);
+    std::string_view domain = email.substr(at + 1);
+    if (local.empty()) return "There must be something before the @-sign.";
+    if (domain.empty()) return "There must be something after the @-sign.";
+    if (local.size() > 64) return "The email address is too long before the @-sign.";
+    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
+        return "The part before the @-sign has a misplaced period.";
+    for (unsigned char c : local)
+        if (c != '.' && !atext(c)) return "The email address contains invalid characters before the @-sign.";
+    if (domain.size() > 253) return "The email address is too long after the @-sign.";
+    if (domain.find('.') == std::string_view::npos)
+        return "The part after the @-sign is not valid. It should have a period.";
+    size_t start = 0;
+    while (start <= domain.size()) {
+        size_t dot = domain.find('.', start);
+        std::string_view label = domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty() || label.size() > 63) return "An email address cannot have an empty or too long domain label.";
+        if (label.front() == '-' || label.back() == '-')
+            return "An email address cannot have a hyphen at the start or end of a domain label.";
+        for (unsigned char c : label)
+            if (!(std::isalnum(c) || c == '-' || c >= 0x80))
+                return "The part after the @-sign contains invalid characters.";
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    std::string tld(domain.substr(domain.rfind('.') + 1));
+    std::transform(tld.begin(), tld.end(), tld.begin(), ::tolower);
+    for (const char* special : {"arpa", "invalid", "local", "localhost", "onion", "test"})
+        if (tld == special) return "The part after the @-sign is a special-use or reserved name that cannot be used with email.";
+    if (std::all_of(tld.begin(), tld.end(), ::isdigit)) return "The part after the @-sign is not valid.";
+    return std::nullopt;
+}
+
+}  // namespace fu::http

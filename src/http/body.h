@@ -1,0 +1,49 @@
+// Reading request bodies the way FastAPI does, collecting every problem as a
+// 422 entry: a JSON object with typed fields, or a login form.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/request.h"
+#include "http/response.h"
+#include "wrap/cjson.h"
+
+namespace fu::http {
+
+// A JSON object body and its field checks. Construct, read fields, then ask
+// failed(): on true, response() is the 422 with every problem found.
+class JsonBody {
+public:
+    explicit JsonBody(const Request& req);
+
+    bool failed() const { return !errors_.empty(); }
+    Response response() const { return unprocessable(errors_); }
+
+    std::optional<std::string> required_string(const char* name);
+    std::optional<std::string> required_email(const char* name);
+    // Absent or (when null_ok) null: nullopt, and no error.
+    std::optional<std::string> optional_string(const char* name, bool null_ok);
+    std::optional<std::string> optional_email(const char* name);
+    std::optional<bool> optional_bool(const char* name);
+    bool has(const char* name) const;
+
+private:
+    const cJSON* field(const char* name) const;
+    void add(const char* name, std::string msg, std::string type);
+
+    json::Doc doc_;
+    bool parsed_ = false;
+    std::vector<FieldError> errors_;
+};
+
+// The fields of an application/x-www-form-urlencoded or multipart/form-data
+// body; nullopt (with a 422 in `error`) for any other body.
+std::optional<Pairs> read_form(const Request& req, Response& error);
+
+// pydantic's EmailStr, as FastAPI Users validates addresses: nullopt when
+// valid, else the reason.
+std::optional<std::string> email_problem(std::string_view email);
+
+}  // namespace fu::http

@@ -1,0 +1,57 @@
+#include "http/request.h"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace fu::http {
+
+Request request_from_params(Pairs params, std::string_view mount_prefix) {
+    Request r;
+    std::string uri;
+    for (const auto& [k, v] : params) {
+        if (k == "REQUEST_METHOD") {
+            r.method = v;
+        } else if (k == "REQUEST_URI") {
+            uri = v;
+        } else if (k == "FCGI_ROLE") {
+            r.role = v;
+        } else if (k == "CONTENT_TYPE") {
+            r.content_type = v;
+            r.headers.emplace_back("content-type", v);
+        } else if (k == "CONTENT_LENGTH") {
+            if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 19)
+                r.content_length = std::strtoll(v.c_str(), nullptr, 10);
+        } else if (k.rfind("HTTP_", 0) == 0) {
+            std::string name;
+            for (size_t i = 5; i < k.size(); ++i)
+                name += k[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
+            r.headers.emplace_back(std::move(name), v);
+        }
+    }
+    if (uri.empty()) {  // not nginx: CGI-style parameters
+        const std::string* script = find(params, "SCRIPT_NAME");
+        const std::string* info = find(params, "PATH_INFO");
+        const std::string* qs = find(params, "QUERY_STRING");
+        uri = (script ? *script : "") + (info ? *info : "");
+        if (qs && !qs->empty()) uri += "?" + *qs;
+    }
+    size_t q = uri.find('?');
+    std::string raw_path = uri.substr(0, q);
+    if (q != std::string::npos) r.raw_query = uri.substr(q + 1);
+    r.query = parse_urlencoded(r.raw_query);
+    std::string path = percent_decode(raw_path, false);
+    if (!mount_prefix.empty()) {
+        if (path.rfind(mount_prefix, 0) == 0 &&
+            (path.size() == mount_prefix.size() || path[mount_prefix.size()] == '/')) {
+            path.erase(0, mount_prefix.size());
+        } else {
+            path.clear();
+        }
+    }
+    r.path = path;
+    if (const std::string* c = r.header("cookie")) r.cookies = parse_cookies(*c);
+    r.params = std::move(params);
+    return r;
+}
+
+}  // namespace fu::http

@@ -1,0 +1,223 @@
+// fcgi-users: the subcommands serve (the default), migrate, check-config,
+// default-config and user create / set-password. Nothing more lives here.
+#include <sodium.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "fcgi/server.h"
+#include "handlers/context.h"
+#include "hooks/dispatcher.h"
+#include "store/migrator.h"
+#include "store/stores.h"
+#include "util/log.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr int kUsageError = 2;
+
+const char* kUsage =
+    "usage: fcgi-users [--config FILE] [COMMAND]\n"
+    "  serve                 serve FastCGI (the default)\n"
+    "  migrate               apply the sql/ migrations that are missing\n"
+    "  check-config          validate and print the effective configuration (secrets masked)\n"
+    "  default-config        print the documented configuration file with every default\n"
+    "  user create --email E [--superuser] [--verified]\n"
+    "                        create a user; the password is read from stdin\n"
+    "  user set-password --email E\n"
+    "                        set a user's password, read from stdin\n"
+    "The configuration file is --config, else $FCGI_USERS_CONFIG, else none (defaults and environment).\n";
+
+std::map<std::string, std::string> environment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        const char* eq = std::strchr(*e, '=');
+        if (eq) env.emplace(std::string(static_cast<const char*>(*e), eq), std::string(eq + 1));
+    }
+    return env;
+}
+
+fu::log::Level level_of(const std::string& s) {
+    if (s == "debug") return fu::log::Level::debug;
+    if (s == "warn") return fu::log::Level::warn;
+    if (s == "error") return fu::log::Level::error;
+    return fu::log::Level::info;
+}
+
+long hash_slots(const fu::Config& c) {
+    if (c.hash_slots > 0) return c.hash_slots;
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : static_cast<long>(n);
+}
+
+std::string read_password() {
+    std::string pw;
+    if (isatty(STDIN_FILENO)) {
+        std::cerr << "Password: " << std::flush;
+        termios old{};
+        tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        std::getline(std::cin, pw);
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    } else {
+        std::getline(std::cin, pw);
+    }
+    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+    return pw;
+}
+
+int run_serve(const fu::Config& config) {
+    int listen_fd = fu::open_listen_socket(config);
+    fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, hash_slots(config));
+    fu::JwtCodec jwt(config.jwt_algorithm);
+    fu::TimingEqualizer forgot_timing, verify_timing;
+    fu::hooks::Dispatcher dispatcher(config);
+    fu::Deps deps{config, hasher, jwt,
+                  fu::UserManagerDeps{config, hasher, jwt, forgot_timing, verify_timing,
+                                      &fu::hooks::Dispatcher::wake_callback, &dispatcher}};
+    {
+        fu::DbThread db_thread;
+        fu::Stores probe(config);
+        auto flush = probe.flush_log_at_trx_commit();
+        if (!flush) fu::log::warn("database not reachable at start-up; /healthz answers 503 until it is");
+        else if (*flush != 1)
+            fu::log::warn("the database runs with innodb_flush_log_at_trx_commit = " + std::to_string(*flush) +
+                          ": acknowledged changes can be lost in a crash; set it to 1");
+    }
+    fu::http::Router router;
+    fu::register_routes(router, config);
+    dispatcher.start();
+    int rc = fu::serve(config, router, deps, listen_fd);
+    dispatcher.stop();
+    return rc;
+}
+
+int run_migrate(const fu::Config& config) {
+    fu::DbThread db_thread;
+    auto outcome = fu::migrate(config);
+    for (const auto& name : outcome.applied) std::cout << "applied " << name << "\n";
+    std::cout << outcome.applied.size() << " applied, " << outcome.already.size() << " already applied\n";
+    return 0;
+}
+
+int run_user(const fu::Config& config, const std::vector<std::string>& args) {
+    if (args.empty() || (args[0] != "create" && args[0] != "set-password")) {
+        std::cerr << kUsage;
+        return kUsageError;
+    }
+    std::string email;
+    bool superuser = false, verified = false;
+    for (size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--email" && i + 1 < args.size()) email = args[++i];
+        else if (args[i] == "--superuser" && args[0] == "create") superuser = true;
+        else if (args[i] == "--verified" && args[0] == "create") verified = true;
+        else {
+            std::cerr << "fcgi-users: user " << args[0] << ": unexpected argument '" << args[i] << "'\n";
+            return kUsageError;
+        }
+    }
+    if (email.empty()) {
+        std::cerr << "fcgi-users: user " << args[0] << ": --email is required\n";
+        return kUsageError;
+    }
+    fu::DbThread db_thread;
+    fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, 1);
+    fu::JwtCodec jwt(config.jwt_algorithm);
+    fu::TimingEqualizer t1, t2;
+    fu::UserManagerDeps deps{config, hasher, jwt, t1, t2};
+    fu::Stores stores(config);
+    fu::UserManager manager(deps, stores.users());
+    std::string password = read_password();
+    if (args[0] == "create") {
+        auto user = manager.create(email, password, superuser, verified);
+        sodium_memzero(password.data(), password.size());
+        if (user) {
+            std::cout << user->id << "\n";
+            return 0;
+        }
+        switch (user.error().code) {
+        case fu::UserError::already_exists: std::cerr << "fcgi-users: a user with this e-mail exists\n"; break;
+        case fu::UserError::invalid_password: std::cerr << "fcgi-users: " << user.error().detail << "\n"; break;
+        default: std::cerr << "fcgi-users: the database failed (see the log above)\n"; break;
+        }
+        return 1;
+    }
+    auto found = stores.users().get_by_email(email);
+    if (!found || !*found) {
+        std::cerr << "fcgi-users: " << (found ? "no user with this e-mail" : "the database failed") << "\n";
+        return 1;
+    }
+    auto done = manager.set_password(**found, password);
+    sodium_memzero(password.data(), password.size());
+    if (!done) {
+        std::cerr << "fcgi-users: the database failed\n";
+        return 1;
+    }
+    std::cout << "password set for " << (*found)->id << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::string config_file;
+    if (const char* f = std::getenv("FCGI_USERS_CONFIG")) config_file = f;
+    if (args.size() >= 2 && args[0] == "--config") {
+        config_file = args[1];
+        args.erase(args.begin(), args.begin() + 2);
+    }
+    std::string command = args.empty() ? "serve" : args[0];
+    if (!args.empty()) args.erase(args.begin());
+    if (command == "-h" || command == "--help" || command == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (command == "default-config") {
+        std::cout << fu::config_template();
+        return 0;
+    }
+    if (sodium_init() < 0) {
+        std::cerr << "fcgi-users: libsodium could not be initialised\n";
+        return 1;
+    }
+    fu::Config config;
+    try {
+        auto env = environment();
+        env.erase("FCGI_USERS_CONFIG");
+        config = fu::Config::load(config_file, env);
+    } catch (const fu::ConfigError& e) {
+        std::cerr << "fcgi-users: configuration: " << e.what() << "\n";
+        return kUsageError;
+    }
+    fu::log::set_level(level_of(config.log_level));
+    fu::DbLibrary db_library;
+    try {
+        if (command == "serve") return run_serve(config);
+        if (command == "migrate") return run_migrate(config);
+        if (command == "check-config") {
+            std::cout << config.describe();
+            return 0;
+        }
+        if (command == "user") return run_user(config, args);
+    } catch (const fu::ConfigError& e) {
+        std::cerr << "fcgi-users: configuration: " << e.what() << "\n";
+        return kUsageError;
+    } catch (const std::exception& e) {
+        std::cerr << "fcgi-users: " << command << ": " << e.what() << "\n";
+        return 1;
+    }
+    std::cerr << kUsage;
+    return kUsageError;
+}

@@ -1,0 +1,29 @@
+#include "store/stores.h"
+
+#include "store/db_settings.h"
+
+namespace fu {
+
+Stores::Stores(const Config& config)
+    : conn_(std::make_unique<db::Connection>(db_settings(config))),
+      users_(*conn_),
+      tokens_(*conn_),
+      hooks_(*conn_) {}
+
+Stores::~Stores() = default;
+
+DbThread::DbThread() { mysql_thread_init(); }
+DbThread::~DbThread() { mysql_thread_end(); }
+DbLibrary::DbLibrary() { mysql_library_init(0, nullptr, nullptr); }
+DbLibrary::~DbLibrary() { mysql_library_end(); }
+
+Result<Unit, db::DbError> Stores::ping() { return conn_->ping(); }
+
+Result<long, db::DbError> Stores::flush_log_at_trx_commit() {
+    auto r = conn_->exec("SELECT @@innodb_flush_log_at_trx_commit");
+    if (!r) return r.error();
+    if (r->rows.empty() || !r->rows[0][0]) return make_error(db::DbError::other);
+    return std::stol(*r->rows[0][0]);
+}
+
+}  // namespace fu

@@ -1,0 +1,55 @@
+// Stores: one worker thread's database connection and the stores over it.
+// The connection opens on first use and reopens after the server went away.
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "store/hook_event_store.h"
+#include "store/token_store.h"
+#include "store/user_store.h"
+
+namespace fu {
+
+// mysql_thread_init/end for the life of a thread that uses a Stores.
+class DbThread {
+public:
+    DbThread();
+    ~DbThread();
+    DbThread(const DbThread&) = delete;
+    DbThread& operator=(const DbThread&) = delete;
+};
+
+// Library-wide init and end of the client library; one in main, before any thread.
+class DbLibrary {
+public:
+    DbLibrary();
+    ~DbLibrary();
+    DbLibrary(const DbLibrary&) = delete;
+    DbLibrary& operator=(const DbLibrary&) = delete;
+};
+
+class Stores {
+public:
+    explicit Stores(const Config& config);
+    ~Stores();
+    Stores(const Stores&) = delete;
+    Stores& operator=(const Stores&) = delete;
+
+    UserStore& users() { return users_; }
+    TokenStore& tokens() { return tokens_; }
+    HookEventStore& hook_events() { return hooks_; }
+    db::Connection& connection() { return *conn_; }
+    // Whether the database answers now.
+    Result<Unit, db::DbError> ping();
+    // The server's innodb_flush_log_at_trx_commit (1 is the only durable setting).
+    Result<long, db::DbError> flush_log_at_trx_commit();
+
+private:
+    std::unique_ptr<db::Connection> conn_;
+    UserStore users_;
+    TokenStore tokens_;
+    HookEventStore hooks_;
+};
+
+}  // namespace fu

@@ -1,0 +1,27 @@
+// TokenStore: table accesstoken for the database strategy. Only the SHA-256
+// of a token is stored (base64url, 43 characters), so a leaked table opens
+// no session.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "util/result.h"
+#include "wrap/db_error.h"
+
+namespace fu {
+
+class TokenStore {
+public:
+    explicit TokenStore(db::Connection& conn) : conn_(conn) {}
+
+    Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view user_id);
+    // The user id of a token created less than max_age_seconds ago.
+    Result<std::optional<std::string>, db::DbError> find_user_id(std::string_view token_hash, long max_age_seconds);
+    Result<Unit, db::DbError> remove(std::string_view token_hash);
+
+private:
+    db::Connection& conn_;
+};
+
+}  // namespace fu

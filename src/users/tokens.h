@@ -1,0 +1,38 @@
+// JwtCodec: signs and checks the JWTs of API.md (access, reset, verify) with
+// one pinned HMAC algorithm. libjwt 1.10 checks only the signature: it takes
+// whatever `alg` the token names, ignores exp and aud, and crashes on huge
+// input; so length, algorithm, exp and aud are checked here. Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+#include "util/secret.h"
+#include "wrap/cjson.h"
+
+namespace fu {
+
+enum class TokenError { invalid };
+
+class JwtCodec {
+public:
+    // algorithm: HS256, HS384 or HS512 (validated by Config).
+    explicit JwtCodec(const std::string& algorithm);
+
+    // Signs `claims` (an object; exp is added: now + lifetime seconds).
+    std::string encode(const SecretString& key, const cJSON* claims, long lifetime_seconds) const;
+
+    // The claims of a token signed with `key` and the pinned algorithm, whose
+    // exp is a number in the future and whose aud (string or list) holds `audience`.
+    Result<json::Doc, TokenError> decode(std::string_view token, const SecretString& key,
+                                         std::string_view audience) const;
+
+private:
+    int alg_;  // jwt_alg_t
+};
+
+// A string claim of a decoded token, or empty.
+std::string claim_string(const cJSON* claims, const char* name);
+
+}  // namespace fu

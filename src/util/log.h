@@ -1,0 +1,19 @@
+// The process-wide logger: one line per call on stderr, with a timestamp and
+// a level. The only mutable global state of the program; thread-safe.
+#pragma once
+
+#include <string_view>
+
+namespace fu::log {
+
+enum class Level { debug, info, warn, error };
+
+void set_level(Level level);
+void write(Level level, std::string_view line);
+
+inline void info(std::string_view line) { write(Level::info, line); }
+inline void warn(std::string_view line) { write(Level::warn, line); }
+inline void error(std::string_view line) { write(Level::error, line); }
+inline void debug(std::string_view line) { write(Level::debug, line); }
+
+}  // namespace fu::log

@@ -1,0 +1,206 @@
+// Prepared statements with generic string results. Errors keep errno and the
+// server's message for the log; callers see only the DbError code.
+#include "wrap/mariadb.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <cstring>
+
+#include "util/log.h"
+
+namespace fu::db {
+namespace {
+
+bool is_gone(unsigned err) {
+    switch (err) {
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_LOST_EXTENDED:
+    case CR_UNKNOWN_HOST:
+    case ER_SERVER_SHUTDOWN:
+    case ER_CONNECTION_KILLED:
+    case CR_COMMANDS_OUT_OF_SYNC:
+        return true;
+    default:
+        return false;
+    }
+}
+
+}  // namespace
+
+
+void Connection::close() {
+    stmts_.clear();  // statements before their connection
+    mysql_.reset();
+}
+
+Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg) {
+    DbError code = err == ER_DUP_ENTRY ? DbError::duplicate : is_gone(err) ? DbError::unavailable : DbError::other;
+    if (code != DbError::duplicate)
+        log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " + (msg ? msg : ""));
+    if (code == DbError::unavailable) close();
+    return make_error(code, std::to_string(err));
+}
+
+Result<MYSQL*, DbError> Connection::open() {
+    if (mysql_) return mysql_.get();
+    MysqlPtr m(mysql_init(nullptr));
+    if (!m) return make_error(DbError::unavailable, "mysql_init");
+    unsigned timeout = 3;
+    mysql_optionsv(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    unsigned rw_timeout = 30;
+    mysql_optionsv(m.get(), MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_optionsv(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    my_bool off = 0;
+    mysql_optionsv(m.get(), MYSQL_OPT_RECONNECT, &off);
+    unsigned long flags = settings_.multi_statements ? CLIENT_MULTI_STATEMENTS : 0;
+    std::string password(settings_.password.view());
+    MYSQL* ok = mysql_real_connect(
+        m.get(), settings_.socket.empty() ? settings_.host.c_str() : nullptr, settings_.user.c_str(),
+        password.c_str(), settings_.database.empty() ? nullptr : settings_.database.c_str(),
+        settings_.socket.empty() ? settings_.port : 0,
+        settings_.socket.empty() ? nullptr : settings_.socket.c_str(), flags);
+    sodium_memzero(password.data(), password.size());
+    if (!ok) {
+        unsigned err = mysql_errno(m.get());
+        log::warn("db: connect failed: " + std::to_string(err) + " " + mysql_error(m.get()));
+        return make_error(is_gone(err) || err >= 2000 ? DbError::unavailable : DbError::other,
+                          std::to_string(err));
+    }
+    // Time values are read and written as UTC.
+    if (mysql_query(m.get(), "SET time_zone = '+00:00'") != 0) {
+        unsigned err = mysql_errno(m.get());
+        return make_error(is_gone(err) ? DbError::unavailable : DbError::other, std::to_string(err));
+    }
+    mysql_ = std::move(m);
+    return mysql_.get();
+}
+
+Result<Unit, DbError> Connection::run(std::string_view sql) {
+    auto m = open();
+    if (!m) return m.error();
+    if (mysql_real_query(*m, sql.data(), sql.size()) != 0)
+        return fail("query", mysql_errno(*m), mysql_error(*m));
+    // Drain every result (multi statements in migrations).
+    do {
+        ResPtr res(mysql_store_result(*m));
+        if (!res && mysql_field_count(*m) != 0) return fail("query", mysql_errno(*m), mysql_error(*m));
+        int next = mysql_next_result(*m);
+        if (next > 0) return fail("query", mysql_errno(*m), mysql_error(*m));
+        if (next < 0) break;
+    } while (true);
+    return Unit{};
+}
+
+void Connection::rollback() {
+    if (mysql_ && mysql_real_query(mysql_.get(), "ROLLBACK", 8) != 0)
+        (void)fail("rollback", mysql_errno(mysql_.get()), mysql_error(mysql_.get()));
+}
+
+Result<Unit, DbError> Connection::ping() {
+    auto r = exec("SELECT 1");
+    if (!r) return r.error();
+    return Unit{};
+}
+
+Result<Rows, DbError> Connection::exec(std::string_view sql, const std::vector<Param>& params) {
+    auto m = open();
+    if (!m) return m.error();
+
+    auto it = stmts_.find(sql);
+    if (it == stmts_.end()) {
+        StmtPtr s(mysql_stmt_init(*m));
+        if (!s) return fail("stmt_init", mysql_errno(*m), mysql_error(*m));
+        if (mysql_stmt_prepare(s.get(), sql.data(), sql.size()) != 0)
+            return fail("prepare", mysql_stmt_errno(s.get()), mysql_stmt_error(s.get()));
+        it = stmts_.emplace(std::string(sql), std::move(s)).first;
+    }
+    MYSQL_STMT* st = it->second.get();
+
+    if (mysql_stmt_param_count(st) != params.size())
+        return make_error(DbError::other, "parameter count");
+    std::vector<MYSQL_BIND> binds(params.size());
+    std::vector<long long> ints(params.size());
+    std::vector<unsigned long> lengths(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+        MYSQL_BIND& b = binds[i];
+        std::memset(&b, 0, sizeof b);
+        if (std::holds_alternative<std::nullptr_t>(params[i])) {
+            b.buffer_type = MYSQL_TYPE_NULL;
+        } else if (auto* sv = std::get_if<std::string_view>(&params[i])) {
+            b.buffer_type = MYSQL_TYPE_STRING;
+            b.buffer = const_cast<char*>(sv->data());
+            lengths[i] = sv->size();
+            b.buffer_length = sv->size();
+            b.length = &lengths[i];
+        } else {
+            ints[i] = std::get<long long>(params[i]);
+            b.buffer_type = MYSQL_TYPE_LONGLONG;
+            b.buffer = &ints[i];
+        }
+    }
+    if (!binds.empty() && mysql_stmt_bind_param(st, binds.data()) != 0)
+        return fail("bind", mysql_stmt_errno(st), mysql_stmt_error(st));
+    if (mysql_stmt_execute(st) != 0) return fail("execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+
+    Rows out;
+    out.affected = mysql_stmt_affected_rows(st);
+    out.insert_id = mysql_stmt_insert_id(st);
+    unsigned ncols = mysql_stmt_field_count(st);
+    if (ncols == 0) return out;
+
+    constexpr unsigned long kInline = 512;
+    std::vector<MYSQL_BIND> res(ncols);
+    std::vector<std::string> bufs(ncols, std::string(kInline, '\0'));
+    std::vector<unsigned long> lens(ncols);
+    std::vector<my_bool> nulls(ncols);
+    std::vector<my_bool> errs(ncols);
+    for (unsigned c = 0; c < ncols; ++c) {
+        std::memset(&res[c], 0, sizeof res[c]);
+        res[c].buffer_type = MYSQL_TYPE_STRING;
+        res[c].buffer = bufs[c].data();
+        res[c].buffer_length = kInline;
+        res[c].length = &lens[c];
+        res[c].is_null = &nulls[c];
+        res[c].error = &errs[c];
+    }
+    if (mysql_stmt_bind_result(st, res.data()) != 0) {
+        mysql_stmt_free_result(st);
+        return fail("bind_result", mysql_stmt_errno(st), mysql_stmt_error(st));
+    }
+    for (;;) {
+        int rc = mysql_stmt_fetch(st);
+        if (rc == MYSQL_NO_DATA) break;
+        if (rc == 1) {
+            auto e = fail("fetch", mysql_stmt_errno(st), mysql_stmt_error(st));
+            if (mysql_) mysql_stmt_free_result(st);
+            return e;
+        }
+        Row row(ncols);
+        for (unsigned c = 0; c < ncols; ++c) {
+            if (nulls[c]) continue;
+            if (lens[c] <= kInline) {
+                row[c].emplace(bufs[c].data(), lens[c]);
+            } else {  // MYSQL_DATA_TRUNCATED: fetch the whole column
+                std::string big(lens[c], '\0');
+                MYSQL_BIND b{};
+                b.buffer_type = MYSQL_TYPE_STRING;
+                b.buffer = big.data();
+                b.buffer_length = lens[c];
+                unsigned long len = 0;
+                b.length = &len;
+                mysql_stmt_fetch_column(st, &b, c, 0);
+                row[c] = std::move(big);
+            }
+        }
+        out.rows.push_back(std::move(row));
+    }
+    mysql_stmt_free_result(st);
+    return out;
+}
+
+}  // namespace fu::db

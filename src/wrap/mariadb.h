@@ -1,0 +1,84 @@
+// RAII owners for MariaDB Connector/C and the one way the store talks SQL:
+// prepared statements with bound parameters, cached per connection.
+// A Connection belongs to one thread. Only store/ and wrap/ include this.
+#pragma once
+
+#include <mysql.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "util/result.h"
+#include "wrap/db_error.h"
+#include "util/secret.h"
+
+namespace fu::db {
+
+using Param = std::variant<std::nullptr_t, std::string_view, long long>;
+using Row = std::vector<std::optional<std::string>>;
+struct Rows {
+    std::vector<Row> rows;
+    unsigned long long affected = 0;
+    unsigned long long insert_id = 0;
+};
+
+struct Settings {
+    std::string socket;
+    std::string host;
+    unsigned port = 3306;
+    std::string user;
+    SecretString password;
+    std::string database;
+    bool multi_statements = false;  // for migrations only
+};
+
+struct MysqlDeleter {
+    void operator()(MYSQL* p) const { mysql_close(p); }
+};
+struct StmtDeleter {
+    void operator()(MYSQL_STMT* p) const { mysql_stmt_close(p); }
+};
+struct ResDeleter {
+    void operator()(MYSQL_RES* p) const { mysql_free_result(p); }
+};
+using MysqlPtr = std::unique_ptr<MYSQL, MysqlDeleter>;
+using StmtPtr = std::unique_ptr<MYSQL_STMT, StmtDeleter>;
+using ResPtr = std::unique_ptr<MYSQL_RES, ResDeleter>;
+
+// One lazily opened connection. Any "server gone" error closes it; the next
+// call reopens it and prepares its statements again (MYSQL_OPT_RECONNECT would
+// silently lose them).
+class Connection {
+public:
+    explicit Connection(Settings s) : settings_(std::move(s)) {}
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Runs one prepared statement; SQL text is a constant, values are params.
+    Result<Rows, DbError> exec(std::string_view sql, const std::vector<Param>& params = {});
+    // Runs SQL text without parameters (transactions, migrations). Never with request data.
+    Result<Unit, DbError> run(std::string_view sql);
+    Result<Unit, DbError> begin() { return run("START TRANSACTION"); }
+    Result<Unit, DbError> commit() { return run("COMMIT"); }
+    void rollback();
+    Result<Unit, DbError> ping();
+
+    bool is_open() const { return mysql_ != nullptr; }
+    void close();
+
+private:
+    Result<MYSQL*, DbError> open();
+    Error<DbError> fail(const char* what, unsigned err, const char* msg);
+
+    Settings settings_;
+    MysqlPtr mysql_;
+    std::map<std::string, StmtPtr, std::less<>> stmts_;
+};
+
+}  // namespace fu::db

@@ -1,0 +1,67 @@
+#include "wrap/sodium.h"
+
+#include <sodium.h>
+
+namespace fu::sodium {
+
+std::string base64url(const unsigned char* data, size_t len) {
+    std::string out(sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    out.resize(out.size() - 1);  // the terminating NUL
+    return out;
+}
+
+std::string random_token(size_t n_bytes) {
+    unsigned char buf[64];
+    if (n_bytes > sizeof buf) n_bytes = sizeof buf;
+    randombytes_buf(buf, n_bytes);
+    std::string s = base64url(buf, n_bytes);
+    sodium_memzero(buf, sizeof buf);
+    return s;
+}
+
+std::string sha256_base64url(std::string_view data) {
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    return base64url(h, sizeof h);
+}
+
+std::string hmac_sha256_base64url(std::string_view key, std::string_view data) {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_final(&st, mac);
+    return base64url(mac, sizeof mac);
+}
+
+std::string uuid4() {
+    unsigned char b[16];
+    randombytes_buf(b, sizeof b);
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    s.reserve(36);
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+        s += hex[b[i] >> 4];
+        s += hex[b[i] & 0xf];
+    }
+    return s;
+}
+
+bool is_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < 36; ++i) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace fu::sodium

@@ -1,0 +1,19 @@
+// Small helpers over libsodium: random tokens, base64url, SHA-256, HMAC.
+// sodium_init() must have succeeded (main does it before any thread).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fu::sodium {
+
+// n random bytes, base64url without padding (32 bytes: 43 characters).
+std::string random_token(size_t n_bytes);
+std::string base64url(const unsigned char* data, size_t len);
+std::string sha256_base64url(std::string_view data);
+std::string hmac_sha256_base64url(std::string_view key, std::string_view data);
+// A random version 4 UUID in lower-case text.
+std::string uuid4();
+bool is_uuid(std::string_view s);
+
+}  // namespace fu::sodium

@@ -1,0 +1,72 @@
+#include "http/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace fu::http {
+
+TEST(PercentDecode, DecodesEscapesAndPlus) {
+    EXPECT_EQ(percent_decode("a%20b+c", true), "a b c");
+    EXPECT_EQ(percent_decode("a%20b+c", false), "a b+c");
+    EXPECT_EQ(percent_decode("%41%6a%6A%2b", false), "Ajj+");
+}
+
+TEST(PercentDecode, KeepsBadEscapesLiterally) {
+    EXPECT_EQ(percent_decode("100%", true), "100%");
+    EXPECT_EQ(percent_decode("%zz%4", true), "%zz%4");
+    EXPECT_EQ(percent_decode("%", true), "%");
+}
+
+TEST(Urlencoded, RepeatedKeysEmptyValuesAndOrder) {
+    Pairs p = parse_urlencoded("a=1&b=&a=3&&c&d=x%3Dy");
+    ASSERT_EQ(p.size(), 5u);
+    EXPECT_EQ(p[0], (std::pair<std::string, std::string>{"a", "1"}));
+    EXPECT_EQ(p[1], (std::pair<std::string, std::string>{"b", ""}));
+    EXPECT_EQ(p[2], (std::pair<std::string, std::string>{"a", "3"}));
+    EXPECT_EQ(p[3], (std::pair<std::string, std::string>{"c", ""}));
+    EXPECT_EQ(p[4], (std::pair<std::string, std::string>{"d", "x=y"}));
+    EXPECT_EQ(*find(p, "a"), "1");
+    EXPECT_EQ(find(p, "missing"), nullptr);
+}
+
+TEST(Urlencoded, PlusAndEncodedKeys) {
+    Pairs p = parse_urlencoded("user+name=king+arthur%40camelot.bt&p%61ss=a%2Bb");
+    EXPECT_EQ(*find(p, "user name"), "king arthur@camelot.bt");
+    EXPECT_EQ(*find(p, "pass"), "a+b");
+}
+
+TEST(Cookies, FirstOfANameWinsAndQuotesGo) {
+    Pairs c = parse_cookies(" a=1; fastapiusersauth=\"tok\" ;a=2; broken; =x; b=");
+    EXPECT_EQ(*find(c, "a"), "1");
+    EXPECT_EQ(*find(c, "fastapiusersauth"), "tok");
+    EXPECT_EQ(*find(c, "b"), "");
+    EXPECT_EQ(find(c, "broken"), nullptr);
+}
+
+TEST(HeaderParam, FindsQuotedAndPlainParameters) {
+    EXPECT_EQ(header_param("multipart/form-data; boundary=abc", "boundary").value(), "abc");
+    EXPECT_EQ(header_param("multipart/form-data; charset=x; BOUNDARY=\"a b\"", "boundary").value(), "a b");
+    EXPECT_FALSE(header_param("multipart/form-data", "boundary").has_value());
+}
+
+TEST(Multipart, ReadsFieldsAsBrowsersSendThem) {
+    std::string body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nking.arthur@camelot.bt\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nguinevere\r\n--XyZ--\r\n";
+    auto fields = parse_multipart(body, "XyZ");
+    ASSERT_TRUE(fields.has_value());
+    EXPECT_EQ(*find(*fields, "username"), "king.arthur@camelot.bt");
+    EXPECT_EQ(*find(*fields, "password"), "guinevere");
+}
+
+TEST(Multipart, RefusesBrokenBodies) {
+    EXPECT_FALSE(parse_multipart("no boundary here", "XyZ").has_value());
+    EXPECT_FALSE(parse_multipart("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated", "XyZ"));
+    EXPECT_FALSE(parse_multipart("--XyZ\r\nX-Other: 1\r\n\r\nv\r\n--XyZ--", "XyZ").has_value());
+}
+
+TEST(MediaType, LowerCaseWithoutParameters) {
+    EXPECT_EQ(media_type("Application/JSON; charset=utf-8"), "application/json");
+    EXPECT_EQ(media_type(""), "");
+}
+
+}  // namespace fu::http

@@ -1,0 +1,87 @@
+#include "http/response.h"
+
+#include <gtest/gtest.h>
+
+#include "http/body.h"
+
+namespace fu::http {
+
+TEST(ErrorShapes, DetailStringsAndCodes) {
+    EXPECT_EQ(not_found().body, R"({"detail":"Not Found"})");
+    EXPECT_EQ(bad_request("LOGIN_BAD_CREDENTIALS").body, R"({"detail":"LOGIN_BAD_CREDENTIALS"})");
+    EXPECT_EQ(bad_request("REGISTER_INVALID_PASSWORD", "too short").body,
+              R"({"detail":{"code":"REGISTER_INVALID_PASSWORD","reason":"too short"}})");
+    Response u = unauthorized();
+    EXPECT_EQ(u.status, 401);
+    EXPECT_EQ(u.body, R"({"detail":"Unauthorized"})");
+    ASSERT_EQ(u.headers.size(), 2u);
+    EXPECT_EQ(u.headers[1], (std::pair<std::string, std::string>{"WWW-Authenticate", "Bearer"}));
+    EXPECT_EQ(payload_too_large().status, 413);
+    EXPECT_EQ(method_not_allowed("POST").body, R"({"detail":"Method Not Allowed"})");
+}
+
+TEST(ErrorShapes, UnprocessableListsEveryProblem) {
+    Response r = unprocessable({{{"body", "email"}, "Field required", "missing"},
+                                {{"body", 0}, "JSON decode error", "json_invalid"}});
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.body,
+              R"({"detail":[{"loc":["body","email"],"msg":"Field required","type":"missing"},)"
+              R"({"loc":["body",0],"msg":"JSON decode error","type":"json_invalid"}]})");
+}
+
+TEST(Serialize, StatusHeadersLengthAndBody) {
+    std::string s = serialize(json_text(201, "{}"));
+    EXPECT_EQ(s, "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(serialize(no_content()), "Status: 204 No Content\r\n\r\n");
+}
+
+namespace {
+Request json_request(std::string body, std::string type = "application/json") {
+    Request r;
+    r.body = std::move(body);
+    r.content_type = std::move(type);
+    return r;
+}
+}  // namespace
+
+TEST(JsonBody, MalformedJsonIs422) {
+    JsonBody b(json_request("{\"email\": "));
+    EXPECT_TRUE(b.failed());
+    EXPECT_NE(b.response().body.find("json_invalid"), std::string::npos);
+}
+
+TEST(JsonBody, MissingAndMistypedFieldsAreAllListed) {
+    JsonBody b(json_request(R"({"email": null, "password": 5})"));
+    EXPECT_FALSE(b.required_email("email"));
+    EXPECT_FALSE(b.required_string("password"));
+    EXPECT_FALSE(b.required_string("token"));
+    Response r = b.response();
+    EXPECT_NE(r.body.find(R"({"loc":["body","email"],"msg":"Input should be a valid string","type":"string_type"})"),
+              std::string::npos);
+    EXPECT_NE(r.body.find(R"("loc":["body","password"])"), std::string::npos);
+    EXPECT_NE(r.body.find(R"({"loc":["body","token"],"msg":"Field required","type":"missing"})"), std::string::npos);
+}
+
+TEST(JsonBody, WrongContentTypeAndNonObjects) {
+    EXPECT_TRUE(JsonBody(json_request(R"({"a":1})", "text/plain")).failed());
+    EXPECT_TRUE(JsonBody(json_request("[1,2]")).failed());
+    EXPECT_TRUE(JsonBody(json_request("")).failed());
+    EXPECT_TRUE(JsonBody(json_request("{} trailing")).failed());
+    EXPECT_FALSE(JsonBody(json_request("{}", "application/vnd.api+json")).failed());
+    EXPECT_FALSE(JsonBody(json_request("{}", "")).failed());
+}
+
+TEST(JsonBody, DeepNestingIsRefusedNotCrashed) {
+    std::string deep(100000, '[');
+    EXPECT_TRUE(JsonBody(json_request(deep)).failed());
+}
+
+TEST(Email, ValidAndInvalidAddresses) {
+    for (const char* ok : {"king.arthur@camelot.bt", "a+b@example.com", "Lancelot@Camelot.BT", "o'neil@x.co.uk"})
+        EXPECT_FALSE(email_problem(ok).has_value()) << ok;
+    for (const char* bad : {"", "plain", "@x.com", "a@", "a@b", "a b@x.com", "a@x..com", ".a@x.com",
+                            "x$(touch /tmp/pwned)@example.com", "a@-x.com", "a@x.test", "a@localhost"})
+        EXPECT_TRUE(email_problem(bad).has_value()) << bad;
+}
+
+}  // namespace fu::http

@@ -1,0 +1,90 @@
+#include "users/tokens.h"
+
+#include <gtest/gtest.h>
+#include <jwt.h>
+#include <sodium.h>
+
+#include <ctime>
+
+#include "wrap/jwt.h"
+
+namespace fu {
+namespace {
+
+const SecretString kKey(std::string(32, 'k'));
+const SecretString kOtherKey(std::string(32, 'o'));
+
+json::Doc access_claims(const char* sub = "57cbb51a-ab71-4009-8802-3f54b4f2e23b") {
+    json::Doc c(cJSON_CreateObject());
+    cJSON_AddStringToObject(c.get(), "sub", sub);
+    cJSON* aud = cJSON_AddArrayToObject(c.get(), "aud");
+    cJSON_AddItemToArray(aud, cJSON_CreateString("fastapi-users:auth"));
+    return c;
+}
+
+// A token signed by hand with libjwt, for the cases our encoder never makes.
+std::string raw_token(jwt_alg_t alg, const SecretString* key, const std::string& grants_json) {
+    jwt_t* raw = nullptr;
+    jwt_new(&raw);
+    jwt::Token t(raw);
+    jwt_add_grants_json(t.get(), grants_json.c_str());
+    jwt_set_alg(t.get(), alg, key ? key->bytes() : nullptr, key ? static_cast<int>(key->size()) : 0);
+    jwt::Str s(jwt_encode_str(t.get()));
+    return s.get();
+}
+
+std::string future() { return std::to_string(std::time(nullptr) + 600); }
+
+}  // namespace
+
+TEST(JwtCodec, RoundTripWithListAudience) {
+    JwtCodec codec("HS256");
+    std::string t = codec.encode(kKey, access_claims().get(), 3600);
+    auto claims = codec.decode(t, kKey, "fastapi-users:auth");
+    ASSERT_TRUE(claims);
+    EXPECT_EQ(claim_string(claims->get(), "sub"), "57cbb51a-ab71-4009-8802-3f54b4f2e23b");
+}
+
+TEST(JwtCodec, StringAudienceIsAccepted) {
+    JwtCodec codec("HS256");
+    std::string t = raw_token(JWT_ALG_HS256, &kKey, R"({"sub":"x","aud":"fastapi-users:reset","exp":)" + future() + "}");
+    EXPECT_TRUE(codec.decode(t, kKey, "fastapi-users:reset"));
+}
+
+TEST(JwtCodec, RefusesWhatLibjwtWouldAccept) {
+    JwtCodec codec("HS256");
+    std::string good = R"({"sub":"x","aud":["fastapi-users:auth"],"exp":)" + future() + "}";
+    EXPECT_TRUE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, good), kKey, "fastapi-users:auth"));
+    // Another HMAC algorithm with the right key.
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS512, &kKey, good), kKey, "fastapi-users:auth"));
+    // alg none.
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_NONE, nullptr, good), kKey, "fastapi-users:auth"));
+    // Another secret.
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kOtherKey, good), kKey, "fastapi-users:auth"));
+    // Expired, missing exp, exp not a number.
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":1000})"), kKey,
+                              "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth"})"), kKey,
+                              "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":"9999999999"})"),
+                              kKey, "fastapi-users:auth"));
+    // Missing or wrong audience.
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"exp":)" + future() + "}"), kKey,
+                              "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, good), kKey, "fastapi-users:reset"));
+}
+
+TEST(JwtCodec, TamperedAndMalformedTokens) {
+    JwtCodec codec("HS256");
+    std::string t = codec.encode(kKey, access_claims().get(), 3600);
+    std::string flipped = t;
+    flipped[flipped.size() - 2] = flipped[flipped.size() - 2] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(codec.decode(flipped, kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode("", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode("a.b", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode("a.b.c", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(std::string(16 * 1024 * 1024, 'a') + ".b.c", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(t, SecretString(), "fastapi-users:auth"));
+}
+
+}  // namespace fu
