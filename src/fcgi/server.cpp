@@ -140,6 +140,7 @@ http::Response dispatch(const Config& config, const http::Router& router, http::
 }
 
 int open_listen_socket(const Config& config) {
+    if (FCGX_Init() != 0) throw ConfigError("listen", "libfcgi could not be initialised");
     if (config.listen.empty()) {
         if (FCGX_IsCGI()) throw ConfigError("listen", "is empty and no FastCGI socket was inherited on descriptor 0");
         return 0;

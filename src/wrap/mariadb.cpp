@@ -41,7 +41,10 @@ Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg)
     DbError code = err == ER_DUP_ENTRY ? DbError::duplicate : is_gone(err) ? DbError::unavailable : DbError::other;
     if (code != DbError::duplicate)
         log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " + (msg ? msg : ""));
-    if (code == DbError::unavailable) close();
+    if (code == DbError::unavailable) {
+        close();
+        in_transaction_ = false;
+    }
     return make_error(code, std::to_string(err));
 }
 
@@ -80,7 +83,34 @@ Result<MYSQL*, DbError> Connection::open() {
     return mysql_.get();
 }
 
+template <typename F>
+auto Connection::retrying(F&& f) -> decltype(f()) {
+    bool may_retry = mysql_ != nullptr && !in_transaction_;
+    auto r = f();
+    if (!r && r.error().code == DbError::unavailable && may_retry) return f();
+    return r;
+}
+
+Result<Unit, DbError> Connection::begin() {
+    auto r = run("START TRANSACTION");
+    in_transaction_ = r.has_value();
+    return r;
+}
+
+Result<Unit, DbError> Connection::commit() {
+    in_transaction_ = false;
+    return run_once("COMMIT");
+}
+
 Result<Unit, DbError> Connection::run(std::string_view sql) {
+    return retrying([&] { return run_once(sql); });
+}
+
+Result<Rows, DbError> Connection::exec(std::string_view sql, const std::vector<Param>& params) {
+    return retrying([&] { return exec_once(sql, params); });
+}
+
+Result<Unit, DbError> Connection::run_once(std::string_view sql) {
     auto m = open();
     if (!m) return m.error();
     if (mysql_real_query(*m, sql.data(), sql.size()) != 0)
@@ -97,6 +127,7 @@ Result<Unit, DbError> Connection::run(std::string_view sql) {
 }
 
 void Connection::rollback() {
+    in_transaction_ = false;
     if (mysql_ && mysql_real_query(mysql_.get(), "ROLLBACK", 8) != 0)
         (void)fail("rollback", mysql_errno(mysql_.get()), mysql_error(mysql_.get()));
 }
@@ -107,7 +138,7 @@ Result<Unit, DbError> Connection::ping() {
     return Unit{};
 }
 
-Result<Rows, DbError> Connection::exec(std::string_view sql, const std::vector<Param>& params) {
+Result<Rows, DbError> Connection::exec_once(std::string_view sql, const std::vector<Param>& params) {
     auto m = open();
     if (!m) return m.error();
 

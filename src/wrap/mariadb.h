@@ -64,8 +64,8 @@ public:
     Result<Rows, DbError> exec(std::string_view sql, const std::vector<Param>& params = {});
     // Runs SQL text without parameters (transactions, migrations). Never with request data.
     Result<Unit, DbError> run(std::string_view sql);
-    Result<Unit, DbError> begin() { return run("START TRANSACTION"); }
-    Result<Unit, DbError> commit() { return run("COMMIT"); }
+    Result<Unit, DbError> begin();
+    Result<Unit, DbError> commit();
     void rollback();
     Result<Unit, DbError> ping();
 
@@ -74,11 +74,18 @@ public:
 
 private:
     Result<MYSQL*, DbError> open();
+    Result<Rows, DbError> exec_once(std::string_view sql, const std::vector<Param>& params);
+    Result<Unit, DbError> run_once(std::string_view sql);
+    // A connection that sat idle may have been closed by a server restart:
+    // outside a transaction, one "server gone" on it is retried on a new one.
+    template <typename F>
+    auto retrying(F&& f) -> decltype(f());
     Error<DbError> fail(const char* what, unsigned err, const char* msg);
 
     Settings settings_;
     MysqlPtr mysql_;
     std::map<std::string, StmtPtr, std::less<>> stmts_;
+    bool in_transaction_ = false;
 };
 
 }  // namespace fu::db

@@ -1,0 +1,183 @@
+# Shared by the scripts in this folder: where things live, and how each part
+# of the stack (MariaDB, fcgi-users, nginx) is started and stopped, by pid,
+# under $VAR on loopback. Source it; do not run it.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR=${FCGI_USERS_VAR:-$ROOT/var}
+case "$VAR" in /*) ;; *) VAR=$ROOT/$VAR ;; esac
+BUILD=${FCGI_USERS_BUILD:-$ROOT/build}
+HTTP_PORT=${FCGI_USERS_HTTP_PORT:-8080}
+PY=/usr/bin/python3
+
+RUN=$VAR/run
+LOG=$VAR/log
+SECRETS=$VAR/secrets
+DB_DATA=$VAR/mysql
+DB_SOCKET=$RUN/mysqld.sock
+APP_SOCKET=$RUN/fcgi-users.sock
+NGINX_DIR=$VAR/nginx
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
+          libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi)
+
+ensure_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    # Debian starts services on install unless told not to; this project runs its own.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+build() {
+    local type=${FCGI_USERS_BUILD_TYPE:-RelWithDebInfo}
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE="$type" ${FCGI_USERS_CMAKE_ARGS:-} >/dev/null
+    cmake --build "$BUILD" -j "$(nproc)" >&2
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Sends TERM to the pid in file $1, waits up to $2 seconds, then KILL.
+stop_pid() {
+    local file=$1 wait=${2:-20} pid i
+    [ -f "$file" ] || return 0
+    pid=$(cat "$file")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < wait * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { say "pid $pid did not stop; killing it"; kill -KILL "$pid"; }
+    fi
+    rm -f "$file"
+}
+
+make_dirs() { mkdir -p "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR"; chmod 700 "$SECRETS"; }
+
+secret() {  # secret NAME: the file holding it, made on first use
+    local f=$SECRETS/$1
+    [ -s "$f" ] || (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$f")
+    printf '%s' "$f"
+}
+
+# The environment fcgi-users runs with on this stack. Variables already set
+# (FCGI_USERS_HOOK_*, FCGI_USERS_WORKERS, ...) win over these.
+app_env() {
+    export FCGI_USERS_LISTEN=${FCGI_USERS_LISTEN:-$APP_SOCKET}
+    export FCGI_USERS_DB_SOCKET=$DB_SOCKET
+    export FCGI_USERS_DB_USER=fcgi_users
+    export FCGI_USERS_DB_NAME=fcgi_users
+    export FCGI_USERS_DB_PASSWORD_FILE=$(secret db_password)
+    export FCGI_USERS_ACCESS_TOKEN_SECRET_FILE=${FCGI_USERS_ACCESS_TOKEN_SECRET_FILE:-$(secret access_token)}
+    export FCGI_USERS_RESET_SECRET_FILE=${FCGI_USERS_RESET_SECRET_FILE:-$(secret reset)}
+    export FCGI_USERS_VERIFY_SECRET_FILE=${FCGI_USERS_VERIFY_SECRET_FILE:-$(secret verify)}
+    export FCGI_USERS_MIGRATIONS_DIR=$ROOT/sql
+    # The dev stack speaks plain HTTP on loopback: a Secure cookie would never come back.
+    export FCGI_USERS_COOKIE_SECURE=${FCGI_USERS_COOKIE_SECURE:-false}
+}
+
+db_client() {  # the mariadb client as the service's user
+    mariadb --defaults-file="$VAR/client.cnf" "$@"
+}
+
+db_admin() {  # the mariadb client as the unix-socket administrator
+    mariadb --no-defaults --socket="$DB_SOCKET" -u "$(id -un)" "$@"
+}
+
+db_start() {
+    make_dirs
+    pid_alive "$RUN/mariadb.pid" && return 0
+    local fresh=0
+    if [ ! -d "$DB_DATA/mysql" ]; then
+        say "initialising MariaDB in $DB_DATA"
+        mariadb-install-db --no-defaults --datadir="$DB_DATA" --user="$(id -un)" \
+            --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
+            --skip-test-db >"$LOG/mariadb-install.log" 2>&1 || { cat "$LOG/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
+        fresh=1
+    fi
+    # No TCP at all; durable commits (innodb_flush_log_at_trx_commit = 1).
+    setsid mariadbd --no-defaults --datadir="$DB_DATA" --socket="$DB_SOCKET" --skip-networking \
+        --pid-file="$RUN/mariadbd.pid" --log-error="$LOG/mariadb.log" --user="$(id -un)" \
+        --innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=128M --max-connections=500 \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci </dev/null >/dev/null 2>&1 &
+    echo $! > "$RUN/mariadb.pid"
+    local i
+    for ((i = 0; i < 300; i++)); do
+        mariadb-admin --no-defaults --socket="$DB_SOCKET" -u "$(id -un)" ping >/dev/null 2>&1 && break
+        pid_alive "$RUN/mariadb.pid" || { tail -20 "$LOG/mariadb.log" >&2; die "mariadbd exited"; }
+        sleep 0.1
+    done
+    [ $i -lt 300 ] || die "MariaDB did not answer within 30 s (see $LOG/mariadb.log)"
+    local pw
+    pw=$(cat "$(secret db_password)")
+    if [ $fresh -eq 1 ] || ! db_admin -e "SELECT 1 FROM mysql.user WHERE user='fcgi_users'" 2>/dev/null | grep -q 1; then
+        db_admin <<SQL
+CREATE DATABASE IF NOT EXISTS fcgi_users CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'fcgi_users'@'localhost' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON fcgi_users.* TO 'fcgi_users'@'localhost';
+SQL
+    fi
+    (umask 077; printf '[client]\nsocket=%s\nuser=fcgi_users\npassword=%s\ndatabase=fcgi_users\n' "$DB_SOCKET" "$pw" > "$VAR/client.cnf")
+}
+
+db_stop() { stop_pid "$RUN/mariadb.pid" 60; }
+
+app_start() {
+    make_dirs
+    pid_alive "$RUN/fcgi-users.pid" && return 0
+    app_env
+    "$BUILD/fcgi-users" migrate >>"$LOG/fcgi-users.log" 2>&1 || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users migrate failed"; }
+    setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1 &
+    echo $! > "$RUN/fcgi-users.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -S "$FCGI_USERS_LISTEN" ] && return 0
+        pid_alive "$RUN/fcgi-users.pid" || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users exited"; }
+        sleep 0.1
+    done
+    die "fcgi-users did not open $FCGI_USERS_LISTEN"
+}
+
+app_stop() { stop_pid "$RUN/fcgi-users.pid" 30; }
+
+nginx_conf() {
+    local user_line=""
+    [ "$(id -u)" -eq 0 ] && user_line="user root;"  # workers must reach the sockets under var/
+    mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/html"
+    sed -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
+        -e "s|@APP_SOCKET@|$APP_SOCKET|g" -e "s|@USER_LINE@|$user_line|g" \
+        "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
+    # Relative includes resolve beside nginx.conf, as they would in /etc/nginx.
+    cp "$ROOT/nginx/fcgi-users-params.conf" "$ROOT/nginx/fcgi-users.locations.conf" "$NGINX_DIR/"
+}
+
+nginx_start() {
+    make_dirs
+    pid_alive "$RUN/nginx.pid" && return 0
+    nginx_conf
+    nginx -q -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -t 2>"$LOG/nginx-test.log" || { cat "$LOG/nginx-test.log" >&2; die "nginx configuration test failed"; }
+    nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" || die "nginx did not start (see $LOG/nginx-error.log)"
+    local i
+    for ((i = 0; i < 100; i++)); do [ -s "$RUN/nginx.pid" ] && break; sleep 0.1; done
+}
+
+nginx_stop() { stop_pid "$RUN/nginx.pid" 20; }
+
+wait_healthy() {
+    local i
+    for ((i = 0; i < ${1:-100}; i++)); do
+        curl -fsS "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stack_up() { db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
+stack_down() { nginx_stop; app_stop; db_stop; }

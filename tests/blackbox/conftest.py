@@ -1,0 +1,112 @@
+"""Shared helpers for the black-box tests. They run against the real stack
+that scripts/test starts (nginx, fcgi-users, MariaDB under var/test) and
+control it through scripts/stack."""
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASE = os.environ.get("FCGI_USERS_TEST_URL", "")
+VAR = os.environ.get("FCGI_USERS_VAR", "")
+HOOK_FILE = os.environ.get("FCGI_USERS_HOOK_FILE", "")
+
+if not BASE or not VAR:
+    raise RuntimeError("black-box tests run against the stack of scripts/test; run scripts/test")
+
+APP_SOCKET = os.path.join(VAR, "run", "fcgi-users.sock")
+APP_PID_FILE = os.path.join(VAR, "run", "fcgi-users.pid")
+PASSWORD = "guinevere-forever"
+
+
+def url(path):
+    return BASE + path
+
+
+def stack(*args, env=None):
+    """scripts/stack with the test stack's environment plus `env`."""
+    full = dict(os.environ)
+    full.update(env or {})
+    subprocess.run([os.path.join(ROOT, "scripts", "stack"), *args], check=True, env=full,
+                   stdout=subprocess.DEVNULL)
+
+
+def sql(query):
+    """Runs SQL on the test database; returns rows as lists of strings."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "sql"), "-N", "-B", "-e", query], check=True,
+                         capture_output=True, text=True, env=dict(os.environ)).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def unique_email(prefix="user"):
+    return f"{prefix}.{uuid.uuid4().hex[:12]}@camelot.bt"
+
+
+def register(email=None, password=PASSWORD):
+    email = email or unique_email()
+    r = requests.post(url("/auth/register"), json={"email": email, "password": password})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def login(email, password=PASSWORD, backend="jwt"):
+    r = requests.post(url(f"/auth/{backend}/login"), data={"username": email, "password": password})
+    assert r.status_code in (200, 204), r.text
+    if backend == "cookie":
+        return r.cookies["fastapiusersauth"]
+    return r.json()["access_token"]
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_superuser(email):
+    sql(f"UPDATE user SET is_superuser = TRUE WHERE email = '{email}'")
+
+
+def wait_for(predicate, timeout=15.0, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def hook_lines():
+    if not os.path.exists(HOOK_FILE):
+        return []
+    with open(HOOK_FILE) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def hooks_for(user_id, event=None):
+    return [h for h in hook_lines() if h["user_id"] == user_id and (event is None or h["event"] == event)]
+
+
+def wait_hook(user_id, event, count=1, timeout=15.0):
+    found = wait_for(lambda: len(hooks_for(user_id, event)) >= count and hooks_for(user_id, event), timeout)
+    assert found, f"no {event} hook for {user_id}"
+    return found
+
+
+@pytest.fixture
+def user():
+    """A fresh registered user: (user dict, e-mail, bearer token)."""
+    email = unique_email()
+    u = register(email)
+    return u, email, login(email)
+
+
+@pytest.fixture
+def superuser():
+    email = unique_email("admin")
+    u = register(email)
+    make_superuser(email)
+    return u, email, login(email)

@@ -1,0 +1,127 @@
+"""The foundation through the real nginx and MariaDB: health, routing
+errors, body limits, and the process's behaviour on a database outage and on
+SIGTERM."""
+import os
+import signal
+import socket
+import time
+
+import requests
+
+import fcgi_client
+from conftest import APP_PID_FILE, APP_SOCKET, register, login, bearer, stack, url, wait_for
+
+
+def test_healthz_answers_ok():
+    r = requests.get(url("/healthz"))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"status": "ok"}
+
+
+def test_unknown_route_is_404_json():
+    for path in ("/auth/nothing", "/users/me/extra", "/healthz/x", "/elsewhere"):
+        r = requests.get(url(path))
+        assert r.status_code == 404, path
+        assert r.json() == {"detail": "Not Found"}
+
+
+def test_wrong_method_is_405_json():
+    r = requests.get(url("/auth/register"))
+    assert r.status_code == 405
+    assert r.json() == {"detail": "Method Not Allowed"}
+    assert "POST" in r.headers["allow"]
+    assert requests.put(url("/users/me")).status_code == 405
+
+
+def test_body_over_the_limit_is_413_json():
+    r = requests.post(url("/auth/register"), data=b"x" * (65536 + 1), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json() == {"detail": "Request Entity Too Large"}
+    # Beyond nginx's own limit the answer has the same shape.
+    r = requests.post(url("/auth/register"), data=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json() == {"detail": "Request Entity Too Large"}
+
+
+def test_broken_json_is_422_with_the_error_list():
+    for body in (b"{", b"{\"email\": ", b"not json", b"[1, 2", b"\xff\xfe"):
+        r = requests.post(url("/auth/register"), data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, body
+        detail = r.json()["detail"]
+        assert isinstance(detail, list) and detail[0]["loc"][0] == "body"
+        assert {"loc", "msg", "type"} <= set(detail[0])
+
+
+def test_wrong_content_type_and_wrong_types_are_422():
+    r = requests.post(url("/auth/register"), data='{"email": "a@b.co", "password": "x"}',
+                      headers={"Content-Type": "text/plain"})
+    assert r.status_code == 422
+    r = requests.post(url("/auth/register"), json={"email": 5, "password": ["x"]})
+    assert r.status_code == 422
+    locs = sorted(tuple(e["loc"]) for e in r.json()["detail"])
+    assert locs == [("body", "email"), ("body", "password")]
+
+
+def test_content_length_larger_than_the_body():
+    # nginx waits for the rest, gives up (client_body_timeout), and nothing
+    # reaches fcgi-users; the service keeps answering.
+    s = socket.create_connection(("127.0.0.1", int(url("").rsplit(":", 1)[1])), timeout=30)
+    s.sendall(b"POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n{\"email\":")
+    s.shutdown(socket.SHUT_WR)
+    answer = s.recv(4096)
+    s.close()
+    assert b"201" not in answer and b"500" not in answer
+    assert requests.get(url("/healthz")).status_code == 200
+    # Straight to the FastCGI socket, a short body gets a clear 400.
+    status, _, body = fcgi_client.request(APP_SOCKET, {
+        "REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register",
+        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "100"}, b'{"email":')
+    assert status == 400
+    assert b"Content-Length" in body
+
+
+def test_database_outage_is_503_then_recovers():
+    email = "outage." + str(time.time()) + "@camelot.bt"
+    register(email)
+    token = login(email)
+    stack("db-stop")
+    try:
+        r = requests.get(url("/healthz"))
+        assert r.status_code == 503
+        assert "detail" in r.json()
+        r = requests.get(url("/users/me"), headers=bearer(token))
+        assert r.status_code == 503
+        assert "SQL" not in r.text and "mysql" not in r.text.lower()
+        r = requests.post(url("/auth/register"), json={"email": "x" + email, "password": "guinevere-forever"})
+        assert r.status_code == 503
+    finally:
+        stack("db-start")
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+    # Every worker's connection comes back: none answers 503 any more.
+    for _ in range(40):
+        r = requests.get(url("/users/me"), headers=bearer(token))
+        assert r.status_code == 200, r.text
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits():
+    pid = int(open(APP_PID_FILE).read())
+    body = b'{"email": "' + str(time.time()).encode() + b'@inflight.camelot.bt", "password": "guinevere-forever"}'
+    conn = fcgi_client.Connection(APP_SOCKET)
+    try:
+        conn.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register",
+                    "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))})
+        conn.send_stdin(body[:10])
+        time.sleep(0.3)  # the worker is now reading this request's body
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)
+        conn.send_stdin(body[10:])
+        conn.end_stdin()
+        status, _, answer = conn.response()
+        assert status == 201, answer
+    finally:
+        conn.close()
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10), "fcgi-users did not exit"
+    stack("app-start")
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
