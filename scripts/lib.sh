@@ -79,8 +79,6 @@ app_env() {
     export FCGI_USERS_RESET_SECRET_FILE=${FCGI_USERS_RESET_SECRET_FILE:-$(secret reset)}
     export FCGI_USERS_VERIFY_SECRET_FILE=${FCGI_USERS_VERIFY_SECRET_FILE:-$(secret verify)}
     export FCGI_USERS_MIGRATIONS_DIR=$ROOT/sql
-    # The dev stack speaks plain HTTP on loopback: a Secure cookie would never come back.
-    export FCGI_USERS_COOKIE_SECURE=${FCGI_USERS_COOKIE_SECURE:-false}
 }
 
 db_client() {  # the mariadb client as the service's user
