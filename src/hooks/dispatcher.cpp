@@ -71,7 +71,8 @@ void Dispatcher::wake() {
 void Dispatcher::loop() {
     DbThread db_thread;
     Stores stores(config_);
-    const long lease = config_.hooks.timeout_seconds + 30;
+    // Long enough for the command to time out and be reaped; after a crash the row waits this long.
+    const long lease = config_.hooks.timeout_seconds + 5;
     while (!stopping_.load()) {
         unsigned long seen;
         {

@@ -1,0 +1,278 @@
+"""Forgot/reset password, e-mail verification, and hooks delivered as durable
+shell commands. scripts/test configures every event's hook to append a JSON
+line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
+need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import (APP_PID_FILE, HOOK_FILE, PASSWORD, ROOT, VAR, bearer, hook_lines, hooks_for, login,
+                      make_jwt, register, secret, sql, stack, unique_email, url, wait_for, wait_hook)
+
+APPEND = f"{ROOT}/scripts/hooks/append-json-line {HOOK_FILE}"
+
+
+def restart_app(**env):
+    stack("app-restart", env={f"FCGI_USERS_{k.upper()}": v for k, v in env.items()})
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+@pytest.fixture
+def default_app():
+    yield
+    restart_app()
+
+
+def forgot(email):
+    r = requests.post(url("/auth/forgot-password"), json={"email": email})
+    assert r.status_code == 202
+    assert r.content == b"null"
+
+
+def reset_token_for(user_id, count=1):
+    return wait_hook(user_id, "after_forgot_password", count)[count - 1]["token"]
+
+
+def reset(token, password):
+    return requests.post(url("/auth/reset-password"), json={"token": token, "password": password})
+
+
+# ------------------------------------------------------------------- reset
+
+def test_full_reset_flow():
+    email = unique_email()
+    u = register(email)
+    forgot(email.upper())
+    token = reset_token_for(u["id"])
+    r = reset(token, "a-brand-new-password")
+    assert r.status_code == 200 and r.content == b"null"
+    wait_hook(u["id"], "after_reset_password")
+    assert login(email, "a-brand-new-password")
+    assert requests.post(url("/auth/jwt/login"), data={"username": email, "password": PASSWORD}).status_code == 400
+    r = reset(token, "yet-another-password")
+    assert r.status_code == 400 and r.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+    # A token issued before any other password change is spent by it.
+    forgot(email)
+    second = reset_token_for(u["id"], 2)
+    me = login(email, "a-brand-new-password")
+    assert requests.patch(url("/users/me"), headers=bearer(me), json={"password": "changed-on-the-profile"}).status_code == 200
+    assert reset(second, "yet-another-password").json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+    # Delivered tokens are not kept in the database.
+    assert sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}' AND token IS NOT NULL") == [["0"]]
+
+
+def test_reset_with_a_bad_password_keeps_the_token():
+    email = unique_email()
+    u = register(email)
+    forgot(email)
+    token = reset_token_for(u["id"])
+    r = reset(token, "short")
+    assert r.status_code == 400
+    assert r.json()["detail"]["code"] == "RESET_PASSWORD_INVALID_PASSWORD" and r.json()["detail"]["reason"]
+    assert reset(token, "long-enough-password").status_code == 200
+
+
+def test_reset_refuses_wrong_purpose_tampered_expired_and_unknown_tokens():
+    email = unique_email()
+    u = register(email)
+    access = login(email)
+    forgot(email)
+    good = reset_token_for(u["id"])
+    key = secret("reset")
+    now = int(time.time())
+    fgpt = make_jwt  # keep names short below
+    claims = {"sub": u["id"], "password_fgpt": "x", "aud": "fastapi-users:reset", "exp": now + 600}
+    bad = [
+        access,                                                           # an access token
+        good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"),        # tampered
+        make_jwt(dict(claims, exp=now - 5), key),                         # expired, wrong fingerprint
+        make_jwt(dict(claims, aud="fastapi-users:verify"), key),          # wrong purpose
+        make_jwt(dict(claims, sub=str(uuid.uuid4())), key),               # unknown user
+        fgpt(claims, "some-other-secret-of-at-least-32-bytes"),           # another secret
+        "not-a-token", "",
+    ]
+    for token in bad:
+        r = reset(token, "long-enough-password")
+        assert r.status_code == 400, token[:40]
+        assert r.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+    # A reset token is no access token either.
+    assert requests.get(url("/users/me"), headers=bearer(good)).status_code == 401
+    # An inactive user's token is refused.
+    sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
+    assert reset(good, "long-enough-password").json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+
+
+def test_forgot_and_request_verify_answer_202_whoever_asks_and_fire_nothing_then():
+    inactive = unique_email("inactive")
+    ui = register(inactive)
+    sql(f"UPDATE user SET is_active = FALSE WHERE id = '{ui['id']}'")
+    verified = unique_email("verified")
+    uv = register(verified)
+    sql(f"UPDATE user SET is_verified = TRUE WHERE id = '{uv['id']}'")
+    unknown = unique_email("unknown")
+    for email in (unknown, inactive):
+        forgot(email)
+    for email in (unknown, inactive, verified):
+        r = requests.post(url("/auth/request-verify-token"), json={"email": email})
+        assert r.status_code == 202 and r.content == b"null"
+    # Something that does fire, afterwards: once it is delivered, the others would have been.
+    marker = unique_email("marker")
+    um = register(marker)
+    forgot(marker)
+    reset_token_for(um["id"])
+    time.sleep(1.5)
+    events = [h for h in hook_lines() if h["email"] in (unknown, inactive, verified)]
+    assert [h["event"] for h in events if h["event"] != "after_register"] == []
+    for path in ("/auth/forgot-password", "/auth/request-verify-token"):
+        assert requests.post(url(path), json={"email": "not-an-address"}).status_code == 422
+        assert requests.post(url(path), json={}).status_code == 422
+        assert requests.post(url(path), data="{", headers={"Content-Type": "application/json"}).status_code == 422
+
+
+# ------------------------------------------------------------------ verify
+
+def test_full_verify_flow():
+    email = unique_email()
+    u = register(email)
+    r = requests.post(url("/auth/request-verify-token"), json={"email": email.upper()})
+    assert r.status_code == 202
+    token = wait_hook(u["id"], "after_request_verify")[0]["token"]
+    r = requests.post(url("/auth/verify"), json={"token": token})
+    assert r.status_code == 200
+    assert r.json() == dict(u, is_verified=True)
+    wait_hook(u["id"], "after_verify")
+    r = requests.post(url("/auth/verify"), json={"token": token})
+    assert r.status_code == 400 and r.json() == {"detail": "VERIFY_USER_ALREADY_VERIFIED"}
+
+
+def test_verify_token_is_spent_by_an_email_change():
+    email = unique_email()
+    u = register(email)
+    requests.post(url("/auth/request-verify-token"), json={"email": email})
+    token = wait_hook(u["id"], "after_request_verify")[0]["token"]
+    me = login(email)
+    assert requests.patch(url("/users/me"), headers=bearer(me), json={"email": unique_email("moved")}).status_code == 200
+    r = requests.post(url("/auth/verify"), json={"token": token})
+    assert r.status_code == 400 and r.json() == {"detail": "VERIFY_USER_BAD_TOKEN"}
+
+
+def test_verify_refuses_wrong_purpose_and_tampered_tokens():
+    email = unique_email()
+    u = register(email)
+    key = secret("verify")
+    claims = {"sub": u["id"], "email": email, "aud": "fastapi-users:verify", "exp": int(time.time()) + 600}
+    assert requests.post(url("/auth/verify"), json={"token": make_jwt(claims, key)}).status_code == 200
+    email2 = unique_email()
+    u2 = register(email2)
+    claims2 = dict(claims, sub=u2["id"], email=email2)
+    bad = [login(email2), make_jwt(dict(claims2, aud="fastapi-users:reset"), key),
+           make_jwt(dict(claims2, exp=int(time.time()) - 1), key), make_jwt(claims2, secret("reset")),
+           make_jwt(dict(claims2, sub=u["id"]), key), make_jwt(dict(claims2, email=unique_email()), key),
+           make_jwt(claims2, key)[:-2] + "xx", "garbage"]
+    for token in bad:
+        r = requests.post(url("/auth/verify"), json={"token": token})
+        assert r.status_code == 400, token[:40]
+        assert r.json() == {"detail": "VERIFY_USER_BAD_TOKEN"}
+    assert requests.post(url("/auth/verify"), json={"token": 5}).status_code == 422
+
+
+# ------------------------------------------------------------------- hooks
+
+def test_account_events_fire_where_fastapi_users_fires_them(superuser):
+    _, _, admin = superuser
+    email = unique_email()
+    u = register(email)
+    wait_hook(u["id"], "after_register")
+    assert requests.post(url("/auth/jwt/login"), data={"username": email, "password": "wrong"}).status_code == 400
+    token = login(email)
+    wait_hook(u["id"], "after_login")
+    requests.patch(url("/users/me"), headers=bearer(token), json={"password": "another-password-1"})
+    wait_hook(u["id"], "after_update")
+    assert requests.delete(url(f"/users/{u['id']}"), headers=bearer(admin)).status_code == 204
+    wait_hook(u["id"], "after_delete")
+    events = [h["event"] for h in hooks_for(u["id"])]
+    assert events.count("after_login") == 1  # the failed login fired nothing
+    assert events.index("before_delete") < events.index("after_delete")
+    assert all(h["email"] == email for h in hooks_for(u["id"]))
+    assert all(h["token"] is None for h in hooks_for(u["id"]))
+
+
+def test_failing_hook_is_retried_then_left_as_failed(default_app):
+    restart_app(hook_after_register="echo boom >&2; exit 3", hook_max_attempts="3", hook_backoff="1")
+    u = register()
+    row = wait_for(lambda: sql(f"SELECT attempts, last_exit_status, last_error FROM hook_event "
+                               f"WHERE user_id = '{u['id']}' AND failed_at IS NOT NULL"), timeout=20)
+    assert row, "the hook was not marked failed"
+    attempts, status, error = row[0]
+    assert (attempts, status) == ("3", "3")
+    assert "boom" in error
+
+
+def test_hanging_hook_is_killed_at_its_timeout(default_app):
+    marker = f"{VAR}/hang-{uuid.uuid4().hex}"
+    restart_app(hook_after_register=f"sleep 30 & echo $! > {marker}; wait", hook_timeout="1", hook_max_attempts="1")
+    u = register()
+    row = wait_for(lambda: sql(f"SELECT last_error FROM hook_event WHERE user_id = '{u['id']}' "
+                               f"AND failed_at IS NOT NULL"), timeout=15)
+    assert row and "timeout" in row[0][0]
+    pid = int(open(marker).read())
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=5), "the hook's process group survived"
+
+
+def test_request_data_never_reaches_the_command_text(default_app):
+    witness = f"/tmp/pw-{uuid.uuid4().hex[:10]}"
+    for email in (f"x$(touch {witness})@example.com", f"x`touch{{IFS}}{witness}`@example.com".replace("{IFS}", "${IFS}")):
+        r = requests.post(url("/auth/register"), json={"email": email, "password": PASSWORD})
+        assert r.status_code in (201, 422), r.text
+        if r.status_code == 201:
+            wait_hook(r.json()["id"], "after_register")
+            assert [h["email"] for h in hooks_for(r.json()["id"])] == [email]
+    # The same address through a hook that uses $1, $2 and the environment.
+    restart_app(hook_after_register=f'echo "$1 $FCGI_USERS_USER_EMAIL" >> {VAR}/quoted.log')
+    r = requests.post(url("/auth/register"), json={"email": f"y`touch${{IFS}}{witness}`@example.com", "password": PASSWORD})
+    assert r.status_code == 201
+    assert wait_for(lambda: os.path.exists(f"{VAR}/quoted.log") and r.json()["id"] in open(f"{VAR}/quoted.log").read())
+    assert not os.path.exists(witness)
+
+
+def test_hook_output_is_logged_without_the_token_and_no_descriptor_leaks(default_app):
+    # The command prints its token, then lists its open descriptors: ls's own
+    # 0, 1, 2 and the folder it reads; anything more leaked from fcgi-users.
+    restart_app(hook_after_forgot_password='echo "sending to $1 token $2"; exec ls -1 /proc/self/fd')
+    email = unique_email()
+    u = register(email)
+    forgot(email)
+    token_row = wait_for(lambda: sql(f"SELECT done_at FROM hook_event WHERE user_id = '{u['id']}' "
+                                     f"AND event = 'after_forgot_password' AND done_at IS NOT NULL"))
+    assert token_row
+    log = open(f"{VAR}/log/fcgi-users.log").read().splitlines()
+    mine = [l.split(" stdout: ", 1)[1] for l in log if f" user {u['id']} stdout: " in l]
+    assert mine[0] == f"sending to {u['id']} token [token]"
+    assert sorted(mine[1:]) == ["0", "1", "2", "3"]
+    assert not [l for l in log if u["id"] in l and "eyJ" in l]
+    pid = int(open(APP_PID_FILE).read())
+    children = subprocess.run(["ps", "--ppid", str(pid), "-o", "stat="], capture_output=True, text=True).stdout.split()
+    assert not [s for s in children if s.startswith("Z")], "zombie hook processes"
+
+
+def test_hook_survives_sigkill_of_the_worker(default_app):
+    # The first process's hook hangs; the process is killed with SIGKILL right
+    # after answering 202; the restarted one delivers the event.
+    restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2")
+    email = unique_email()
+    u = register(email)
+    forgot(email)
+    pid = int(open(APP_PID_FILE).read())
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    subprocess.run(["pkill", "-KILL", "-f", "^sleep 61$"], check=False)
+    os.remove(APP_PID_FILE)
+    restart_app()
+    delivered = wait_hook(u["id"], "after_forgot_password", timeout=20)
+    assert delivered[0]["token"]
+    assert reset(delivered[0]["token"], "after-the-crash-password").status_code == 200
