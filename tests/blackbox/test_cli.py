@@ -1,0 +1,107 @@
+"""The program's subcommands as an administrator uses them: check-config,
+migrate, user create / set-password, bad configurations, and serving on a
+socket inherited from spawn-fcgi."""
+import os
+import signal
+import subprocess
+import time
+
+import requests
+
+import fcgi_client
+from conftest import ROOT, VAR, login, sql, unique_email, url, wait_for
+
+BINARY = os.path.join(os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build")), "fcgi-users")
+
+
+def stack_env(**extra):
+    """The environment scripts/lib.sh gives fcgi-users on the test stack."""
+    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; env"], capture_output=True, text=True,
+                         check=True, env=dict(os.environ)).stdout
+    env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("FCGI_USERS_") or line.startswith("PATH="))
+    env.update(extra)
+    return env
+
+
+def run(*args, env=None, stdin=""):
+    return subprocess.run([BINARY, *args], input=stdin, capture_output=True, text=True, env=env or stack_env(),
+                          timeout=60)
+
+
+def test_check_config_prints_every_key_with_secrets_masked():
+    r = run("check-config")
+    assert r.returncode == 0, r.stderr
+    assert "workers = 8" in r.stdout
+    assert "access_token.secret = ********" in r.stdout
+    secret = open(os.path.join(VAR, "secrets", "access_token")).read().strip()
+    assert secret not in r.stdout and secret not in r.stderr
+
+
+def test_bad_configuration_is_one_line_naming_the_key_and_exit_2():
+    cases = {
+        "FCGI_USERS_WORKERS": ("lots", "workers"),
+        "FCGI_USERS_JWT_ALGORITHM": ("none", "jwt.algorithm"),
+        "FCGI_USERS_LISTEN": ("/no/such/dir/sock", "listen"),
+        "FCGI_USERS_COOKIE_SAMESITE": ("sometimes", "cookie.samesite"),
+    }
+    for var, (value, key) in cases.items():
+        r = run("check-config", env=stack_env(**{var: value}))
+        assert r.returncode == 2, var
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and key in lines[0], r.stderr
+    env = stack_env(FCGI_USERS_ACCESS_TOKEN_SECRET="short")
+    env.pop("FCGI_USERS_ACCESS_TOKEN_SECRET_FILE")
+    r = run("check-config", env=env)
+    assert r.returncode == 2 and "access_token.secret" in r.stderr
+    conf = os.path.join(VAR, "bad.conf")
+    with open(conf, "w") as f:
+        f.write("workers = 4\nnot_a_key = 1\n")
+    r = run("--config", conf, "check-config")
+    assert r.returncode == 2 and "not_a_key" in r.stderr and "bad.conf:2" in r.stderr
+
+
+def test_migrate_is_idempotent_and_recorded():
+    r = run("migrate")
+    assert r.returncode == 0, r.stderr
+    assert "0 applied" in r.stdout
+    assert ["001_schema.sql"] in sql("SELECT name FROM schema_migrations")
+
+
+def test_user_create_and_set_password():
+    email = unique_email("cli")
+    r = run("user", "create", "--email", email, "--superuser", "--verified", stdin="cli-password-1\n")
+    assert r.returncode == 0, r.stderr
+    user_id = r.stdout.strip()
+    assert sql(f"SELECT id, is_superuser, is_verified FROM user WHERE email = '{email}'") == [[user_id, "1", "1"]]
+    assert login(email, "cli-password-1")
+    r = run("user", "create", "--email", email.upper(), stdin="cli-password-1\n")
+    assert r.returncode == 1 and "exists" in r.stderr
+    r = run("user", "create", "--email", unique_email(), stdin="short\n")
+    assert r.returncode == 1 and "at least" in r.stderr
+    r = run("user", "set-password", "--email", email, stdin="cli-password-2\n")
+    assert r.returncode == 0, r.stderr
+    assert login(email, "cli-password-2")
+    assert run("user", "set-password", "--email", unique_email(), stdin="x\n").returncode == 1
+    assert run("user", "create").returncode == 2
+
+
+def test_serves_on_a_socket_inherited_from_spawn_fcgi():
+    sock = os.path.join(VAR, "run", "spawned.sock")
+    pidfile = os.path.join(VAR, "run", "spawned.pid")
+    env = stack_env(FCGI_USERS_LISTEN="")
+    r = subprocess.run(["spawn-fcgi", "-s", sock, "-P", pidfile, "--", BINARY, "serve"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pid = int(open(pidfile).read())
+    try:
+        status, _, body = fcgi_client.request(sock, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"})
+        assert (status, body) == (200, b'{"status":"ok"}')
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10)
+
+
+def test_serve_without_any_socket_is_a_configuration_error():
+    r = subprocess.run([BINARY, "serve"], env=stack_env(FCGI_USERS_LISTEN=""), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "listen" in r.stderr
