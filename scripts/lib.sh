@@ -7,6 +7,8 @@ VAR=${FCGI_USERS_VAR:-$ROOT/var}
 case "$VAR" in /*) ;; *) VAR=$ROOT/$VAR ;; esac
 BUILD=${FCGI_USERS_BUILD:-$ROOT/build}
 HTTP_PORT=${FCGI_USERS_HTTP_PORT:-8080}
+PROTECTED_PORT=$((HTTP_PORT + 1))  # the demo site behind auth_request
+DEMO_APP_PORT=$((HTTP_PORT + 2))   # its upstream application (tests start an echo server there)
 PY=/usr/bin/python3
 
 RUN=$VAR/run
@@ -151,9 +153,15 @@ nginx_conf() {
     mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/html"
     sed -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
         -e "s|@APP_SOCKET@|$APP_SOCKET|g" -e "s|@USER_LINE@|$user_line|g" \
+        -e "s|@PROTECTED_PORT@|$PROTECTED_PORT|g" -e "s|@APP_PORT@|$DEMO_APP_PORT|g" \
         "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
     # Relative includes resolve beside nginx.conf, as they would in /etc/nginx.
-    cp "$ROOT/nginx/fcgi-users-params.conf" "$ROOT/nginx/fcgi-users.locations.conf" "$NGINX_DIR/"
+    cp "$ROOT"/nginx/*.conf "$NGINX_DIR/"
+    # The demo site's pages.
+    mkdir -p "$NGINX_DIR/html/private" "$NGINX_DIR/html/admin"
+    echo "private page: any logged-in user sees this" > "$NGINX_DIR/html/private/index.html"
+    echo "admin page: superusers only" > "$NGINX_DIR/html/admin/index.html"
+    echo "<html><body>log in at /auth/cookie/login, then come back</body></html>" > "$NGINX_DIR/html/login.html"
 }
 
 nginx_start() {

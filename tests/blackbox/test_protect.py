@@ -1,0 +1,153 @@
+"""Any site behind nginx protected by fcgi-users (nginx/protect-examples.conf
+on the demo server of the test stack): the check route, static folders, an
+upstream told who the user is, optional login, and the FastCGI AUTHORIZER role."""
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+import fcgi_client
+from conftest import APP_SOCKET, BASE, bearer, login, make_superuser, register, sql, unique_email, url, wait_for
+
+HTTP_PORT = int(BASE.rsplit(":", 1)[1])
+SITE = f"http://127.0.0.1:{HTTP_PORT + 1}"
+ECHO_PORT = HTTP_PORT + 2
+FORGED = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def echo_upstream():
+    proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "echo_upstream.py"),
+                             str(ECHO_PORT)])
+    assert wait_for(lambda: _up(f"http://127.0.0.1:{ECHO_PORT}/"), timeout=10)
+    yield
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _up(address):
+    try:
+        return requests.get(address, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def seen_headers(response):
+    return {k.lower(): v for k, v in response.json()["headers"]}
+
+
+# -------------------------------------------------------------- check route
+
+def test_check_route_answers_with_user_headers(user):
+    u, email, token = user
+    r = requests.get(url("/auth/check"), headers=bearer(token))
+    assert r.status_code == 200
+    assert r.headers["x-user-id"] == u["id"]
+    assert r.headers["x-user-email"] == email
+    assert r.headers["x-user-is-superuser"] == "false"
+    assert r.headers["x-user-is-verified"] == "false"
+    r = requests.get(url("/auth/check"))
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert requests.get(url("/auth/check?require=superuser"), headers=bearer(token)).status_code == 403
+    assert requests.get(url("/auth/check?require=verified"), headers=bearer(token)).status_code == 403
+    r = requests.get(url("/auth/check?optional"))
+    assert r.status_code == 200 and "x-user-id" not in r.headers
+    # Fails closed on what it cannot parse.
+    assert requests.get(url("/auth/check?require=nonsense"), headers=bearer(token)).status_code == 401
+    assert requests.get(url("/auth/check?unknown=1"), headers=bearer(token)).status_code == 401
+    assert requests.get(url("/auth/check"), headers={"Authorization": "Bearer " + token[:-1]}).status_code == 401
+    assert requests.get(url("/auth/check"), headers={"Authorization": "Basic " + token}).status_code == 401
+
+
+def test_check_route_ignores_client_user_headers():
+    r = requests.get(url("/auth/check"), headers={"X-User-Id": FORGED, "X-User-Is-Superuser": "true"})
+    assert r.status_code == 401
+    r = requests.get(url("/auth/check?optional"), headers={"X-User-Id": FORGED})
+    assert r.status_code == 200 and "x-user-id" not in r.headers
+
+
+# ---------------------------------------------------- nginx: static folders
+
+def test_static_folder_needs_a_logged_in_user():
+    email = unique_email()
+    u = register(email)
+    r = requests.get(SITE + "/private/")
+    assert r.status_code == 401 and r.json() == {"detail": "Unauthorized"}
+    r = requests.get(SITE + "/private/", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].endswith("/login.html?next=/private/")
+    jwt = login(email)
+    assert requests.get(SITE + "/private/", headers=bearer(jwt)).text.startswith("private page")
+    cookie = login(email, backend="cookie")
+    assert requests.get(SITE + "/private/", cookies={"fastapiusersauth": cookie}).status_code == 200
+    db_token = login(email, backend="database")
+    assert requests.get(SITE + "/private/", headers=bearer(db_token)).status_code == 200
+    assert requests.post(url("/auth/database/logout"), headers=bearer(db_token)).status_code == 204
+    assert requests.get(SITE + "/private/", headers=bearer(db_token)).status_code == 401
+    assert requests.get(SITE + "/private/", headers=bearer("garbage")).status_code == 401
+    # Flags are read on every request: a deactivated user's unexpired JWT opens nothing.
+    sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
+    assert requests.get(SITE + "/private/", headers=bearer(jwt)).status_code == 401
+
+
+def test_superuser_folder(user):
+    _, email, token = user
+    r = requests.get(SITE + "/admin/", headers=bearer(token))
+    assert r.status_code == 403 and r.json() == {"detail": "Forbidden"}
+    make_superuser(email)
+    r = requests.get(SITE + "/admin/", headers=bearer(token))
+    assert r.status_code == 200 and r.text.startswith("admin page")
+
+
+# ------------------------------------------------------- nginx: an upstream
+
+def test_upstream_sees_the_true_user_never_a_forged_one(user):
+    u, email, token = user
+    forged = {"X-User-Id": FORGED, "X-User-Email": "evil@camelot.bt", "X-User-Is-Superuser": "true",
+              "X_User_Id": FORGED, "X_User_Is_Superuser": "true"}
+    r = requests.get(SITE + "/app/page", headers={**forged, **bearer(token)})
+    assert r.status_code == 200
+    seen = seen_headers(r)
+    assert seen["x-user-id"] == u["id"]
+    assert seen["x-user-email"] == email
+    assert seen["x-user-is-superuser"] == "false"
+    assert "x_user_id" not in seen and "x_user_is_superuser" not in seen
+    assert FORGED not in r.text and "evil@" not in r.text
+    r = requests.get(SITE + "/app/page", headers=forged)
+    assert r.status_code == 401
+
+
+def test_optional_mode(user):
+    u, _, token = user
+    r = requests.get(SITE + "/optional/x", headers={"X-User-Id": FORGED, "X_User_Id": FORGED})
+    assert r.status_code == 200
+    seen = seen_headers(r)
+    assert "x-user-id" not in seen and "x_user_id" not in seen
+    r = requests.get(SITE + "/optional/x", headers={"X-User-Id": FORGED, **bearer(token)})
+    assert seen_headers(r)["x-user-id"] == u["id"]
+    r = requests.get(SITE + "/optional/x", headers=bearer("not-a-token"))
+    assert r.status_code == 200 and "x-user-id" not in seen_headers(r)
+
+
+def test_check_locations_are_internal():
+    assert requests.get(SITE + "/_fcgi_users/check").status_code == 404
+
+
+# ------------------------------------------------ the FastCGI AUTHORIZER role
+
+def test_authorizer_role(user):
+    u, email, token = user
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/anything/protected.html"}
+    status, headers, _ = fcgi_client.request(APP_SOCKET, dict(params, HTTP_AUTHORIZATION="Bearer " + token),
+                                             role=fcgi_client.AUTHORIZER)
+    assert status == 200
+    assert headers["variable-user_id"] == u["id"]
+    assert headers["variable-user_email"] == email
+    assert headers["variable-user_is_superuser"] == "false"
+    status, headers, _ = fcgi_client.request(APP_SOCKET, dict(params, HTTP_X_USER_ID=FORGED),
+                                             role=fcgi_client.AUTHORIZER)
+    assert status == 401 and "variable-user_id" not in headers
+    status, _, _ = fcgi_client.request(APP_SOCKET, dict(params, HTTP_AUTHORIZATION="Bearer " + token,
+                                                        FCGI_USERS_REQUIRE="superuser"), role=fcgi_client.AUTHORIZER)
+    assert status == 403
