@@ -9,6 +9,8 @@ BUILD=${FCGI_USERS_BUILD:-$ROOT/build}
 HTTP_PORT=${FCGI_USERS_HTTP_PORT:-8080}
 PROTECTED_PORT=$((HTTP_PORT + 1))  # the demo site behind auth_request
 DEMO_APP_PORT=$((HTTP_PORT + 2))   # its upstream application (tests start an echo server there)
+FCGI_TCP_PORT=$((HTTP_PORT + 3))   # fcgi-users on TCP, for Apache (scripts/test only)
+APACHE_PORT=$((HTTP_PORT + 4))     # Apache with mod_authnz_fcgi (scripts/test only)
 PY=/usr/bin/python3
 
 RUN=$VAR/run
@@ -24,7 +26,7 @@ die() { say "error: $*"; exit 1; }
 
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
-          python3 python3-pytest python3-requests curl wrk spawn-fcgi)
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2)
 
 ensure_packages() {
     local missing=() p
@@ -185,5 +187,30 @@ wait_healthy() {
     return 1
 }
 
+# Apache talks to a second fcgi-users on TCP (mod_authnz_fcgi has no unix sockets).
+apache_start() {
+    make_dirs
+    if ! pid_alive "$RUN/fcgi-users-tcp.pid"; then
+        (app_env; export FCGI_USERS_LISTEN=127.0.0.1:$FCGI_TCP_PORT
+         setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users-tcp.log" 2>&1 & echo $! > "$RUN/fcgi-users-tcp.pid")
+    fi
+    pid_alive "$RUN/apache.pid" && return 0
+    local user_line=""
+    [ "$(id -u)" -eq 0 ] && user_line='User daemon\nGroup daemon'  # sed turns \n into a line break
+    mkdir -p "$VAR/apache/htdocs/protected" "$VAR/apache/htdocs/admin"
+    echo "protected by fcgi-users through Apache" > "$VAR/apache/htdocs/protected/index.html"
+    echo "superusers only, through Apache" > "$VAR/apache/htdocs/admin/index.html"
+    chmod -R a+rX "$VAR/apache"
+    sed -e "s|@FCGI_TCP_PORT@|$FCGI_TCP_PORT|g" "$ROOT/apache/fcgi-users-apache.conf" > "$VAR/apache/fcgi-users-apache.conf"
+    sed -e "s|@VAR@|$VAR|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
+        "$ROOT/apache/apache2.conf.in" > "$VAR/apache/apache2.conf"
+    apache2 -t -f "$VAR/apache/apache2.conf" 2>"$LOG/apache-test.log" || { cat "$LOG/apache-test.log" >&2; die "apache configuration test failed"; }
+    apache2 -f "$VAR/apache/apache2.conf" -k start || die "apache did not start (see $LOG/apache-error.log)"
+    local i
+    for ((i = 0; i < 100; i++)); do [ -s "$RUN/apache.pid" ] && break; sleep 0.1; done
+}
+
+apache_stop() { stop_pid "$RUN/apache.pid" 20; stop_pid "$RUN/fcgi-users-tcp.pid" 20; }
+
 stack_up() { db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
-stack_down() { nginx_stop; app_stop; db_stop; }
+stack_down() { apache_stop; nginx_stop; app_stop; db_stop; }

@@ -55,9 +55,11 @@ http::Pairs read_params(FCGX_Request* r) {
 
 enum class BodyRead { ok, too_large, short_body };
 
+// CGI rules: no CONTENT_LENGTH, no body (an authorizer gets none either).
 BodyRead read_body(FCGX_Request* r, http::Request& req, long max_bytes) {
+    if (req.content_length <= 0 || req.role == "AUTHORIZER") return BodyRead::ok;
     if (req.content_length > max_bytes) return BodyRead::too_large;
-    size_t want = req.content_length >= 0 ? static_cast<size_t>(req.content_length) : static_cast<size_t>(max_bytes) + 1;
+    size_t want = static_cast<size_t>(req.content_length);
     req.body.resize(want);
     size_t got = 0;
     while (got < want) {
@@ -66,7 +68,6 @@ BodyRead read_body(FCGX_Request* r, http::Request& req, long max_bytes) {
         got += static_cast<size_t>(n);
     }
     req.body.resize(got);
-    if (req.content_length < 0) return got > static_cast<size_t>(max_bytes) ? BodyRead::too_large : BodyRead::ok;
     return got < want ? BodyRead::short_body : BodyRead::ok;
 }
 

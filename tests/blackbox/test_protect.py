@@ -151,3 +151,38 @@ def test_authorizer_role(user):
     status, _, _ = fcgi_client.request(APP_SOCKET, dict(params, HTTP_AUTHORIZATION="Bearer " + token,
                                                         FCGI_USERS_REQUIRE="superuser"), role=fcgi_client.AUTHORIZER)
     assert status == 403
+
+
+# ------------------------------------------- Apache: mod_authnz_fcgi, proxy_fcgi
+
+APACHE = f"http://127.0.0.1:{HTTP_PORT + 4}"
+
+
+def test_apache_mounts_the_api_with_proxy_fcgi():
+    email = unique_email("apache")
+    r = requests.post(APACHE + "/auth/register", json={"email": email, "password": "guinevere-forever"})
+    assert r.status_code == 201
+    r = requests.post(APACHE + "/auth/jwt/login", data={"username": email, "password": "guinevere-forever"})
+    assert r.status_code == 200
+    me = requests.get(APACHE + "/users/me", headers=bearer(r.json()["access_token"]))
+    assert me.status_code == 200 and me.json()["email"] == email
+    assert requests.get(APACHE + "/users/me").status_code == 401
+
+
+def test_apache_protects_a_directory_with_the_authorizer_role(user):
+    u, email, token = user
+    r = requests.get(APACHE + "/protected/")
+    assert r.status_code == 401
+    r = requests.get(APACHE + "/protected/", headers={"X-User-Id": FORGED, "X_User_Id": FORGED})
+    assert r.status_code == 401
+    r = requests.get(APACHE + "/protected/", headers=bearer(token))
+    assert r.status_code == 200 and r.text.startswith("protected by fcgi-users")
+    assert r.headers["x-seen-user-id"] == u["id"]
+    assert r.headers["x-seen-user-email"] == email
+    assert requests.get(APACHE + "/protected/", cookies={"fastapiusersauth": login(email, backend="cookie")}).status_code == 200
+    assert requests.get(APACHE + "/protected/", headers=bearer(token[:-2])).status_code == 401
+    assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 403
+    make_superuser(email)
+    assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 200
+    sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
+    assert requests.get(APACHE + "/protected/", headers=bearer(token)).status_code == 401
