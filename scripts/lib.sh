@@ -159,6 +159,10 @@ nginx_conf() {
         "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
     # Relative includes resolve beside nginx.conf, as they would in /etc/nginx.
     cp "$ROOT"/nginx/*.conf "$NGINX_DIR/"
+    rm -f "$NGINX_DIR"/extra-*.conf
+    if [ -n "${FCGI_USERS_NGINX_EXTRA:-}" ]; then
+        sed -e "s|@VAR@|$VAR|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
+    fi
     # The demo site's pages.
     mkdir -p "$NGINX_DIR/html/private" "$NGINX_DIR/html/admin"
     echo "private page: any logged-in user sees this" > "$NGINX_DIR/html/private/index.html"

@@ -39,20 +39,17 @@ std::optional<std::string> Authenticator::read_transport(const http::Request& re
 
 Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendConfig& backend,
                                                                  const std::string& token) {
-    std::string user_id;
-    if (backend.strategy == Strategy::jwt) {
-        auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
-        if (!claims) return std::optional<User>{};
-        user_id = claim_string(claims->get(), "sub");
-        if (!sodium::is_uuid(user_id)) return std::optional<User>{};
-    } else {
+    if (backend.strategy == Strategy::database) {
         if (token.size() != kDatabaseTokenChars) return std::optional<User>{};
-        auto id = tokens_.find_user_id(sodium::sha256_base64url(token), config_.database_token_lifetime);
-        if (!id) return make_error(id.error().code == db::DbError::unavailable ? AuthError::unavailable
-                                                                              : AuthError::unauthorized);
-        if (!*id) return std::optional<User>{};
-        user_id = **id;
+        auto user = tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
+        if (!user) return make_error(user.error().code == db::DbError::unavailable ? AuthError::unavailable
+                                                                                  : AuthError::unauthorized);
+        return std::move(*user);
     }
+    auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
+    if (!claims) return std::optional<User>{};
+    std::string user_id = claim_string(claims->get(), "sub");
+    if (!sodium::is_uuid(user_id)) return std::optional<User>{};
     auto user = users_.get(user_id);
     if (!user) {
         if (user.error().code == UserError::not_exists) return std::optional<User>{};

@@ -123,8 +123,12 @@ std::vector<Key> make_keys() {
                         "Worker threads, each serving one FastCGI connection at a time.",
                         [](Config& c) -> auto& { return c.workers; }));
     k.push_back(int_key("hash_slots", 0, 0, 1024,
-                        "Password hashes computed at once. 0: one per core. Keep below workers.",
+                        "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
                         [](Config& c) -> auto& { return c.hash_slots; }));
+    k.push_back(int_key("hash_queue_limit", 1024, 1, 1000000,
+                        "Requests waiting for a hash slot (logins, registrations, password changes) before "
+                        "more are refused with 503.",
+                        [](Config& c) -> auto& { return c.hash_queue_limit; }));
     k.push_back(int_key("listen_backlog", 256, 1, 65535, "Backlog of the listening socket.",
                         [](Config& c) -> auto& { return c.listen_backlog; }));
     k.push_back(int_key("max_body_bytes", 65536, 1024, 64L * 1024 * 1024,

@@ -70,6 +70,7 @@ struct Config {
     long workers = 8;
     long hash_slots = 0;  // 0: one per core
     long listen_backlog = 256;
+    long hash_queue_limit = 1024;
     long max_body_bytes = 65536;
     std::string mount_prefix;
     std::string log_level;

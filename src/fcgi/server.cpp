@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -90,55 +93,152 @@ void write_all(FCGX_Request* r, const std::string& data) {
     FCGX_PutStr(data.data(), static_cast<int>(data.size()), r->out);
 }
 
-void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex) {
-    DbThread db_thread;
-    Context ctx(deps);
-    fcgi::Request slot(listen_fd);
-    FCGX_Request* r = slot.get();
-    while (!g_stopping.load()) {
-        int rc;
-        {
-            std::lock_guard<std::mutex> lock(accept_mutex);
-            if (g_stopping.load()) break;
-            rc = FCGX_Accept_r(r);
-        }
-        if (rc < 0) break;
-        auto start = std::chrono::steady_clock::now();
-        http::Request req = http::request_from_params(read_params(r), config.mount_prefix);
-        http::Response res;
-        switch (read_body(r, req, config.max_body_bytes)) {
-        case BodyRead::too_large: res = http::payload_too_large(); break;
-        case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
-        case BodyRead::ok: res = dispatch(config, router, req, ctx); break;
-        }
-        std::string out = http::serialize(res);
-        if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
-        write_all(r, out);
-        FCGX_Finish_r(r);
-        if (config.access_log) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-            log::info(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
-                      std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + "ms");
-        }
+using Clock = std::chrono::steady_clock;
+
+// Writes the answer, finishes the request and logs its one access line.
+void respond(FCGX_Request* r, const Config& config, const http::Request& req, const http::Response& res,
+             Clock::time_point start) {
+    std::string out = http::serialize(res);
+    if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
+    write_all(r, out);
+    FCGX_Finish_r(r);
+    if (config.access_log) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+        log::info(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
+                  std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + "ms");
     }
 }
 
-}  // namespace
-
-http::Response dispatch(const Config& config, const http::Router& router, http::Request& req, Context& ctx) {
-    (void)config;
+http::Response run_handler(const http::Handler& handler, const http::Request& req, Context& ctx) {
     try {
-        if (req.role == "AUTHORIZER") return authorize(req, ctx);
-        if (req.role != "RESPONDER") return http::detail(500, "Unsupported FastCGI role");
-        auto m = router.match(req);
-        if (!m.handler) return m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
-        return (*m.handler)(req, ctx);
+        return handler(req, ctx);
     } catch (const std::exception& e) {
         log::error(std::string("unhandled exception: ") + e.what());
         return http::internal_error();
     }
 }
+
+// A request whose handler hashes a password, handed from a worker to the
+// hash threads together with its FastCGI request (heap-allocated, so its
+// address, which libfcgi's streams point back to, never changes).
+struct Job {
+    std::unique_ptr<fcgi::Request> slot;
+    http::Request req;
+    const http::Handler* handler = nullptr;
+    Clock::time_point start;
+};
+
+// hash_slots threads, each with its own Context, finishing the jobs the
+// workers queue. The queue is bounded: beyond it, 503 at once.
+class HashPool {
+public:
+    HashPool(const Config& config, const Deps& deps, long threads) : config_(config), deps_(deps) {
+        for (long i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+    }
+    ~HashPool() { stop(); }
+    HashPool(const HashPool&) = delete;
+    HashPool& operator=(const HashPool&) = delete;
+
+    // Takes the job (moving from it) unless the queue is full.
+    bool try_submit(Job& job) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (static_cast<long>(queue_.size()) >= config_.hash_queue_limit) return false;
+            queue_.push_back(std::move(job));
+        }
+        cv_.notify_one();
+        return true;
+    }
+
+    // Finishes every queued job, then joins.
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (stopping_) return;
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+
+private:
+    void loop() {
+        DbThread db_thread;
+        Context ctx(deps_);
+        for (;;) {
+            Job job;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                job = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            http::Response res = run_handler(*job.handler, job.req, ctx);
+            respond(job.slot->get(), config_, job.req, res, job.start);
+        }
+    }
+
+    const Config& config_;
+    const Deps& deps_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<Job> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
+            std::mutex& accept_mutex, HashPool& hash_pool) {
+    DbThread db_thread;
+    Context ctx(deps);
+    auto slot = std::make_unique<fcgi::Request>(listen_fd);
+    while (!g_stopping.load()) {
+        int rc;
+        {
+            std::lock_guard<std::mutex> lock(accept_mutex);
+            if (g_stopping.load()) break;
+            rc = FCGX_Accept_r(slot->get());
+        }
+        if (rc < 0) break;
+        auto start = Clock::now();
+        http::Request req = http::request_from_params(read_params(slot->get()), config.mount_prefix);
+        http::Response res;
+        switch (read_body(slot->get(), req, config.max_body_bytes)) {
+        case BodyRead::too_large: res = http::payload_too_large(); break;
+        case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
+        case BodyRead::ok:
+            if (req.role == "AUTHORIZER") {
+                res = authorize(req, ctx);
+                break;
+            }
+            if (req.role != "RESPONDER") {
+                res = http::detail(500, "Unsupported FastCGI role");
+                break;
+            }
+            auto m = router.match(req);
+            if (!m.handler) {
+                res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
+            } else if (m.cost == http::Cost::hashes_password) {
+                Job job{std::move(slot), std::move(req), m.handler, start};
+                if (hash_pool.try_submit(job)) {
+                    slot = std::make_unique<fcgi::Request>(listen_fd);
+                    continue;
+                }
+                slot = std::move(job.slot);
+                req = std::move(job.req);
+                log::warn("hash queue full (hash_queue_limit): answering 503");
+                res = http::service_unavailable();
+            } else {
+                res = run_handler(*m.handler, req, ctx);
+            }
+            break;
+        }
+        respond(slot->get(), config, req, res, start);
+    }
+}
+
+}  // namespace
 
 int open_listen_socket(const Config& config) {
     if (FCGX_Init() != 0) throw ConfigError("listen", "libfcgi could not be initialised");
@@ -159,14 +259,16 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_listen_fd.store(listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
+    HashPool hash_pool(config, deps, deps.hasher.slots());
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps), listen_fd,
-                             std::ref(accept_mutex));
+                             std::ref(accept_mutex), std::ref(hash_pool));
     log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");
     for (auto& t : threads) t.join();
+    hash_pool.stop();  // the logins already queued are answered too
     if (config.listen.find('/') != std::string::npos) unlink(config.listen.c_str());
     log::info("stopped: every request in flight answered");
     return 0;

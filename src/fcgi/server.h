@@ -1,6 +1,7 @@
 // The FastCGI side: the listening socket, N worker threads that each accept
 // with FCGX_Accept_r (under one mutex, as libfcgi's examples/threaded.c),
-// and a graceful stop: SIGTERM/SIGINT stop accepting, the requests in flight
+// hash_slots hash threads that finish the requests which hash a password
+// (the workers hand them over and accept again), and a graceful stop: SIGTERM/SIGINT stop accepting, the requests in flight
 // finish, contexts (and database connections) close, serve() returns.
 #pragma once
 
@@ -17,9 +18,5 @@ int open_listen_socket(const Config& config);
 
 // Serves until a stop signal; returns the process exit status.
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd);
-
-// One request, start to end, on a Context: what a worker does between
-// Accept and Finish (exposed for in-process tests).
-http::Response dispatch(const Config& config, const http::Router& router, http::Request& req, Context& ctx);
 
 }  // namespace fu

@@ -90,7 +90,8 @@ void register_auth_routes(http::Router& router, const Config& config) {
     for (const BackendConfig& b : config.backends) {
         const BackendConfig* backend = &b;
         router.add("POST", b.prefix + "/login",
-                   [backend](const http::Request& req, Context& ctx) { return login(*backend, req, ctx); });
+                   [backend](const http::Request& req, Context& ctx) { return login(*backend, req, ctx); },
+                   http::Cost::hashes_password);
         router.add("POST", b.prefix + "/logout",
                    [backend](const http::Request& req, Context& ctx) { return logout(*backend, req, ctx); });
     }

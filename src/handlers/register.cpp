@@ -29,7 +29,7 @@ http::Response handle_register(const http::Request& req, Context& ctx) {
 }  // namespace
 
 void register_register_routes(http::Router& router, const Config&) {
-    router.add("POST", "/auth/register", handle_register);
+    router.add("POST", "/auth/register", handle_register, http::Cost::hashes_password);
 }
 
 }  // namespace fu

@@ -34,7 +34,7 @@ http::Response handle_reset_password(const http::Request& req, Context& ctx) {
 
 void register_reset_routes(http::Router& router, const Config&) {
     router.add("POST", "/auth/forgot-password", handle_forgot_password);
-    router.add("POST", "/auth/reset-password", handle_reset_password);
+    router.add("POST", "/auth/reset-password", handle_reset_password, http::Cost::hashes_password);
 }
 
 }  // namespace fu

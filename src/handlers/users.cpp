@@ -83,9 +83,9 @@ http::Response handle_delete_user(const http::Request& req, Context& ctx) {
 
 void register_users_routes(http::Router& router, const Config&) {
     router.add("GET", "/users/me", handle_get_me);
-    router.add("PATCH", "/users/me", handle_patch_me);
+    router.add("PATCH", "/users/me", handle_patch_me, http::Cost::hashes_password);
     router.add("GET", "/users/{id}", handle_get_user);
-    router.add("PATCH", "/users/{id}", handle_patch_user);
+    router.add("PATCH", "/users/{id}", handle_patch_user, http::Cost::hashes_password);
     router.add("DELETE", "/users/{id}", handle_delete_user);
 }
 

@@ -15,8 +15,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return out;
 }
 
-void Router::add(std::string method, std::string_view pattern, Handler handler) {
-    Route r{std::move(method), {}, std::move(handler)};
+void Router::add(std::string method, std::string_view pattern, Handler handler, Cost cost) {
+    Route r{std::move(method), {}, std::move(handler), cost};
     for (auto s : split_path(pattern)) r.segments.emplace_back(s);
     routes_.push_back(std::move(r));
 }
@@ -43,6 +43,7 @@ Router::Match Router::match(Request& req) const {
         if (route.method == req.method || (req.method == "HEAD" && route.method == "GET")) {
             req.path_params = std::move(params);
             m.handler = &route.handler;
+            m.cost = route.cost;
             m.status = 200;
             return m;
         }

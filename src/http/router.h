@@ -19,12 +19,18 @@ namespace fu::http {
 
 using Handler = std::function<Response(const Request&, Context&)>;
 
+// How a route's handler is run: cheap ones on the worker that accepted the
+// request; those that hash a password on the hash threads, so that a storm
+// of them never takes the workers that /users/me needs.
+enum class Cost { cheap, hashes_password };
+
 class Router {
 public:
-    void add(std::string method, std::string_view pattern, Handler handler);
+    void add(std::string method, std::string_view pattern, Handler handler, Cost cost = Cost::cheap);
 
     struct Match {
         const Handler* handler = nullptr;  // null: see status
+        Cost cost = Cost::cheap;
         int status = 200;                  // 404 or 405 when no handler
         std::string allow;                 // for 405
     };
@@ -36,6 +42,7 @@ private:
         std::string method;
         std::vector<std::string> segments;  // "{id}" for a parameter
         Handler handler;
+        Cost cost;
     };
     std::vector<Route> routes_;
 };

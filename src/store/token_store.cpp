@@ -1,6 +1,6 @@
 #include "store/token_store.h"
 
-#include "wrap/mariadb.h"
+#include "store/user_row.h"
 
 namespace fu {
 
@@ -11,14 +11,13 @@ Result<Unit, db::DbError> TokenStore::create(std::string_view token_hash, std::s
     return Unit{};
 }
 
-Result<std::optional<std::string>, db::DbError> TokenStore::find_user_id(std::string_view token_hash,
-                                                                        long max_age_seconds) {
-    auto r = conn_.exec("SELECT user_id FROM accesstoken WHERE token = ? "
-                        "AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+Result<std::optional<User>, db::DbError> TokenStore::find_user(std::string_view token_hash, long max_age_seconds) {
+    auto r = conn_.exec("SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified "
+                        "FROM accesstoken t JOIN user u ON u.id = t.user_id WHERE t.token = ? "
+                        "AND t.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
                         {token_hash, static_cast<long long>(max_age_seconds)});
     if (!r) return r.error();
-    if (r->rows.empty()) return std::optional<std::string>{};
-    return r->rows.front()[0];
+    return to_user(*r);
 }
 
 Result<Unit, db::DbError> TokenStore::remove(std::string_view token_hash) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "users/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 
@@ -16,8 +17,8 @@ public:
     explicit TokenStore(db::Connection& conn) : conn_(conn) {}
 
     Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view user_id);
-    // The user id of a token created less than max_age_seconds ago.
-    Result<std::optional<std::string>, db::DbError> find_user_id(std::string_view token_hash, long max_age_seconds);
+    // The user of a token created less than max_age_seconds ago, in one query.
+    Result<std::optional<User>, db::DbError> find_user(std::string_view token_hash, long max_age_seconds);
     Result<Unit, db::DbError> remove(std::string_view token_hash);
 
 private:

@@ -1,27 +1,11 @@
 #include "store/user_store.h"
 
 #include "store/hook_event_store.h"
+#include "store/user_row.h"
 
 #include "wrap/mariadb.h"
 
 namespace fu {
-namespace {
-
-
-std::optional<User> to_user(const db::Rows& rows) {
-    if (rows.rows.empty()) return std::nullopt;
-    const db::Row& r = rows.rows.front();
-    User u;
-    u.id = r[0].value_or("");
-    u.email = r[1].value_or("");
-    u.hashed_password = r[2].value_or("");
-    u.is_active = r[3].value_or("0") != "0";
-    u.is_superuser = r[4].value_or("0") != "0";
-    u.is_verified = r[5].value_or("0") != "0";
-    return u;
-}
-
-}  // namespace
 
 StoreResult<std::optional<User>> UserStore::get(std::string_view id) {
     auto r = conn_.exec("SELECT id, email, hashed_password, is_active, is_superuser, is_verified "

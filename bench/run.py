@@ -1,0 +1,218 @@
+"""The benchmark of scripts/bench, run against the stack it started: seeds
+users, measures the ceilings (nginx alone, an empty FastCGI answer, raw
+argon2id, durable inserts) and every workload with wrk, and prints the table
+of ratios. Figures are only meaningful against the ceilings of the same run."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VAR = os.environ["FCGI_USERS_VAR"]
+BUILD = os.environ["FCGI_USERS_BUILD"]
+PORT = int(os.environ["FCGI_USERS_HTTP_PORT"])
+BASE = f"http://127.0.0.1:{PORT}"
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
+USERS = 1000
+PASSWORD = "bench-password-1"
+WRK_THREADS = 2
+CONNECTIONS = 32
+
+
+def config():
+    out = subprocess.run([os.path.join(BUILD, "fcgi-users"), "check-config"], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+
+
+def sql(query):
+    return subprocess.run([os.path.join(ROOT, "scripts", "sql"), "-N", "-B"], input=query, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(user_id, key):
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps({"sub": user_id, "aud": ["fastapi-users:auth"], "exp": int(time.time()) + 86400}).encode())
+    sig = b64url(hmac.new(key.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest())
+    return f"{header}.{body}.{sig}"
+
+
+def seed():
+    """USERS users sharing one real argon2id hash, a JWT and a database token each."""
+    email0 = "seed@bench.example.com"
+    subprocess.run([os.path.join(BUILD, "fcgi-users"), "user", "create", "--email", email0], input=PASSWORD + "\n",
+                   text=True, check=True, capture_output=True)
+    hashed = sql(f"SELECT hashed_password FROM user WHERE email = '{email0}'").strip()
+    key = open(os.path.join(VAR, "secrets", "access_token")).read().strip()
+    ids = [str(uuid.uuid4()) for _ in range(USERS)]
+    emails = [f"user{i}@bench.example.com" for i in range(USERS)]
+    rows = ",".join(f"('{i}', '{e}', '{hashed}', TRUE, FALSE, TRUE)" for i, e in zip(ids, emails))
+    sql(f"INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) VALUES {rows}")
+    db_tokens = [b64url(secrets.token_bytes(32)) for _ in ids]
+    rows = ",".join(f"('{b64url(hashlib.sha256(t.encode()).digest())}', UTC_TIMESTAMP(), '{i}')"
+                    for t, i in zip(db_tokens, ids))
+    sql(f"INSERT INTO accesstoken (token, created_at, user_id) VALUES {rows}")
+    files = {}
+    for name, lines in (("jwt", [jwt(i, key) for i in ids]), ("dbtoken", db_tokens), ("emails", emails),
+                        ("unknown", [f"nobody{i}@bench.example.com" for i in range(USERS)])):
+        files[name] = os.path.join(VAR, f"bench-{name}.txt")
+        with open(files[name], "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return files
+
+
+def wrk(path, mode="get", auth="none", listing=None, expect=200, connections=CONNECTIONS, seconds=SECONDS,
+        warmup=True):
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_PATH=path, BENCH_AUTH=auth, BENCH_EXPECT=str(expect),
+               BENCH_PASSWORD=PASSWORD)
+    if listing:
+        env["BENCH_LIST"] = listing
+    threads = min(WRK_THREADS, connections)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-s", os.path.join(ROOT, "bench", "wrk.lua"),
+           "--timeout", "10s", BASE + path]
+    if warmup and WARMUP:
+        subprocess.run(cmd[:1] + ["-d", f"{WARMUP}s"] + cmd[1:], env=env, capture_output=True, check=True)
+    out = subprocess.run(cmd[:1] + ["-d", f"{seconds}s"] + cmd[1:], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def threads_of(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main():
+    conf = config()
+    workers = int(conf["workers"])
+    slots = int(conf["hash_slots"]) or os.cpu_count()
+    pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
+    time.sleep(1)
+    rss_idle = rss_kib(pid)
+    files = seed()
+
+    argon2 = float(subprocess.run([os.path.join(BUILD, "bench", "bench_argon2_rate"), conf["password.argon2_memory_kib"],
+                                   conf["password.argon2_iterations"], str(slots), str(SECONDS)],
+                                  capture_output=True, text=True, check=True).stdout)
+    durable = float(subprocess.run([os.path.join(BUILD, "bench", "bench_durable_insert"),
+                                    os.path.join(VAR, "run", "mysqld.sock"), "fcgi_users",
+                                    os.path.join(VAR, "secrets", "db_password"), "fcgi_users", str(workers),
+                                    str(SECONDS)], capture_output=True, text=True, check=True).stdout)
+    results = []
+
+    def add(name, run, ceiling_name, ceiling_rps, target=None, extra=None):
+        row = {"workload": name, **run, "ceiling": ceiling_name, "ceiling_rps": ceiling_rps,
+               "ratio": run["rps"] / ceiling_rps if ceiling_rps else None, "target": target}
+        row.update(extra or {})
+        results.append(row)
+        print(f"  {name}: {run['rps']:.0f}/s, ratio {row['ratio']:.2f}" if row["ratio"] else f"  {name}", file=sys.stderr)
+        return row
+
+    nginx = wrk("/bench/static")
+    empty = wrk("/bench/empty")
+    add("nginx alone (ceiling)", nginx, "-", None)
+    add("FastCGI empty answer (ceiling)", empty, "nginx alone", nginx["rps"])
+    results.append({"workload": "raw argon2id (ceiling)", "rps": argon2, "ceiling": f"{slots} threads"})
+    results.append({"workload": "durable insert (ceiling)", "rps": durable, "ceiling": f"{workers} connections"})
+
+    add("GET /users/me, bearer JWT, 1000 users", wrk("/users/me", auth="bearer", listing=files["jwt"]),
+                 "FastCGI empty", empty["rps"], 0.4)
+    add("GET /users/me, cookie JWT", wrk("/users/me", auth="cookie", listing=files["jwt"]), "FastCGI empty",
+        empty["rps"], 0.4)
+    add("GET /users/me, database token", wrk("/users/me", auth="bearer", listing=files["dbtoken"]), "FastCGI empty",
+        empty["rps"], 0.35)
+    add("GET /auth/check, bearer JWT", wrk("/auth/check", auth="bearer", listing=files["jwt"]), "FastCGI empty",
+        empty["rps"], 0.45)
+    login_ok = add("POST /auth/jwt/login, correct password",
+                   wrk("/auth/jwt/login", mode="login", listing=files["emails"], connections=8), "raw argon2id",
+                   argon2, 0.9)
+    login_unknown = add("POST /auth/jwt/login, unknown e-mail",
+                        wrk("/auth/jwt/login", mode="login", listing=files["unknown"], expect=400, connections=8),
+                        "raw argon2id", argon2, 0.9,
+                        {"vs_correct_password": None})
+    login_unknown["vs_correct_password"] = login_unknown["rps"] / login_ok["rps"]
+    add("POST /auth/register, unique addresses", wrk("/auth/register", mode="register", expect=201, connections=8),
+        "min(argon2id, insert)", min(argon2, durable), 0.85)
+
+    # /users/me while logins keep every hash slot busy.
+    storm = {}
+    t = threading.Thread(target=lambda: storm.update(wrk("/auth/jwt/login", mode="login", listing=files["emails"],
+                                                           connections=16, seconds=SECONDS + 2, warmup=False)))
+    t.start()
+    time.sleep(1)
+    during = wrk("/users/me", auth="bearer", listing=files["jwt"], connections=8, warmup=False)
+    t.join()
+    add("GET /users/me while logins saturate the hash slots", during, "-", None, None,
+        {"storm_logins_rps": storm["rps"], "storm_unexpected": storm["unexpected_status"] + storm["socket_errors"],
+         "target_p99_ms": 10})
+
+    empty256 = wrk("/bench/empty", connections=256)
+    add("FastCGI empty answer, 256 connections (ceiling)", empty256, "-", None)
+    add("GET /users/me, 256 connections", wrk("/users/me", auth="bearer", listing=files["jwt"], connections=256),
+        "FastCGI empty, 256", empty256["rps"], 0.4, {"target_p99_ms": 50})
+    # Two identical rounds after everything else: what the second adds is a leak.
+    wrk("/users/me", auth="bearer", listing=files["jwt"])
+    rss_round1 = rss_kib(pid)
+    wrk("/users/me", auth="bearer", listing=files["jwt"])
+    rss_round2 = rss_kib(pid)
+    connections = sql("SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'fcgi_users'").strip()
+
+    process = {"workers": workers, "hash_slots": slots, "threads": threads_of(pid),
+               "db_connections": int(connections), "rss_idle_kib": rss_idle, "rss_after_round1_kib": rss_round1,
+               "rss_end_kib": rss_round2, "argon2_kib_per_slot": int(conf["password.argon2_memory_kib"]),
+               "rss_growth_between_rounds_kib": rss_round2 - rss_round1}
+    report = {"machine": {"cores": os.cpu_count()}, "seconds_per_run": SECONDS, "connections": CONNECTIONS,
+              "results": results, "process": process}
+    with open(os.path.join(VAR, "results.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    print_table(results, process)
+    errors = sum(r.get("unexpected_status", 0) + r.get("socket_errors", 0) for r in results)
+    errors += sum(r.get("storm_unexpected", 0) for r in results)
+    print(f"\n{errors} unexpected answers or socket errors" + ("" if errors == 0 else ": FAILED"))
+    return 0 if errors == 0 else 1
+
+
+def print_table(results, process):
+    print(f"\n{'workload':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}  {'ratio':>5} {'target':>7}  ceiling")
+    for r in results:
+        errors = r.get("unexpected_status", 0) + r.get("socket_errors", 0)
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
+        target = f">={r['target']}" if r.get("target") else (f"p99<={r['target_p99_ms']}" if r.get("target_p99_ms") else "")
+        p50 = f"{r['p50_ms']:.2f}" if "p50_ms" in r else "-"
+        p99 = f"{r['p99_ms']:.2f}" if "p99_ms" in r else "-"
+        print(f"{r['workload']:<52} {r['rps']:>9.0f} {p50:>8} {p99:>8} {errors:>6}  {ratio:>5} {target:>7}  {r['ceiling']}")
+        if "vs_correct_password" in r:
+            print(f"{'  (unknown e-mail / correct password)':<52} {'':>9} {'':>8} {'':>8} {'':>6}  {r['vs_correct_password']:.2f}")
+        if "storm_logins_rps" in r:
+            print(f"{'  (logins running meanwhile, per second)':<52} {r['storm_logins_rps']:>9.0f}")
+    p = process
+    print(f"\nfcgi-users: {p['workers']} workers, {p['hash_slots']} hash slots, {p['threads']} threads, "
+          f"{p['db_connections']} MariaDB connections")
+    print(f"resident memory: idle {p['rss_idle_kib'] / 1024:.1f} MiB, after round 1 {p['rss_after_round1_kib'] / 1024:.1f} MiB, "
+          f"end {p['rss_end_kib'] / 1024:.1f} MiB (growth between identical rounds {p['rss_growth_between_rounds_kib']} KiB); "
+          f"argon2 memory per slot {p['argon2_kib_per_slot'] / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
