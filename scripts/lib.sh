@@ -3,6 +3,8 @@
 # under $VAR on loopback. Source it; do not run it.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# mariadbd, nginx and apache2 live in /usr/sbin, which a user's PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 VAR=${FCGI_USERS_VAR:-$ROOT/var}
 case "$VAR" in /*) ;; *) VAR=$ROOT/$VAR ;; esac
 BUILD=${FCGI_USERS_BUILD:-$ROOT/build}
