@@ -104,7 +104,11 @@ void respond(FCGX_Request* r, const Config& config, const http::Request& req, co
     FCGX_Finish_r(r);
     if (config.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-        log::info(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
+        // The path is the client's: control characters would forge log lines.
+        std::string path = req.path;
+        for (char& c : path)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        log::info(req.method + " " + path + " " + std::to_string(res.status) + " " +
                   std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + "ms");
     }
 }

@@ -7,20 +7,20 @@
 
 namespace fu {
 
-StoreResult<std::optional<User>> UserStore::get(std::string_view id) {
-    auto r = conn_.exec("SELECT id, email, hashed_password, is_active, is_superuser, is_verified "
-                        "FROM user WHERE id = ?",
-                        {id});
+StoreResult<std::optional<User>> UserStore::select_one(std::string_view sql, std::string_view key) {
+    auto r = conn_.exec(sql, {key});
     if (!r) return r.error();
     return to_user(*r);
 }
 
+StoreResult<std::optional<User>> UserStore::get(std::string_view id) {
+    return select_one("SELECT id, email, hashed_password, is_active, is_superuser, is_verified FROM user WHERE id = ?",
+                      id);
+}
+
 StoreResult<std::optional<User>> UserStore::get_by_email(std::string_view email) {
-    auto r = conn_.exec("SELECT id, email, hashed_password, is_active, is_superuser, is_verified "
-                        "FROM user WHERE email = ?",
-                        {email});
-    if (!r) return r.error();
-    return to_user(*r);
+    return select_one(
+        "SELECT id, email, hashed_password, is_active, is_superuser, is_verified FROM user WHERE email = ?", email);
 }
 
 template <typename F>

@@ -36,6 +36,7 @@ public:
     StoreResult<Unit> record(const std::vector<HookEvent>& events);
 
 private:
+    StoreResult<std::optional<User>> select_one(std::string_view sql, std::string_view key);
     template <typename F>
     StoreResult<Unit> in_transaction(F&& change, const std::vector<HookEvent>& events);
 

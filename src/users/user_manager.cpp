@@ -134,8 +134,9 @@ UserResult<std::optional<User>> UserManager::authenticate(std::string_view email
     return std::optional<User>{std::move(user)};
 }
 
-UserResult<Unit> UserManager::on_after_login(const User& user) {
-    auto events = event("after_login", user);
+UserResult<Unit> UserManager::on_after_login(const User& user) { return record(event("after_login", user)); }
+
+UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
     if (events.empty()) return Unit{};
     auto r = store_.record(events);
     if (!r) return make_error(from_store(r.error()));
@@ -155,13 +156,7 @@ UserResult<Unit> UserManager::forgot_password(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "password_fgpt", reset_fingerprint(user).c_str());
     cJSON_AddStringToObject(claims.get(), "aud", kResetAudience);
     std::string token = d_.jwt.encode(d_.config.reset_secret, claims.get(), d_.config.reset_lifetime);
-    auto events = event("after_forgot_password", user, token);
-    if (!events.empty()) {
-        auto r = store_.record(events);
-        if (!r) return make_error(from_store(r.error()));
-        wake();
-    }
-    return Unit{};
+    return record(event("after_forgot_password", user, std::move(token)));
 }
 
 UserResult<User> UserManager::reset_password(std::string_view token, std::string_view password) {
@@ -204,13 +199,7 @@ UserResult<Unit> UserManager::request_verify(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "email", user.email.c_str());
     cJSON_AddStringToObject(claims.get(), "aud", kVerifyAudience);
     std::string token = d_.jwt.encode(d_.config.verify_secret, claims.get(), d_.config.verify_lifetime);
-    auto events = event("after_request_verify", user, token);
-    if (!events.empty()) {
-        auto r = store_.record(events);
-        if (!r) return make_error(from_store(r.error()));
-        wake();
-    }
-    return Unit{};
+    return record(event("after_request_verify", user, std::move(token)));
 }
 
 UserResult<User> UserManager::verify(std::string_view token) {

@@ -90,6 +90,8 @@ public:
 private:
     std::vector<HookEvent> event(const char* name, const User& user,
                                  std::optional<std::string> token = std::nullopt) const;
+    // Records events that no change carries (login, forgot, request-verify).
+    UserResult<Unit> record(const std::vector<HookEvent>& events);
     UserError from_store(const Error<StoreError>& e) const;
     void wake() const;
 
