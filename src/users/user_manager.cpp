@@ -63,8 +63,8 @@ std::vector<HookEvent> UserManager::event(const char* name, const User& user,
     return {HookEvent{name, user.id, user.email, std::move(token)}};
 }
 
-void UserManager::wake() const {
-    if (d_.wake_hooks) d_.wake_hooks(d_.wake_arg);
+void UserManager::wake(const std::vector<HookEvent>& events) const {
+    if (!events.empty() && d_.wake_hooks) d_.wake_hooks(d_.wake_arg);
 }
 
 UserError UserManager::from_store(const Error<StoreError>& e) const {
@@ -106,9 +106,10 @@ UserResult<User> UserManager::create(std::string_view email, std::string_view pa
     u.is_superuser = superuser;
     u.is_verified = verified;
     // The unique index decides a race between two registrations.
-    auto r = store_.create(u, event("after_register", u));
+    auto events = event("after_register", u);
+    auto r = store_.create(u, events);
     if (!r) return make_error(from_store(r.error()));
-    wake();
+    wake(events);
     return u;
 }
 
@@ -140,7 +141,7 @@ UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
     if (events.empty()) return Unit{};
     auto r = store_.record(events);
     if (!r) return make_error(from_store(r.error()));
-    wake();
+    wake(events);
     return Unit{};
 }
 
@@ -181,9 +182,10 @@ UserResult<User> UserManager::reset_password(std::string_view token, std::string
     User updated = *user;
     updated.hashed_password = d_.hasher.hash(password);
     if (updated.hashed_password.empty()) return make_error(UserError::unavailable);
-    auto r = store_.update(updated, event("after_reset_password", updated));
+    auto events = event("after_reset_password", updated);
+    auto r = store_.update(updated, events);
     if (!r) return make_error(from_store(r.error()));
-    wake();
+    wake(events);
     return updated;
 }
 
@@ -216,9 +218,10 @@ UserResult<User> UserManager::verify(std::string_view token) {
     User user = std::move(**found);
     if (user.is_verified) return make_error(UserError::already_verified);
     user.is_verified = true;
-    auto r = store_.update(user, event("after_verify", user));
+    auto events = event("after_verify", user);
+    auto r = store_.update(user, events);
     if (!r) return make_error(from_store(r.error()));
-    wake();
+    wake(events);
     return user;
 }
 
@@ -245,9 +248,10 @@ UserResult<User> UserManager::update(const User& user, const UserUpdate& change,
         if (change.is_superuser) next.is_superuser = *change.is_superuser;
         if (change.is_verified) next.is_verified = *change.is_verified;
     }
-    auto r = store_.update(next, event("after_update", next));
+    auto events = event("after_update", next);
+    auto r = store_.update(next, events);
     if (!r) return make_error(from_store(r.error()));  // duplicate: a racing registration won
-    wake();
+    wake(events);
     return next;
 }
 
@@ -257,7 +261,7 @@ UserResult<Unit> UserManager::remove(const User& user) {
     events.insert(events.end(), after.begin(), after.end());
     auto r = store_.remove(user.id, events);
     if (!r) return make_error(from_store(r.error()));
-    wake();
+    wake(events);
     return Unit{};
 }
 

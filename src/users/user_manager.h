@@ -93,7 +93,8 @@ private:
     // Records events that no change carries (login, forgot, request-verify).
     UserResult<Unit> record(const std::vector<HookEvent>& events);
     UserError from_store(const Error<StoreError>& e) const;
-    void wake() const;
+    // Tells the hook dispatcher that `events` were just recorded.
+    void wake(const std::vector<HookEvent>& events) const;
 
     const UserManagerDeps& d_;
     UserStore& store_;

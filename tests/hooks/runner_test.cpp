@@ -1,0 +1,90 @@
+#include "hooks/runner.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace fu::hooks {
+namespace {
+
+Command sh(std::string text, long timeout = 10) {
+    Command c;
+    c.shell_text = std::move(text);
+    c.args = {"57cbb51a-ab71-4009-8802-3f54b4f2e23b", "the-token"};
+    c.env = {{"PATH", "/usr/bin:/bin"}, {"FCGI_USERS_EVENT", "after_register"}};
+    c.workdir = "/tmp";
+    c.timeout_seconds = timeout;
+    return c;
+}
+
+}  // namespace
+
+TEST(HookRunner, ArgumentsEnvironmentAndOutput) {
+    Outcome o = run(sh("echo \"$1 $2 $FCGI_USERS_EVENT $(pwd)\"; echo oops >&2; exit 7"));
+    EXPECT_EQ(o.exit_status, 7);
+    EXPECT_FALSE(o.timed_out);
+    EXPECT_EQ(o.stdout_text, "57cbb51a-ab71-4009-8802-3f54b4f2e23b the-token after_register /tmp\n");
+    EXPECT_EQ(o.stderr_text, "oops\n");
+}
+
+TEST(HookRunner, OnlyTheGivenEnvironment) {
+    setenv("FCGI_USERS_TEST_SECRET", "must-not-leak", 1);
+    Outcome o = run(sh("env | sort"));
+    unsetenv("FCGI_USERS_TEST_SECRET");
+    EXPECT_EQ(o.exit_status, 0);
+    EXPECT_EQ(o.stdout_text.find("must-not-leak"), std::string::npos);
+    EXPECT_NE(o.stdout_text.find("FCGI_USERS_EVENT=after_register"), std::string::npos);
+}
+
+TEST(HookRunner, ValuesAreNeverCommandText) {
+    Command c = sh("echo \"$1\"");
+    c.args = {"$(echo injected)`echo injected`"};
+    Outcome o = run(c);
+    EXPECT_EQ(o.stdout_text, "$(echo injected)`echo injected`\n");
+}
+
+TEST(HookRunner, NoDescriptorLeaksIntoTheChild) {
+    int leaked = dup(STDERR_FILENO);  // not close-on-exec
+    ASSERT_GE(leaked, 3);
+    Outcome o = run(sh("exec ls /proc/self/fd"));
+    close(leaked);
+    EXPECT_EQ(o.stdout_text, "0\n1\n2\n3\n");  // 3 is the folder ls reads
+}
+
+TEST(HookRunner, TimeoutKillsTheWholeProcessGroup) {
+    auto start = std::chrono::steady_clock::now();
+    Outcome o = run(sh("sleep 30 & echo $!; wait", 1));
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(o.timed_out);
+    EXPECT_LT(took, std::chrono::seconds(10));
+    pid_t background = static_cast<pid_t>(std::stol(o.stdout_text));
+    // Gone, or a zombie waiting for init to reap it (killed either way).
+    auto dead = [](pid_t pid) {
+        if (kill(pid, 0) != 0) return true;
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string pid_field, comm, state;
+        stat >> pid_field >> comm >> state;
+        return state == "Z" || state == "X";
+    };
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+        gone = dead(background);
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(gone) << "the command's background child survived its time-out";
+}
+
+TEST(HookRunner, MissingWorkdirIsAFailureNotACrash) {
+    Command c = sh("true");
+    c.workdir = "/no/such/folder";
+    Outcome o = run(c);
+    EXPECT_EQ(o.exit_status, 126);
+    EXPECT_NE(o.stderr_text.find("working directory"), std::string::npos);
+}
+
+}  // namespace fu::hooks
