@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "fcgi/metrics.h"
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"
@@ -83,9 +84,13 @@ int run_serve(const fu::Config& config) {
     fu::JwtCodec jwt(config.jwt_algorithm);
     fu::TimingEqualizer forgot_timing, verify_timing;
     fu::hooks::Dispatcher dispatcher(config);
+    fu::http::Router router;
+    fu::register_routes(router, config);
+    fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots()), router);
     fu::Deps deps{config, hasher, jwt,
                   fu::UserManagerDeps{config, hasher, jwt, forgot_timing, verify_timing,
-                                      &fu::hooks::Dispatcher::wake_callback, &dispatcher}};
+                                      &fu::hooks::Dispatcher::wake_callback, &dispatcher},
+                  &metrics};
     {
         fu::DbThread db_thread;
         fu::Stores probe(config);
@@ -95,8 +100,6 @@ int run_serve(const fu::Config& config) {
             fu::log::warn("the database runs with innodb_flush_log_at_trx_commit = " + std::to_string(*flush) +
                           ": acknowledged changes can be lost in a crash; set it to 1");
     }
-    fu::http::Router router;
-    fu::register_routes(router, config);
     dispatcher.start();
     int rc = fu::serve(config, router, deps, listen_fd);
     dispatcher.stop();

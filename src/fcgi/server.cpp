@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "fcgi/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
 #include "util/log.h"
@@ -95,15 +96,17 @@ void write_all(FCGX_Request* r, const std::string& data) {
 
 using Clock = std::chrono::steady_clock;
 
-// Writes the answer, finishes the request and logs its one access line.
-void respond(FCGX_Request* r, const Config& config, const http::Request& req, const http::Response& res,
-             Clock::time_point start) {
+// Writes the answer, finishes the request, counts it and logs its one access line.
+void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, const http::Request& req,
+             const http::Response& res, Clock::time_point start) {
+    const Config& config = deps.config;
     std::string out = http::serialize(res);
     if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
     write_all(r, out);
     FCGX_Finish_r(r);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    deps.metrics->record(shard, route, res.status, static_cast<double>(us) / 1e6);
     if (config.access_log) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
         // The path is the client's: control characters would forge log lines.
         std::string path = req.path;
         for (char& c : path)
@@ -129,6 +132,7 @@ struct Job {
     std::unique_ptr<fcgi::Request> slot;
     http::Request req;
     const http::Handler* handler = nullptr;
+    size_t route = 0;
     Clock::time_point start;
 };
 
@@ -136,8 +140,11 @@ struct Job {
 // workers queue. The queue is bounded: beyond it, 503 at once.
 class HashPool {
 public:
-    HashPool(const Config& config, const Deps& deps, long threads) : config_(config), deps_(deps) {
-        for (long i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+    // The threads record their metrics in shards first_shard, first_shard + 1, ...
+    HashPool(const Config& config, const Deps& deps, long threads, size_t first_shard)
+        : config_(config), deps_(deps) {
+        for (long i = 0; i < threads; ++i)
+            threads_.emplace_back([this, shard = first_shard + static_cast<size_t>(i)] { loop(shard); });
     }
     ~HashPool() { stop(); }
     HashPool(const HashPool&) = delete;
@@ -149,6 +156,7 @@ public:
             std::lock_guard<std::mutex> lock(mutex_);
             if (static_cast<long>(queue_.size()) >= config_.hash_queue_limit) return false;
             queue_.push_back(std::move(job));
+            deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
         }
         cv_.notify_one();
         return true;
@@ -166,7 +174,7 @@ public:
     }
 
 private:
-    void loop() {
+    void loop(size_t shard) {
         DbThread db_thread;
         Context ctx(deps_);
         for (;;) {
@@ -177,9 +185,10 @@ private:
                 if (queue_.empty()) return;
                 job = std::move(queue_.front());
                 queue_.pop_front();
+                deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
             }
             http::Response res = run_handler(*job.handler, job.req, ctx);
-            respond(job.slot->get(), config_, job.req, res, job.start);
+            respond(job.slot->get(), deps_, shard, job.route, job.req, res, job.start);
         }
     }
 
@@ -193,7 +202,7 @@ private:
 };
 
 void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex, HashPool& hash_pool) {
+            std::mutex& accept_mutex, HashPool& hash_pool, size_t shard) {
     DbThread db_thread;
     Context ctx(deps);
     auto slot = std::make_unique<fcgi::Request>(listen_fd);
@@ -208,6 +217,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
         auto start = Clock::now();
         http::Request req = http::request_from_params(read_params(slot->get()), config.mount_prefix);
         http::Response res;
+        size_t route = router.route_count();  // "unmatched" until the router says otherwise
         switch (read_body(slot->get(), req, config.max_body_bytes)) {
         case BodyRead::too_large: res = http::payload_too_large(); break;
         case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
@@ -221,10 +231,11 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
                 break;
             }
             auto m = router.match(req);
+            route = m.route;
             if (!m.handler) {
                 res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
             } else if (m.cost == http::Cost::hashes_password) {
-                Job job{std::move(slot), std::move(req), m.handler, start};
+                Job job{std::move(slot), std::move(req), m.handler, m.route, start};
                 if (hash_pool.try_submit(job)) {
                     slot = std::make_unique<fcgi::Request>(listen_fd);
                     continue;
@@ -238,7 +249,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
             }
             break;
         }
-        respond(slot->get(), config, req, res, start);
+        respond(slot->get(), deps, shard, route, req, res, start);
     }
 }
 
@@ -263,11 +274,11 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_listen_fd.store(listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
-    HashPool hash_pool(config, deps, deps.hasher.slots());
+    HashPool hash_pool(config, deps, deps.hasher.slots(), static_cast<size_t>(config.workers));
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps), listen_fd,
-                             std::ref(accept_mutex), std::ref(hash_pool));
+                             std::ref(accept_mutex), std::ref(hash_pool), static_cast<size_t>(i));
     log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");

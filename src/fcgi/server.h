@@ -16,7 +16,8 @@ namespace fu {
 // Throws ConfigError naming `listen` when it cannot.
 int open_listen_socket(const Config& config);
 
-// Serves until a stop signal; returns the process exit status.
+// Serves until a stop signal; returns the process exit status. deps.metrics
+// must have a shard for each worker and each hash thread (workers first).
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd);
 
 }  // namespace fu

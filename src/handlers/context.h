@@ -13,11 +13,14 @@
 
 namespace fu {
 
+class Metrics;
+
 struct Deps {
     const Config& config;
     const PasswordHasher& hasher;
     const JwtCodec& jwt;
     UserManagerDeps manager;
+    Metrics* metrics = nullptr;  // null outside `serve`
 };
 
 struct Context {

@@ -16,7 +16,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 void Router::add(std::string method, std::string_view pattern, Handler handler, Cost cost) {
-    Route r{std::move(method), {}, std::move(handler), cost};
+    Route r{std::move(method), std::string(pattern), {}, std::move(handler), cost};
     for (auto s : split_path(pattern)) r.segments.emplace_back(s);
     routes_.push_back(std::move(r));
 }
@@ -24,6 +24,7 @@ void Router::add(std::string method, std::string_view pattern, Handler handler, 
 Router::Match Router::match(Request& req) const {
     Match m;
     m.status = 404;
+    m.route = routes_.size();
     auto parts = split_path(req.path);
     if (parts.empty()) return m;
     for (const auto& route : routes_) {
@@ -44,6 +45,7 @@ Router::Match Router::match(Request& req) const {
             req.path_params = std::move(params);
             m.handler = &route.handler;
             m.cost = route.cost;
+            m.route = static_cast<size_t>(&route - routes_.data());
             m.status = 200;
             return m;
         }
@@ -52,6 +54,11 @@ Router::Match Router::match(Request& req) const {
             m.allow += (m.allow.empty() ? "" : ", ") + route.method;
     }
     return m;
+}
+
+std::string Router::route_name(size_t index) const {
+    if (index >= routes_.size()) return "unmatched";
+    return routes_[index].method + " " + routes_[index].pattern;
 }
 
 }  // namespace fu::http

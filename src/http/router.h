@@ -31,15 +31,21 @@ public:
     struct Match {
         const Handler* handler = nullptr;  // null: see status
         Cost cost = Cost::cheap;
+        size_t route = 0;                  // index for route_name(); route_count() when none matched
         int status = 200;                  // 404 or 405 when no handler
         std::string allow;                 // for 405
     };
     // Fills req.path_params on a match.
     Match match(Request& req) const;
 
+    size_t route_count() const { return routes_.size(); }
+    // "GET /users/{id}": the pattern, never the client's path (metrics labels).
+    std::string route_name(size_t index) const;
+
 private:
     struct Route {
         std::string method;
+        std::string pattern;
         std::vector<std::string> segments;  // "{id}" for a parameter
         Handler handler;
         Cost cost;

@@ -74,4 +74,16 @@ Result<Unit, db::DbError> HookEventStore::mark_attempt_failed(long long id, int 
     return Unit{};
 }
 
+Result<HookEventStore::Counts, db::DbError> HookEventStore::counts() {
+    auto r = conn_.exec("SELECT COALESCE(SUM(done_at IS NULL AND failed_at IS NULL), 0), "
+                        "COALESCE(SUM(failed_at IS NOT NULL), 0) FROM hook_event");
+    if (!r) return r.error();
+    Counts c;
+    if (!r->rows.empty()) {
+        c.pending = std::stoll(r->rows[0][0].value_or("0"));
+        c.failed = std::stoll(r->rows[0][1].value_or("0"));
+    }
+    return c;
+}
+
 }  // namespace fu

@@ -31,6 +31,12 @@ public:
     Result<Unit, db::DbError> mark_attempt_failed(long long id, int exit_status, std::string_view error_tail,
                                                   std::optional<long> retry_in_seconds);
 
+    struct Counts {
+        long long pending = 0;
+        long long failed = 0;
+    };
+    Result<Counts, db::DbError> counts();
+
 private:
     db::Connection& conn_;
 };

@@ -125,3 +125,27 @@ def test_sigterm_finishes_the_request_in_flight_then_exits():
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10), "fcgi-users did not exit"
     stack("app-start")
     assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+def test_metrics_count_requests_by_route_pattern():
+    def count(text, line_start):
+        for line in text.splitlines():
+            if line.startswith(line_start):
+                return int(line.rsplit(" ", 1)[1])
+        return 0
+
+    before = requests.get(url("/metrics"))
+    assert before.status_code == 200
+    assert before.headers["content-type"].startswith("text/plain")
+    key = 'fcgi_users_requests_total{method="GET",route="/healthz",status="200"}'
+    n = count(before.text, key)
+    for _ in range(3):
+        requests.get(url("/healthz"))
+    requests.get(url("/users/0b7e0f8e-1c39-4c6e-9a35-0f6f3c8e2d11"))
+    after = requests.get(url("/metrics")).text
+    assert count(after, key) == n + 3
+    assert count(after, 'fcgi_users_requests_total{method="GET",route="/users/{id}",status="401"}') >= 1
+    assert "0b7e0f8e" not in after  # labels are route patterns, never a client's path
+    assert "fcgi_users_database_up 1" in after
+    assert 'fcgi_users_hook_events{state="pending"}' in after
+    assert "fcgi_users_request_duration_seconds_count" in after

@@ -1,0 +1,75 @@
+#include "fcgi/metrics.h"
+
+#include <cstdio>
+
+namespace fu {
+namespace {
+
+size_t status_index(int status) {
+    for (size_t i = 0; i < Metrics::kStatuses.size(); ++i)
+        if (Metrics::kStatuses[i] == status) return i;
+    return Metrics::kStatuses.size();  // "other"
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+}  // namespace
+
+Metrics::Metrics(size_t shards, const http::Router& router) : router_(router) {
+    for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(router.route_count()));
+}
+
+void Metrics::record(size_t shard, size_t route, int status, double seconds) {
+    Shard& s = *shards_[shard];
+    s.counts[route * (kStatuses.size() + 1) + status_index(status)].fetch_add(1, std::memory_order_relaxed);
+    for (size_t b = 0; b < kBuckets.size(); ++b)
+        if (seconds <= kBuckets[b]) s.buckets[b].fetch_add(1, std::memory_order_relaxed);
+    s.micros_sum.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+    s.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::exposition() const {
+    std::string out =
+        "# HELP fcgi_users_requests_total Requests answered, by route pattern and status.\n"
+        "# TYPE fcgi_users_requests_total counter\n";
+    const size_t statuses = kStatuses.size() + 1;
+    for (size_t route = 0; route <= router_.route_count(); ++route) {
+        std::string name = router_.route_name(route);
+        std::string method = route < router_.route_count() ? name.substr(0, name.find(' ')) : "";
+        std::string pattern = route < router_.route_count() ? name.substr(name.find(' ') + 1) : name;
+        for (size_t st = 0; st < statuses; ++st) {
+            uint64_t n = 0;
+            for (const auto& s : shards_) n += s->counts[route * statuses + st].load(std::memory_order_relaxed);
+            if (n == 0) continue;
+            std::string status = st < kStatuses.size() ? std::to_string(kStatuses[st]) : "other";
+            out += "fcgi_users_requests_total{method=\"" + method + "\",route=\"" + pattern + "\",status=\"" +
+                   status + "\"} " + std::to_string(n) + "\n";
+        }
+    }
+    out += "# HELP fcgi_users_request_duration_seconds Time from accept to answer.\n"
+           "# TYPE fcgi_users_request_duration_seconds histogram\n";
+    uint64_t count = 0, micros = 0;
+    for (const auto& s : shards_) {
+        count += s->count.load(std::memory_order_relaxed);
+        micros += s->micros_sum.load(std::memory_order_relaxed);
+    }
+    for (size_t b = 0; b < kBuckets.size(); ++b) {
+        uint64_t n = 0;
+        for (const auto& s : shards_) n += s->buckets[b].load(std::memory_order_relaxed);
+        out += "fcgi_users_request_duration_seconds_bucket{le=\"" + number(kBuckets[b]) + "\"} " +
+               std::to_string(n) + "\n";
+    }
+    out += "fcgi_users_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) + "\n";
+    out += "fcgi_users_request_duration_seconds_count " + std::to_string(count) + "\n";
+    out += "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
+           "# TYPE fcgi_users_hash_queue_length gauge\n"
+           "fcgi_users_hash_queue_length " + std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    return out;
+}
+
+}  // namespace fu

@@ -1,0 +1,47 @@
+// Metrics: request counts by route and status, a latency histogram, and the
+// hash queue, kept in one shard per thread (no counter shared by all
+// threads on the hot path) and summed when /metrics is read.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/router.h"
+
+namespace fu {
+
+class Metrics {
+public:
+    static constexpr std::array<int, 13> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404, 405, 413, 422, 500, 503};
+    static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05,   0.1,   0.25,   0.5,   1.0};
+
+    // shards: one per thread that records; routes: router.route_count().
+    Metrics(size_t shards, const http::Router& router);
+
+    // From thread `shard` only.
+    void record(size_t shard, size_t route, int status, double seconds);
+    void set_hash_queue(long length) { hash_queue_.store(length, std::memory_order_relaxed); }
+
+    // The Prometheus text of everything counted so far.
+    std::string exposition() const;
+
+private:
+    struct Shard {
+        explicit Shard(size_t routes) : counts((routes + 1) * (kStatuses.size() + 1)) {}
+        std::vector<std::atomic<uint64_t>> counts;  // [route][status index]
+        std::array<std::atomic<uint64_t>, kBuckets.size()> buckets{};
+        std::atomic<uint64_t> micros_sum{0};
+        std::atomic<uint64_t> count{0};
+    };
+
+    const http::Router& router_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    std::atomic<long> hash_queue_{0};
+};
+
+}  // namespace fu
