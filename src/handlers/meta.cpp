@@ -1,7 +1,9 @@
-// Routes about the service itself: GET /healthz and GET /metrics.
+// Routes about the service itself: GET /healthz, GET /metrics and
+// GET /openapi.json.
 #include "fcgi/metrics.h"
 #include "handlers/common.h"
 #include "handlers/context.h"
+#include "openapi_json.h"
 
 namespace fu {
 namespace {
@@ -36,11 +38,74 @@ http::Response handle_metrics(const http::Request&, Context& ctx) {
     return res;
 }
 
+cJSON* ref(const char* target) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "$ref", target);
+    return o;
+}
+
+cJSON* json_content(cJSON* schema) {
+    cJSON* content = cJSON_CreateObject();
+    cJSON* media = cJSON_AddObjectToObject(content, "application/json");
+    cJSON_AddItemToObject(media, "schema", schema);
+    return content;
+}
+
+cJSON* described(const char* text) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "description", text);
+    return o;
+}
+
+// The compiled-in document with the configured backends' login and logout
+// routes and the configured check path: made once, at start-up.
+std::string openapi_document(const Config& config) {
+    json::Doc doc = json::parse(kOpenApiJson);
+    cJSON* paths = cJSON_GetObjectItemCaseSensitive(doc.get(), "paths");
+    if (config.check_path != "/auth/check") {
+        cJSON* check = cJSON_DetachItemFromObjectCaseSensitive(paths, "/auth/check");
+        cJSON_AddItemToObject(paths, config.check_path.c_str(), check);
+    }
+    for (const BackendConfig& b : config.backends) {
+        const bool bearer = b.transport == Transport::bearer;
+        cJSON* login = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, (b.prefix + "/login").c_str()), "post");
+        cJSON_AddStringToObject(login, "summary", ("Auth:" + b.name + ".Login").c_str());
+        cJSON_AddStringToObject(login, "operationId", ("auth:" + b.name + ".login").c_str());
+        cJSON* body = cJSON_AddObjectToObject(login, "requestBody");
+        cJSON_AddBoolToObject(body, "required", true);
+        cJSON* form = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "content"), "application/x-www-form-urlencoded");
+        cJSON_AddItemToObject(form, "schema", ref("#/components/schemas/LoginForm"));
+        cJSON* responses = cJSON_AddObjectToObject(login, "responses");
+        if (bearer) {
+            cJSON* ok = described("The access token");
+            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/BearerResponse")));
+            cJSON_AddItemToObject(responses, "200", ok);
+        } else {
+            cJSON_AddItemToObject(responses, "204", described("The token, in the cookie"));
+        }
+        cJSON* bad = described("LOGIN_BAD_CREDENTIALS or LOGIN_USER_NOT_VERIFIED");
+        cJSON_AddItemToObject(bad, "content", json_content(ref("#/components/schemas/ErrorModel")));
+        cJSON_AddItemToObject(responses, "400", bad);
+        cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
+
+        cJSON* logout = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, (b.prefix + "/logout").c_str()), "post");
+        cJSON_AddStringToObject(logout, "summary", ("Auth:" + b.name + ".Logout").c_str());
+        cJSON_AddStringToObject(logout, "operationId", ("auth:" + b.name + ".logout").c_str());
+        cJSON* out = cJSON_AddObjectToObject(logout, "responses");
+        cJSON_AddItemToObject(out, "204", described("Logged out"));
+        cJSON_AddItemToObject(out, "401", ref("#/components/responses/Unauthorized"));
+    }
+    return json::print(doc.get());
+}
+
 }  // namespace
 
-void register_meta_routes(http::Router& router, const Config&) {
+void register_meta_routes(http::Router& router, const Config& config) {
     router.add("GET", "/healthz", handle_healthz);
     router.add("GET", "/metrics", handle_metrics);
+    std::string openapi = openapi_document(config);
+    router.add("GET", "/openapi.json",
+               [openapi](const http::Request&, Context&) { return http::json_text(200, openapi); });
 }
 
 }  // namespace fu

@@ -149,3 +149,20 @@ def test_metrics_count_requests_by_route_pattern():
     assert "fcgi_users_database_up 1" in after
     assert 'fcgi_users_hook_events{state="pending"}' in after
     assert "fcgi_users_request_duration_seconds_count" in after
+
+
+def test_openapi_document_lists_every_route():
+    r = requests.get(url("/openapi.json"))
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.")
+    paths = doc["paths"]
+    for path, method in (("/auth/register", "post"), ("/auth/jwt/login", "post"), ("/auth/jwt/logout", "post"),
+                         ("/auth/cookie/login", "post"), ("/auth/database/logout", "post"),
+                         ("/auth/forgot-password", "post"), ("/auth/reset-password", "post"),
+                         ("/auth/request-verify-token", "post"), ("/auth/verify", "post"), ("/users/me", "get"),
+                         ("/users/me", "patch"), ("/users/{id}", "delete"), ("/auth/check", "get")):
+        assert method in paths[path], (path, method)
+    assert "200" in paths["/auth/jwt/login"]["post"]["responses"]
+    assert "204" in paths["/auth/cookie/login"]["post"]["responses"]
+    assert "UserRead" in doc["components"]["schemas"]
