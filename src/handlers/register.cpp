@@ -22,8 +22,16 @@ http::Response handle_register(const http::Request& req, Context& ctx) {
     case UserError::already_exists: return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
     case UserError::invalid_password:
         return http::bad_request("REGISTER_INVALID_PASSWORD", user.error().detail);
-    default: return server_failure(user.error().code);
-    }
+    case UserError::not_exists:
+    case UserError::inactive:
+    case UserError::already_verified:
+    case UserError::invalid_verify_token:
+    case UserError::invalid_reset_password_token:
+    case UserError::unavailable:
+    case UserError::internal:
+        return server_failure(user.error().code);
+    }  // no default: a new UserError is decided here
+    return http::internal_error();
 }
 
 }  // namespace

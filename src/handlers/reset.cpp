@@ -26,8 +26,16 @@ http::Response handle_reset_password(const http::Request& req, Context& ctx) {
     case UserError::invalid_reset_password_token: return http::bad_request("RESET_PASSWORD_BAD_TOKEN");
     case UserError::invalid_password:
         return http::bad_request("RESET_PASSWORD_INVALID_PASSWORD", user.error().detail);
-    default: return server_failure(user.error().code);
-    }
+    case UserError::already_exists:
+    case UserError::not_exists:
+    case UserError::inactive:
+    case UserError::already_verified:
+    case UserError::invalid_verify_token:
+    case UserError::unavailable:
+    case UserError::internal:
+        return server_failure(user.error().code);
+    }  // no default: a new UserError is decided here
+    return http::internal_error();
 }
 
 }  // namespace

@@ -28,8 +28,16 @@ http::Response update_answer(const UserResult<User>& r) {
     switch (r.error().code) {
     case UserError::already_exists: return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
     case UserError::invalid_password: return http::bad_request("UPDATE_USER_INVALID_PASSWORD", r.error().detail);
-    default: return server_failure(r.error().code);
-    }
+    case UserError::not_exists:
+    case UserError::inactive:
+    case UserError::already_verified:
+    case UserError::invalid_verify_token:
+    case UserError::invalid_reset_password_token:
+    case UserError::unavailable:
+    case UserError::internal:
+        return server_failure(r.error().code);
+    }  // no default: a new UserError is decided here
+    return http::internal_error();
 }
 
 http::Response handle_get_me(const http::Request& req, Context& ctx) {

@@ -24,8 +24,16 @@ http::Response handle_verify(const http::Request& req, Context& ctx) {
     switch (user.error().code) {
     case UserError::invalid_verify_token: return http::bad_request("VERIFY_USER_BAD_TOKEN");
     case UserError::already_verified: return http::bad_request("VERIFY_USER_ALREADY_VERIFIED");
-    default: return server_failure(user.error().code);
-    }
+    case UserError::already_exists:
+    case UserError::not_exists:
+    case UserError::inactive:
+    case UserError::invalid_reset_password_token:
+    case UserError::invalid_password:
+    case UserError::unavailable:
+    case UserError::internal:
+        return server_failure(user.error().code);
+    }  // no default: a new UserError is decided here
+    return http::internal_error();
 }
 
 }  // namespace
