@@ -171,7 +171,7 @@ std::vector<Key> make_keys() {
                         "argon2id iterations (OWASP minimum with 19 MiB: 2).",
                         [](Config& c) -> auto& { return c.argon2_iterations; }));
 
-    k.push_back(enum_key("jwt.algorithm", "HS256", {"HS256", "HS384", "HS512"},
+    k.push_back(enum_key("jwt.algorithm", "HS256", {"HS256", "HS512"},
                          "The only JWT algorithm accepted and issued.",
                          [](Config& c) -> auto& { return c.jwt_algorithm; }));
     k.push_back(secret_key("access_token.secret", kMinSecretBytes,

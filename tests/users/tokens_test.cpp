@@ -88,3 +88,25 @@ TEST(JwtCodec, TamperedAndMalformedTokens) {
 }
 
 }  // namespace fu
+
+namespace fu {
+
+TEST(JwtCodec, Hs512WhenConfigured) {
+    JwtCodec codec("HS512");
+    std::string t = codec.encode(kKey, access_claims().get(), 60);
+    EXPECT_TRUE(codec.decode(t, kKey, "fastapi-users:auth"));
+    std::string hs256 = JwtCodec("HS256").encode(kKey, access_claims().get(), 60);
+    EXPECT_FALSE(codec.decode(hs256, kKey, "fastapi-users:auth"));
+}
+
+TEST(JwtCodec, RefusesNonCanonicalEncodings) {
+    JwtCodec codec("HS256");
+    std::string t = codec.encode(kKey, access_claims().get(), 60);
+    EXPECT_FALSE(codec.decode(t + "=", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(" " + t, kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(t + ".x", kKey, "fastapi-users:auth"));
+    std::string no_sig = t.substr(0, t.rfind('.') + 1);
+    EXPECT_FALSE(codec.decode(no_sig, kKey, "fastapi-users:auth"));
+}
+
+}  // namespace fu
