@@ -26,11 +26,6 @@ struct Key {
 };
 
 template <typename F>
-auto& field(Config& c, F f) {
-    return f(c);
-}
-
-template <typename F>
 Key string_key(std::string name, std::string def, std::string doc, F f) {
     return Key{name, def, doc, false,
                [f](Config& c, const std::string& v) { f(c) = v; },

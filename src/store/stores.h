@@ -39,7 +39,6 @@ public:
     UserStore& users() { return users_; }
     TokenStore& tokens() { return tokens_; }
     HookEventStore& hook_events() { return hooks_; }
-    db::Connection& connection() { return *conn_; }
     // Whether the database answers now.
     Result<Unit, db::DbError> ping();
     // The server's innodb_flush_log_at_trx_commit (1 is the only durable setting).

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "wrap/jwt.h"
+#include "wrap/sodium.h"
 
 namespace fu {
 namespace {
@@ -21,36 +22,6 @@ bool audience_matches(const cJSON* aud, std::string_view audience) {
         if (cJSON_IsString(item) && audience == item->valuestring) return true;
     }
     return false;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-    std::string out(in.size() * 3 / 4 + 3, '\0');
-    size_t len = 0;
-    const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(), in.size(), nullptr,
-                          &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        end != in.data() + in.size())
-        return std::nullopt;
-    out.resize(len);
-    return out;
-}
-
-std::string hmac_sha256(const SecretString& key, std::string_view data) {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key.bytes(), key.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
-    crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
-    return mac;
-}
-
-std::string hmac_sha512(const SecretString& key, std::string_view data) {
-    crypto_auth_hmacsha512_state st;
-    crypto_auth_hmacsha512_init(&st, key.bytes(), key.size());
-    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    std::string mac(crypto_auth_hmacsha512_BYTES, '\0');
-    crypto_auth_hmacsha512_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
-    return mac;
 }
 
 }  // namespace
@@ -78,16 +49,17 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) return bad;
     std::string_view signing_input = token.substr(0, dot2);
-    auto header = base64url_decode(token.substr(0, dot1));
-    auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-    auto signature = base64url_decode(token.substr(dot2 + 1));
+    auto header = sodium::base64url_decode(token.substr(0, dot1));
+    auto payload = sodium::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+    auto signature = sodium::base64url_decode(token.substr(dot2 + 1));
     if (!header || !payload || !signature) return bad;
 
     // Only the configured algorithm: "none", another HMAC or RSA never pass.
     json::Doc head = json::parse(*header);
     const cJSON* alg = cJSON_GetObjectItemCaseSensitive(head.get(), "alg");
     if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring) return bad;
-    std::string mac = name_ == "HS512" ? hmac_sha512(key, signing_input) : hmac_sha256(key, signing_input);
+    std::string mac = name_ == "HS512" ? sodium::hmac_sha512(key.view(), signing_input)
+                                        : sodium::hmac_sha256(key.view(), signing_input);
     if (signature->size() != mac.size() || sodium_memcmp(signature->data(), mac.data(), mac.size()) != 0)
         return bad;
 

@@ -2,6 +2,7 @@
 // sodium_init() must have succeeded (main does it before any thread).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,12 @@ namespace fu::sodium {
 // n random bytes, base64url without padding (32 bytes: 43 characters).
 std::string random_token(size_t n_bytes);
 std::string base64url(const unsigned char* data, size_t len);
+// nullopt unless `in` is canonical base64url without padding.
+std::optional<std::string> base64url_decode(std::string_view in);
 std::string sha256_base64url(std::string_view data);
+// Raw MACs (32 and 64 bytes), keys of any length.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+std::string hmac_sha512(std::string_view key, std::string_view data);
 std::string hmac_sha256_base64url(std::string_view key, std::string_view data);
 // A random version 4 UUID in lower-case text.
 std::string uuid4();
