@@ -96,6 +96,17 @@ app_env() {
     export FCGI_USERS_RESET_SECRET_FILE=${FCGI_USERS_RESET_SECRET_FILE:-$(secret reset)}
     export FCGI_USERS_VERIFY_SECRET_FILE=${FCGI_USERS_VERIFY_SECRET_FILE:-$(secret verify)}
     export FCGI_USERS_MIGRATIONS_DIR=$ROOT/sql
+    # The stack records every event in $VAR/hooks.jsonl (tokens included), so
+    # the reset and verify flows can be followed by hand. FCGI_USERS_HOOK_<EVENT>
+    # overrides one; FCGI_USERS_DEV_HOOKS=0 turns them all off.
+    if [ "${FCGI_USERS_DEV_HOOKS:-1}" = 1 ]; then
+        local event var
+        for event in after_register after_login after_update after_request_verify after_verify \
+                     after_forgot_password after_reset_password before_delete after_delete; do
+            var="FCGI_USERS_HOOK_${event^^}"
+            [ -n "${!var+set}" ] || export "$var=$(printf '%q %q' "$ROOT/scripts/hooks/append-json-line" "$VAR/hooks.jsonl")"
+        done
+    fi
 }
 
 db_client() {  # the mariadb client as the service's user
