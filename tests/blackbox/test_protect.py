@@ -186,3 +186,13 @@ def test_apache_protects_a_directory_with_the_authorizer_role(user):
     assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 200
     sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
     assert requests.get(APACHE + "/protected/", headers=bearer(token)).status_code == 401
+
+
+def test_odd_uris_cannot_weaken_a_protected_location(user):
+    _, _, token = user
+    for path in ("/private/?optional", "/private/?optional=1&require=", "/private/..%2f_fcgi_users/check-optional",
+                 "/private/%3Foptional", "/_fcgi_users/check-optional", "//private/", "/private/./"):
+        r = requests.get(SITE + path)
+        assert r.status_code in (401, 404), path
+    for path in ("/admin/?optional", "/admin/?require=", "/admin/%3Foptional"):
+        assert requests.get(SITE + path, headers=bearer(token)).status_code in (403, 404), path
