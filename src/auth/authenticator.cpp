@@ -1,3 +1,5 @@
+// Transports (bearer header, cookie) and strategies (JWT, database token)
+// behind the Authenticator; see authenticator.h for who wins and why.
 #include "auth/authenticator.h"
 
 #include <cctype>

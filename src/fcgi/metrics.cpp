@@ -1,3 +1,4 @@
+// Summing the per-thread shards into Prometheus text.
 #include "fcgi/metrics.h"
 
 #include <cstdio>

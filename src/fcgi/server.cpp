@@ -1,3 +1,6 @@
+// The accept loop: workers build a Request, run cheap handlers themselves and
+// hand password-hashing ones to the hash threads; one exit writes, counts and
+// logs every answer. Also the signal handling that makes SIGTERM graceful.
 #include "fcgi/server.h"
 
 #include <signal.h>

@@ -1,3 +1,5 @@
+// The user object and the failure answers shared by the route groups, and
+// the list of route groups registered at start-up.
 #include "handlers/common.h"
 
 #include "handlers/context.h"

@@ -1,3 +1,5 @@
+// The dispatcher threads' loop: claim a due hook_event row, run its command,
+// record done / retry later / failed for good.
 #include "hooks/dispatcher.h"
 
 #include <chrono>

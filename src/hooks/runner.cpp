@@ -1,3 +1,5 @@
+// fork/exec of one hook command, with its output read through pipes and its
+// process group killed at the time-out.
 #include "hooks/runner.h"
 
 #include <fcntl.h>

@@ -1,3 +1,5 @@
+// JSON bodies and login forms read as FastAPI reads them, and pydantic's
+// EmailStr rules for addresses.
 #include "http/body.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Percent-decoding, urlencoded pairs, cookies and multipart/form-data.
 #include "http/codec.h"
 
 #include <algorithm>

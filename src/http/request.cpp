@@ -1,3 +1,4 @@
+// Turning nginx's (or Apache's) FastCGI parameters into a Request.
 #include "http/request.h"
 
 #include <cctype>

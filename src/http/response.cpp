@@ -1,3 +1,4 @@
+// The error bodies of the contract and the CGI-style serialisation of a Response.
 #include "http/response.h"
 
 namespace fu::http {

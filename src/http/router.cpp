@@ -1,3 +1,4 @@
+// Matching (method, path) against the route table, telling 405 from 404.
 #include "http/router.h"
 
 namespace fu::http {

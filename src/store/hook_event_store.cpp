@@ -1,3 +1,4 @@
+// SQL of table hook_event: insert with a change, lease due rows, record outcomes.
 #include "store/hook_event_store.h"
 
 #include "wrap/cjson.h"

@@ -1,3 +1,5 @@
+// Applying sql/NNN_*.sql in order under a named lock, recording each in
+// schema_migrations.
 #include "store/migrator.h"
 
 #include <algorithm>

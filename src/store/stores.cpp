@@ -1,3 +1,4 @@
+// One thread's connection and stores; client-library init and end.
 #include "store/stores.h"
 
 #include "store/db_settings.h"

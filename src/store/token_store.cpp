@@ -1,3 +1,4 @@
+// SQL of table accesstoken (database strategy).
 #include "store/token_store.h"
 
 #include "store/user_row.h"

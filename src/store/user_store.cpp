@@ -1,3 +1,4 @@
+// SQL of table user; every change commits together with its hook events.
 #include "store/user_store.h"
 
 #include "store/hook_event_store.h"

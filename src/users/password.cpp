@@ -1,3 +1,5 @@
+// argon2id through libsodium, bcrypt through libcrypt, the hash slots, and
+// the password policy.
 #include "users/password.h"
 
 #include <crypt.h>

@@ -1,3 +1,4 @@
+// Signing with libjwt, checking with libsodium and cJSON (see tokens.h).
 #include "users/tokens.h"
 
 #include <sodium.h>

@@ -1,3 +1,5 @@
+// The account rules of fastapi-users' manager.py, and the hook events each
+// change records.
 #include "users/user_manager.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// libsodium helpers: random tokens, base64url, SHA-256, HMAC, UUIDs.
 #include "wrap/sodium.h"
 
 #include <sodium.h>

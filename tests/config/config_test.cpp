@@ -1,3 +1,5 @@
+// Config: defaults, file and environment, _file secrets, errors naming the
+// key, masking, and the shipped conf/fcgi-users.conf.
 #include "config/config.h"
 
 #include <gtest/gtest.h>

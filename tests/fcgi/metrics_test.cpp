@@ -1,3 +1,4 @@
+// Metrics: shards summed by route pattern and status, histogram, gauge.
 #include "fcgi/metrics.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// The hook runner with real /bin/sh: arguments, environment, descriptors,
+// time-outs and failures.
 #include "hooks/runner.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Decoders: percent-encoding, +, repeated keys, empty values, bad escapes,
+// cookies, multipart.
 #include "http/codec.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Building a Request from FastCGI parameters.
 #include "http/request.h"
 
 #include <gtest/gtest.h>

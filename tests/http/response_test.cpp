@@ -1,3 +1,4 @@
+// Error shapes of the contract, serialisation, JSON body checks, addresses.
 #include "http/response.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Routing: literals, {id} parameters, 404 and 405.
 #include "http/router.h"
 
 #include <gtest/gtest.h>

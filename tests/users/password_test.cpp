@@ -1,3 +1,4 @@
+// Hashing and verification, rehash both ways, FastAPI Users' hashes, policy.
 #include "users/password.h"
 
 #include <gtest/gtest.h>
