@@ -33,6 +33,11 @@ JsonBody::JsonBody(const Request& req) {
                            "model_attributes_type"});
         return;
     }
+    // MariaDB refuses malformed UTF-8 (a 500 there); JSON text must be UTF-8 anyway.
+    if (!valid_utf8(req.body)) {
+        errors_.push_back({{"body", 0}, "JSON decode error: the body is not UTF-8", "json_invalid"});
+        return;
+    }
     doc_ = json::parse(req.body);
     if (!doc_) {
         errors_.push_back({{"body", 0}, "JSON decode error", "json_invalid"});

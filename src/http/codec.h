@@ -26,6 +26,10 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
 // nullopt when the body is not well-formed multipart for that boundary.
 std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary);
 
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points
+// past U+10FFFF), as JSON text must be.
+bool valid_utf8(std::string_view s);
+
 // First value of `key` in `pairs`, if any.
 const std::string* find(const Pairs& pairs, std::string_view key);
 

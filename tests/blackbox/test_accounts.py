@@ -69,6 +69,24 @@ def test_register_bad_input_is_422_never_5xx():
     assert r.status_code == 400
 
 
+def test_malformed_utf8_is_422_everywhere_never_5xx(user):
+    _, _, token = user
+    bodies = [b'{"email": "a\xff\xfe@example.com", "password": "guinevere-forever"}',
+              b'{"email": "ok@example.com", "password": "\xc0\xaf-overlong-password"}']
+    for body in bodies:
+        r = requests.post(url("/auth/register"), data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, body
+    for path in ("/auth/forgot-password", "/auth/request-verify-token"):
+        r = requests.post(url(path), data=b'{"email": "a\xff@example.com"}', headers={"Content-Type": "application/json"})
+        assert r.status_code == 422
+    r = requests.patch(url("/users/me"), data=b'{"email": "b\xff@example.com"}', headers={**bearer(token),
+                       "Content-Type": "application/json"})
+    assert r.status_code == 422
+    r = requests.post(url("/auth/jwt/login"), data=b"username=a%FF%FE@example.com&password=x",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+
+
 def test_concurrent_registrations_have_exactly_one_winner():
     email = unique_email("race")
     variants = [email, email.upper(), email.title()] * 6

@@ -72,3 +72,18 @@ TEST(MediaType, LowerCaseWithoutParameters) {
 }
 
 }  // namespace fu::http
+
+namespace fu::http {
+
+TEST(Utf8, AcceptsWellFormedAndRefusesTheRest) {
+    EXPECT_TRUE(valid_utf8("plain ascii"));
+    EXPECT_TRUE(valid_utf8("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(valid_utf8("a\xff"));
+    EXPECT_FALSE(valid_utf8("\xc3"));              // truncated
+    EXPECT_FALSE(valid_utf8("\xc0\xaf"));          // overlong
+    EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(valid_utf8("\xe2\x28\xa1"));      // bad continuation
+}
+
+}  // namespace fu::http
