@@ -50,9 +50,8 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
     }
     auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
     if (!claims) return std::optional<User>{};
-    std::string user_id = claim_string(claims->get(), "sub");
-    if (!sodium::is_uuid(user_id)) return std::optional<User>{};
-    auto user = users_.get(user_id);
+    // UserManager::get refuses a sub that is not a UUID (not_exists).
+    auto user = users_.get(claim_string(claims->get(), "sub"));
     if (!user) {
         if (user.error().code == UserError::not_exists) return std::optional<User>{};
         return make_error(from_user_error(user.error().code));

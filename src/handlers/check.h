@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "http/request.h"
+#include "http/response.h"
 
 namespace fu {
 
@@ -17,5 +18,10 @@ struct CheckOutcome {
 };
 
 CheckOutcome check_request(const http::Request& req, Context& ctx);
+
+// The FastCGI AUTHORIZER role (Apache mod_authnz_fcgi): 200 with
+// Variable-USER_* headers, which Apache passes on to the protected resource
+// as environment variables, or 401/403, by the same decision.
+http::Response authorizer_response(const http::Request& req, Context& ctx);
 
 }  // namespace fu

@@ -14,12 +14,17 @@ namespace {
 constexpr auto kPollInterval = std::chrono::seconds(1);
 constexpr size_t kErrorTailBytes = 2000;
 
-// Logs each line of a command's output with its event and user, never its token.
-void log_output(const HookEventRow& row, const char* stream, std::string text) {
-    if (row.event.token && !row.event.token->empty()) {
+// A command's output as it may be logged or stored: its token masked.
+std::string without_token(std::string text, const HookEventRow& row) {
+    if (row.event.token && !row.event.token->empty())
         for (size_t at; (at = text.find(*row.event.token)) != std::string::npos;)
             text.replace(at, row.event.token->size(), "[token]");
-    }
+    return text;
+}
+
+// Logs each line of a command's output with its event and user, never its token.
+void log_output(const HookEventRow& row, const char* stream, const std::string& output) {
+    std::string text = without_token(output, row);
     size_t start = 0;
     while (start < text.size()) {
         size_t nl = text.find('\n', start);
@@ -98,12 +103,10 @@ void Dispatcher::loop() {
                 (void)stores.hook_events().mark_done(row.id);
                 continue;
             }
-            std::string tail = o.stderr_text.size() > kErrorTailBytes
-                                   ? o.stderr_text.substr(o.stderr_text.size() - kErrorTailBytes)
-                                   : o.stderr_text;
-            if (row.event.token && !row.event.token->empty())
-                for (size_t at; (at = tail.find(*row.event.token)) != std::string::npos;)
-                    tail.replace(at, row.event.token->size(), "[token]");
+            std::string tail = without_token(o.stderr_text.size() > kErrorTailBytes
+                                                 ? o.stderr_text.substr(o.stderr_text.size() - kErrorTailBytes)
+                                                 : o.stderr_text,
+                                             row);
             if (o.timed_out) tail += (tail.empty() ? "" : "\n") + std::string("killed after hook.timeout");
             std::optional<long> retry;
             if (row.attempts < config_.hooks.max_attempts)

@@ -104,7 +104,10 @@ std::string serialize(const Response& r) {
     for (const auto& [k, v] : r.headers) {
         out += k;
         out += ": ";
-        out += v;
+        // Values can come from the database (an e-mail set with plain SQL): a
+        // CR or LF must never split the answer into forged headers.
+        for (char c : v)
+            if (c != '\r' && c != '\n') out += c;
         out += "\r\n";
     }
     if (r.status != 204 && r.status != 304) {

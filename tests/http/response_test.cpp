@@ -86,3 +86,15 @@ TEST(Email, ValidAndInvalidAddresses) {
 }
 
 }  // namespace fu::http
+
+namespace fu::http {
+
+TEST(Serialize, HeaderValuesCannotSplitTheAnswer) {
+    Response r = json_text(200, "{}");
+    r.with_header("X-User-Email", "a@b.co\r\nSet-Cookie: forged=1");
+    std::string s = serialize(r);
+    EXPECT_EQ(s.find("\r\nSet-Cookie"), std::string::npos);
+    EXPECT_NE(s.find("X-User-Email: a@b.coSet-Cookie: forged=1\r\n"), std::string::npos);
+}
+
+}  // namespace fu::http
