@@ -13,6 +13,9 @@ PROTECTED_PORT=$((HTTP_PORT + 1))  # the demo site behind auth_request
 DEMO_APP_PORT=$((HTTP_PORT + 2))   # its upstream application (tests start an echo server there)
 FCGI_TCP_PORT=$((HTTP_PORT + 3))   # fcgi-users on TCP, for Apache (scripts/test only)
 APACHE_PORT=$((HTTP_PORT + 4))     # Apache with mod_authnz_fcgi (scripts/test only)
+OIDC_PORT=${FCGI_USERS_OIDC_PORT:-$((HTTP_PORT + 9))}  # the test and demo OpenID Connect provider
+OIDC_AUX_PORT=$((OIDC_PORT - 1))   # its broken siblings (stalling, huge, malformed; scripts/test only)
+OIDC_DIR=$ROOT/tests/oidc
 PY=/usr/bin/python3
 
 RUN=$VAR/run
@@ -28,7 +31,8 @@ die() { say "error: $*"; exit 1; }
 
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
-          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2)
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 libcurl4-openssl-dev
+          libssl-dev nodejs)
 
 ensure_packages() {
     local missing=() p
@@ -95,6 +99,8 @@ app_env() {
     export FCGI_USERS_ACCESS_TOKEN_SECRET_FILE=${FCGI_USERS_ACCESS_TOKEN_SECRET_FILE:-$(secret access_token)}
     export FCGI_USERS_RESET_SECRET_FILE=${FCGI_USERS_RESET_SECRET_FILE:-$(secret reset)}
     export FCGI_USERS_VERIFY_SECRET_FILE=${FCGI_USERS_VERIFY_SECRET_FILE:-$(secret verify)}
+    export FCGI_USERS_OAUTH_STATE_SECRET_FILE=${FCGI_USERS_OAUTH_STATE_SECRET_FILE:-$(secret oauth_state)}
+    export FCGI_USERS_OAUTH_TOKEN_KEY_FILE=${FCGI_USERS_OAUTH_TOKEN_KEY_FILE:-$(secret oauth_token_key)}
     export FCGI_USERS_MIGRATIONS_DIR=$ROOT/sql
     # The stack records every event in $VAR/hooks.jsonl (tokens included), so
     # the reset and verify flows can be followed by hand. FCGI_USERS_HOOK_<EVENT>
@@ -242,5 +248,47 @@ apache_start() {
 
 apache_stop() { stop_pid "$RUN/apache.pid" 20; stop_pid "$RUN/fcgi-users-tcp.pid" 20; }
 
+# The OpenID Connect provider (tests/oidc/provider.js, npm's oidc-provider)
+# on 127.0.0.1:$OIDC_PORT. Its node_modules come from package-lock.json by
+# `npm ci`, again only when the lock file changed.
+oidc_install() {
+    command -v npm >/dev/null || { PACKAGES=(npm); ensure_packages; }
+    if ! cmp -s "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.fcgi-users-lock" 2>/dev/null; then
+        say "installing the test OpenID Connect provider (npm ci in $OIDC_DIR)"
+        (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed in $OIDC_DIR"
+        cp "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.fcgi-users-lock"
+    fi
+}
+
+# oidc_start CLIENTS [AUX_PORT]: the clients are fcgi-users provider names.
+oidc_start() {
+    make_dirs
+    pid_alive "$RUN/oidc.pid" && return 0
+    oidc_install
+    OIDC_PORT=$OIDC_PORT OIDC_AUX_PORT=${2:-0} OIDC_REDIRECT_BASE="http://127.0.0.1:$HTTP_PORT" \
+        OIDC_CLIENT_SECRET="$(cat "$(secret oidc_client)")" OIDC_CLIENTS="$1" \
+        setsid node "$OIDC_DIR/provider.js" </dev/null >>"$LOG/oidc.log" 2>&1 &
+    echo $! > "$RUN/oidc.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -fsS "http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration" >/dev/null 2>&1 && return 0
+        pid_alive "$RUN/oidc.pid" || { tail -5 "$LOG/oidc.log" >&2; die "the OpenID Connect provider exited"; }
+        sleep 0.1
+    done
+    die "the OpenID Connect provider did not answer on 127.0.0.1:$OIDC_PORT (see $LOG/oidc.log)"
+}
+
+oidc_stop() { stop_pid "$RUN/oidc.pid" 10; }
+
+# fcgi-users' environment for the demo provider "demo" (scripts/run with FCGI_USERS_DEMO_OIDC=1).
+demo_oidc_env() {
+    export FCGI_USERS_OAUTH_PROVIDERS=demo
+    export FCGI_USERS_OAUTH_DEMO_ISSUER=http://127.0.0.1:$OIDC_PORT
+    export FCGI_USERS_OAUTH_DEMO_CLIENT_ID=demo
+    export FCGI_USERS_OAUTH_DEMO_CLIENT_SECRET_FILE=$(secret oidc_client)
+    export FCGI_USERS_OAUTH_DEMO_REDIRECT_URL=http://127.0.0.1:$HTTP_PORT/auth/demo/callback
+    export FCGI_USERS_OAUTH_DEMO_BACKEND=cookie
+}
+
 stack_up() { db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
-stack_down() { apache_stop; nginx_stop; app_stop; db_stop; }
+stack_down() { apache_stop; nginx_stop; app_stop; oidc_stop; db_stop; }

@@ -15,9 +15,12 @@
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"
+#include "oauth/provider.h"
+#include "oauth/token_cipher.h"
 #include "store/migrator.h"
 #include "store/stores.h"
 #include "util/log.h"
+#include "wrap/curl.h"
 
 extern char** environ;
 
@@ -86,11 +89,14 @@ int run_serve(const fu::Config& config) {
     fu::hooks::Dispatcher dispatcher(config);
     fu::http::Router router;
     fu::register_routes(router, config);
-    fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots()), router);
+    long outbound = config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots;
+    fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots() + outbound), router);
+    fu::oauth::Providers providers(config);
+    fu::oauth::TokenCipher token_cipher(config.oauth.token_key);
     fu::Deps deps{config, hasher, jwt,
                   fu::UserManagerDeps{config, hasher, jwt, forgot_timing, verify_timing,
                                       &fu::hooks::Dispatcher::wake_callback, &dispatcher},
-                  &metrics};
+                  &metrics, &providers, &token_cipher};
     {
         fu::DbThread db_thread;
         fu::Stores probe(config);
@@ -100,8 +106,12 @@ int run_serve(const fu::Config& config) {
             fu::log::warn("the database runs with innodb_flush_log_at_trx_commit = " + std::to_string(*flush) +
                           ": acknowledged changes can be lost in a crash; set it to 1");
     }
+    // Discovery and keys now, beside serving, so the first login does not
+    // wait for them; a provider down at start is retried on first use.
+    std::thread warm_up([&providers, &config] { providers.warm_up(config.oauth.timeout_ms); });
     dispatcher.start();
     int rc = fu::serve(config, router, deps, listen_fd);
+    warm_up.join();
     dispatcher.stop();
     return rc;
 }
@@ -206,6 +216,7 @@ int main(int argc, char** argv) {
     }
     fu::log::set_level(level_of(config.log_level));
     fu::DbLibrary db_library;
+    fu::curl::Library curl_library;
     try {
         if (command == "serve") return run_serve(config);
         if (command == "migrate") return run_migrate(config);

@@ -257,7 +257,77 @@ std::vector<Key> make_keys() {
                            [](Config& c) -> auto& { return c.hooks.path; }));
     k.push_back(path_key("check.path", "/auth/check", "Route answering nginx auth_request.",
                          [](Config& c) -> auto& { return c.check_path; }));
+
+    k.push_back(string_key("oauth.providers", "",
+                           "OAuth2 / OpenID Connect providers, by name (e.g. google,github,corp); each is "
+                           "set up by the oauth.<name>.* keys described at the end. Empty: no OAuth routes.",
+                           [](Config& c) -> auto& { return c.oauth.provider_names; }));
+    k.push_back(secret_key("oauth.state_secret", kMinSecretBytes,
+                           "Key of the OAuth state JWTs, at least 32 bytes (or oauth.state_secret_file). "
+                           "Required when oauth.providers is set.",
+                           [](Config& c) -> auto& { return c.oauth.state_secret; }));
+    k.push_back(secret_key("oauth.token_key", kMinSecretBytes,
+                           "Key that encrypts the providers' tokens in table oauth_account, at least 32 "
+                           "bytes (or oauth.token_key_file). Required when oauth.providers is set.",
+                           [](Config& c) -> auto& { return c.oauth.token_key; }));
+    k.push_back(int_key("oauth.state_lifetime", 3600, 60, 86400,
+                        "Seconds a login through a provider may take (the state JWT's lifetime).",
+                        [](Config& c) -> auto& { return c.oauth.state_lifetime; }));
+    k.push_back(int_key("oauth.connect_timeout_ms", 3000, 100, 60000,
+                        "Milliseconds to connect to a provider.",
+                        [](Config& c) -> auto& { return c.oauth.connect_timeout_ms; }));
+    k.push_back(int_key("oauth.timeout_ms", 10000, 100, 120000,
+                        "Milliseconds all calls to providers for one request may take together; past "
+                        "them the answer is 502 OAUTH_PROVIDER_UNAVAILABLE.",
+                        [](Config& c) -> auto& { return c.oauth.timeout_ms; }));
+    k.push_back(int_key("oauth.max_response_bytes", 1024 * 1024, 4096, 64L * 1024 * 1024,
+                        "Largest answer read from a provider; a larger one is refused.",
+                        [](Config& c) -> auto& { return c.oauth.max_response_bytes; }));
+    k.push_back(int_key("oauth.outbound_slots", 4, 1, 256,
+                        "Threads that serve the OAuth routes (they wait on providers), apart from the "
+                        "workers, so that a slow provider never holds the threads /users/me needs.",
+                        [](Config& c) -> auto& { return c.oauth.outbound_slots; }));
+    k.push_back(int_key("oauth.outbound_queue_limit", 64, 1, 100000,
+                        "OAuth requests waiting for an outbound slot before more are refused with 503.",
+                        [](Config& c) -> auto& { return c.oauth.outbound_queue_limit; }));
     return k;
+}
+
+// The keys of each provider, oauth.<name>.<field>: not rows of the table,
+// since the names come from oauth.providers.
+struct ProviderField {
+    const char* field;
+    const char* def;
+    const char* doc;
+};
+const std::vector<ProviderField>& provider_fields() {
+    static const std::vector<ProviderField> fields = {
+        {"preset", "oidc",
+         "oidc (any OpenID Connect issuer, found by discovery), google, microsoft or github."},
+        {"issuer", "",
+         "OIDC issuer URL (https, or http on loopback). Defaults: google https://accounts.google.com, "
+         "microsoft https://login.microsoftonline.com/common/v2.0; unused for github."},
+        {"client_id", "", "The client id the provider gave this site. Required."},
+        {"client_secret", "",
+         "The client secret (or oauth.<name>.client_secret_file); empty: a public client using PKCE alone."},
+        {"redirect_url", "",
+         "The callback URL registered at the provider, e.g. https://site/auth/<name>/callback. Required."},
+        {"associate_redirect_url", "",
+         "The associate callback URL; default: redirect_url with /auth/<name>/callback turned into "
+         "/auth/associate/<name>/callback."},
+        {"scopes", "", "Scopes asked for, space or comma separated; default openid email (github: user:email)."},
+        {"backend", "jwt", "The login backend (jwt, cookie, database) whose answer the callback gives."},
+        {"associate_by_email", "false",
+         "Link a provider account to the existing user with the same verified e-mail."},
+        {"is_verified_by_default", "false", "Users created through this provider start verified."},
+    };
+    return fields;
+}
+
+bool is_provider_field(const std::string& f) {
+    for (const auto& pf : provider_fields())
+        if (f == pf.field) return true;
+    return false;
 }
 
 const std::vector<Key>& keys() {
@@ -292,6 +362,21 @@ void apply(Config& c, const std::string& name, const std::string& value, const s
             return;
         }
     }
+    // oauth.<provider>.<field>: kept until finish() knows the providers.
+    if (name.rfind("oauth.", 0) == 0) {
+        auto dot = name.find('.', 6);
+        if (dot != std::string::npos && dot > 6) {
+            std::string provider = name.substr(6, dot - 6), field = name.substr(dot + 1);
+            if (field == "client_secret_file") {
+                c.oauth.raw[provider]["client_secret"] = read_secret_file(name, value);
+                return;
+            }
+            if (is_provider_field(field)) {
+                c.oauth.raw[provider][field] = value;
+                return;
+            }
+        }
+    }
     throw ConfigError(name, "unknown key" + where);
 }
 
@@ -315,6 +400,112 @@ void check_listen(const std::string& listen) {
     if (access(dir.c_str(), W_OK | X_OK) != 0)
         throw ConfigError("listen", "folder of socket path '" + listen + "' is not writable");
     if (listen.size() >= 108) throw ConfigError("listen", "socket path longer than 107 bytes");
+}
+
+void check_provider_url(const std::string& key, const std::string& url) {
+    if (auto problem = provider_url_problem(url)) throw ConfigError(key, *problem);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char ch : s + " ") {
+        if (ch == ',' || std::isspace(static_cast<unsigned char>(ch))) {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += ch;
+        }
+    }
+    return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+    if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+    if (v == "false" || v == "no" || v == "off" || v == "0" || v.empty()) return false;
+    throw ConfigError(key, "must be true or false (got '" + v + "')");
+}
+
+OAuthProviderConfig make_provider(const Config& c, const std::string& name,
+                                  const std::map<std::string, std::string>& raw) {
+    auto get = [&](const char* field) {
+        auto it = raw.find(field);
+        if (it != raw.end()) return it->second;
+        for (const auto& pf : provider_fields())
+            if (std::string(field) == pf.field) return std::string(pf.def);
+        return std::string();
+    };
+    auto key = [&](const char* field) { return "oauth." + name + "." + field; };
+    OAuthProviderConfig p;
+    p.name = name;
+    p.preset = get("preset");
+    if (p.preset != "oidc" && p.preset != "google" && p.preset != "microsoft" && p.preset != "github")
+        throw ConfigError(key("preset"), "must be one of oidc, google, microsoft, github (got '" + p.preset + "')");
+    p.issuer = get("issuer");
+    if (p.issuer.empty() && p.preset == "google") p.issuer = "https://accounts.google.com";
+    if (p.issuer.empty() && p.preset == "microsoft") p.issuer = "https://login.microsoftonline.com/common/v2.0";
+    if (p.preset == "github") {
+        if (!p.issuer.empty()) throw ConfigError(key("issuer"), "is not used by the github preset");
+    } else {
+        if (p.issuer.empty()) throw ConfigError(key("issuer"), "is required for an OpenID Connect provider");
+        while (p.issuer.size() > 1 && p.issuer.back() == '/') p.issuer.pop_back();
+        check_provider_url(key("issuer"), p.issuer);
+    }
+    p.client_id = get("client_id");
+    if (p.client_id.empty()) throw ConfigError(key("client_id"), "is required");
+    p.client_secret = SecretString(get("client_secret"));
+    p.redirect_url = get("redirect_url");
+    if (p.redirect_url.empty()) throw ConfigError(key("redirect_url"), "is required");
+    if (p.redirect_url.rfind("https://", 0) != 0 && p.redirect_url.rfind("http://", 0) != 0)
+        throw ConfigError(key("redirect_url"), "must be an absolute http(s) URL");
+    p.associate_redirect_url = get("associate_redirect_url");
+    if (p.associate_redirect_url.empty()) {
+        std::string tail = "/auth/" + name + "/callback";
+        auto at = p.redirect_url.find(tail);
+        if (at == std::string::npos)
+            throw ConfigError(key("associate_redirect_url"),
+                              "is required when redirect_url does not contain " + tail);
+        p.associate_redirect_url = p.redirect_url.substr(0, at) + "/auth/associate/" + name + "/callback" +
+                                   p.redirect_url.substr(at + tail.size());
+    }
+    p.scopes = split_list(get("scopes"));
+    if (p.scopes.empty())
+        p.scopes = p.preset == "github" ? std::vector<std::string>{"user:email"}
+                                        : std::vector<std::string>{"openid", "email"};
+    if (p.preset != "github" && std::find(p.scopes.begin(), p.scopes.end(), "openid") == p.scopes.end())
+        throw ConfigError(key("scopes"), "must include openid for an OpenID Connect provider");
+    p.backend = get("backend");
+    bool enabled = false;
+    for (const auto& b : c.backends) enabled = enabled || b.name == p.backend;
+    if (!enabled) throw ConfigError(key("backend"), "'" + p.backend + "' is not an enabled backend (auth.backends)");
+    p.associate_by_email = parse_bool(key("associate_by_email"), get("associate_by_email"));
+    p.is_verified_by_default = parse_bool(key("is_verified_by_default"), get("is_verified_by_default"));
+    return p;
+}
+
+void finish_oauth(Config& c) {
+    c.oauth.providers.clear();
+    std::vector<std::string> names = split_list(c.oauth.provider_names);
+    for (const auto& n : names) {
+        if (n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos || n.size() > 64)
+            throw ConfigError("oauth.providers", "'" + n + "': a name is lower-case letters, digits, '_' and '-'");
+        if (n == "associate") throw ConfigError("oauth.providers", "'associate' is the associate routes' prefix");
+        if (std::count(names.begin(), names.end(), n) > 1)
+            throw ConfigError("oauth.providers", "provider '" + n + "' named twice");
+    }
+    for (const auto& [provider, fields] : c.oauth.raw) {
+        if (std::find(names.begin(), names.end(), provider) == names.end())
+            throw ConfigError("oauth." + provider + "." + fields.begin()->first,
+                              "provider '" + provider + "' is not in oauth.providers");
+    }
+    for (const auto& n : names) c.oauth.providers.push_back(make_provider(c, n, c.oauth.raw[n]));
+    if (c.oauth.providers.empty()) return;
+    for (const auto& [key, secret] : {std::pair{"oauth.state_secret", &c.oauth.state_secret},
+                                      std::pair{"oauth.token_key", &c.oauth.token_key}}) {
+        if (secret->empty())
+            throw ConfigError(key, "is required with oauth.providers (set it, " + std::string(key) + "_file, or " +
+                                       env_name_for(key) + ")");
+    }
 }
 
 void finish(Config& c) {
@@ -347,9 +538,30 @@ void finish(Config& c) {
     if (c.cookie.samesite == "none" && !c.cookie.secure)
         throw ConfigError("cookie.samesite", "none requires cookie.secure = true");
     check_listen(c.listen);
+    finish_oauth(c);
 }
 
 }  // namespace
+
+std::optional<std::string> provider_url_problem(const std::string& url) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return "must be an absolute URL (got '" + url + "')";
+    std::string scheme = url.substr(0, scheme_end);
+    std::string rest = url.substr(scheme_end + 3);
+    std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.find('@') != std::string::npos) return "must not hold credentials (got '" + url + "')";
+    std::string host = authority;
+    if (!host.empty() && host[0] == '[') {
+        host = host.substr(0, host.find(']') + 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
+        host = host.substr(0, colon);
+    }
+    if (host.empty()) return "has no host (got '" + url + "')";
+    if (scheme == "https") return std::nullopt;
+    bool loopback = host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+    if (scheme == "http" && loopback) return std::nullopt;
+    return "must be https (http only on loopback) (got '" + url + "')";
+}
 
 std::string env_name_for(const std::string& key) {
     std::string out = "FCGI_USERS_";
@@ -389,6 +601,17 @@ Config Config::load(const std::string& file, const std::map<std::string, std::st
             if (f != env.end()) k.set(c, read_secret_file(k.name + "_file", f->second));
         }
     }
+    for (const auto& provider : split_list(c.oauth.provider_names)) {
+        for (const auto& pf : provider_fields()) {
+            std::string key = "oauth." + provider + "." + pf.field;
+            auto it = env.find(env_name_for(key));
+            if (it != env.end()) c.oauth.raw[provider][pf.field] = it->second;
+            if (std::string(pf.field) == "client_secret") {
+                auto f = env.find(env_name_for(key + "_file"));
+                if (f != env.end()) c.oauth.raw[provider][pf.field] = read_secret_file(key + "_file", f->second);
+            }
+        }
+    }
     finish(c);
     return c;
 }
@@ -396,6 +619,18 @@ Config Config::load(const std::string& file, const std::map<std::string, std::st
 std::string Config::describe() const {
     std::string out;
     for (const auto& k : keys()) out += k.name + " = " + k.get(*this) + "\n";
+    for (const auto& p : oauth.providers) {
+        std::string base = "oauth." + p.name + ".";
+        std::string scopes;
+        for (const auto& s : p.scopes) scopes += (scopes.empty() ? "" : " ") + s;
+        out += base + "preset = " + p.preset + "\n" + base + "issuer = " + p.issuer + "\n" + base +
+               "client_id = " + p.client_id + "\n" + base + "client_secret = " +
+               (p.client_secret.empty() ? "(unset)" : "********") + "\n" + base + "redirect_url = " +
+               p.redirect_url + "\n" + base + "associate_redirect_url = " + p.associate_redirect_url + "\n" +
+               base + "scopes = " + scopes + "\n" + base + "backend = " + p.backend + "\n" + base +
+               "associate_by_email = " + (p.associate_by_email ? "true" : "false") + "\n" + base +
+               "is_verified_by_default = " + (p.is_verified_by_default ? "true" : "false") + "\n";
+    }
     return out;
 }
 
@@ -409,6 +644,12 @@ std::string config_template() {
     for (const auto& k : keys()) {
         out += "\n# " + k.doc + "\n";
         out += "# " + k.name + " =" + (k.def.empty() ? "" : " " + k.def) + "\n";
+    }
+    out += "\n# Each provider named in oauth.providers has these keys, <name> replaced by its name\n"
+           "# (environment: FCGI_USERS_OAUTH_<NAME>_<FIELD>, e.g. FCGI_USERS_OAUTH_CORP_ISSUER).\n";
+    for (const auto& pf : provider_fields()) {
+        out += "\n# " + std::string(pf.doc) + "\n";
+        out += "# oauth.<name>." + std::string(pf.field) + " =" + (*pf.def ? " " + std::string(pf.def) : "") + "\n";
     }
     return out;
 }

@@ -65,6 +65,36 @@ struct HookConfig {
     std::string path;
 };
 
+// One OAuth2 / OpenID Connect provider (oauth.<name>.* keys).
+struct OAuthProviderConfig {
+    std::string name;    // as in oauth.providers: letters, digits, '_' and '-'
+    std::string preset;  // oidc, google, microsoft or github
+    std::string issuer;  // OIDC: where /.well-known/openid-configuration lives
+    std::string client_id;
+    SecretString client_secret;  // empty: a public client (PKCE alone)
+    std::string redirect_url;
+    std::string associate_redirect_url;
+    std::vector<std::string> scopes;
+    std::string backend;  // the login backend that answers the callback
+    bool associate_by_email = false;
+    bool is_verified_by_default = false;
+};
+
+struct OAuthConfig {
+    std::string provider_names;
+    std::vector<OAuthProviderConfig> providers;  // in the order of oauth.providers
+    SecretString state_secret;
+    SecretString token_key;
+    long state_lifetime = 3600;
+    long connect_timeout_ms = 3000;
+    long timeout_ms = 10000;
+    long max_response_bytes = 1024 * 1024;
+    long outbound_slots = 4;
+    long outbound_queue_limit = 64;
+    // oauth.<name>.<field> as read, before finish() checks and applies them.
+    std::map<std::string, std::map<std::string, std::string>> raw;
+};
+
 struct Config {
     std::string listen;  // unix socket path, host:port, or empty for the inherited socket
     long workers = 8;
@@ -104,6 +134,7 @@ struct Config {
     CookieConfig cookie;
     HookConfig hooks;
     std::string check_path;
+    OAuthConfig oauth;
 
     // Loads defaults, then `file` (if not empty), then the environment `env`
     // (a copy of environ as name -> value). Throws ConfigError.
@@ -120,5 +151,9 @@ std::string config_template();
 // The environment variable that overrides a key: FCGI_USERS_ + upper case,
 // dots and dashes as underscores.
 std::string env_name_for(const std::string& key);
+
+// Why `url` may not be a provider's URL (issuer, endpoints), or nullopt:
+// https, or plain http on loopback only (tests and development).
+std::optional<std::string> provider_url_problem(const std::string& url);
 
 }  // namespace fu

@@ -124,13 +124,15 @@ struct Job {
     Clock::time_point start;
 };
 
-// hash_slots threads, each with its own Context, finishing the jobs the
-// workers queue. The queue is bounded: beyond it, 503 at once.
+// Threads, each with its own Context, finishing the jobs the workers queue:
+// one pool hashes passwords (hash_slots), one waits on OAuth providers
+// (oauth.outbound_slots). The queue is bounded: beyond it, 503 at once.
 class HashPool {
 public:
     // The threads record their metrics in shards first_shard, first_shard + 1, ...
-    HashPool(const Config& config, const Deps& deps, long threads, size_t first_shard)
-        : config_(config), deps_(deps) {
+    // report_queue: the pool whose queue length /metrics shows as the hash queue.
+    HashPool(const Deps& deps, long threads, size_t first_shard, long queue_limit, bool report_queue)
+        : deps_(deps), queue_limit_(queue_limit), report_queue_(report_queue) {
         for (long i = 0; i < threads; ++i)
             threads_.emplace_back([this, shard = first_shard + static_cast<size_t>(i)] { loop(shard); });
     }
@@ -142,9 +144,9 @@ public:
     bool try_submit(Job& job) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (static_cast<long>(queue_.size()) >= config_.hash_queue_limit) return false;
+            if (static_cast<long>(queue_.size()) >= queue_limit_) return false;
             queue_.push_back(std::move(job));
-            deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
+            if (report_queue_) deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
         }
         cv_.notify_one();
         return true;
@@ -173,15 +175,16 @@ private:
                 if (queue_.empty()) return;
                 job = std::move(queue_.front());
                 queue_.pop_front();
-                deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
+                if (report_queue_) deps_.metrics->set_hash_queue(static_cast<long>(queue_.size()));
             }
             http::Response res = run_handler(*job.handler, job.req, ctx);
             respond(job.slot->get(), deps_, shard, job.route, job.req, res, job.start);
         }
     }
 
-    const Config& config_;
     const Deps& deps_;
+    long queue_limit_;
+    bool report_queue_;
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Job> queue_;
@@ -190,7 +193,7 @@ private:
 };
 
 void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex, HashPool& hash_pool, size_t shard) {
+            std::mutex& accept_mutex, HashPool& hash_pool, HashPool& outbound_pool, size_t shard) {
     DbThread db_thread;
     Context ctx(deps);
     auto slot = std::make_unique<fcgi::Request>(listen_fd);
@@ -222,15 +225,17 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
             route = m.route;
             if (!m.handler) {
                 res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
-            } else if (m.cost == http::Cost::hashes_password) {
+            } else if (m.cost != http::Cost::cheap) {
+                bool hashes = m.cost == http::Cost::hashes_password;
                 Job job{std::move(slot), std::move(req), m.handler, m.route, start};
-                if (hash_pool.try_submit(job)) {
+                if ((hashes ? hash_pool : outbound_pool).try_submit(job)) {
                     slot = std::make_unique<fcgi::Request>(listen_fd);
                     continue;
                 }
                 slot = std::move(job.slot);
                 req = std::move(job.req);
-                log::warn("hash queue full (hash_queue_limit): answering 503");
+                log::warn(hashes ? "hash queue full (hash_queue_limit): answering 503"
+                                 : "outbound queue full (oauth.outbound_queue_limit): answering 503");
                 res = http::service_unavailable();
             } else {
                 res = run_handler(*m.handler, req, ctx);
@@ -262,16 +267,23 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_listen_fd.store(listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
-    HashPool hash_pool(config, deps, deps.hasher.slots(), static_cast<size_t>(config.workers));
+    HashPool hash_pool(deps, deps.hasher.slots(), static_cast<size_t>(config.workers), config.hash_queue_limit,
+                       true);
+    // Threads only when a provider is configured (the routes exist only then).
+    HashPool outbound_pool(deps, config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots,
+                           static_cast<size_t>(config.workers + deps.hasher.slots()),
+                           config.oauth.outbound_queue_limit, false);
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps), listen_fd,
-                             std::ref(accept_mutex), std::ref(hash_pool), static_cast<size_t>(i));
+                             std::ref(accept_mutex), std::ref(hash_pool), std::ref(outbound_pool),
+                             static_cast<size_t>(i));
     log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");
     for (auto& t : threads) t.join();
     hash_pool.stop();  // the logins already queued are answered too
+    outbound_pool.stop();
     if (config.listen.find('/') != std::string::npos) unlink(config.listen.c_str());
     log::info("stopped: every request in flight answered");
     return 0;

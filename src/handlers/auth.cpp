@@ -59,18 +59,7 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
     if (!token) return auth_failure(token.error().code);
     if (auto r = ctx.manager.on_after_login(user); !r) return server_failure(r.error().code);
 
-    http::Response res;
-    if (backend.transport == Transport::bearer) {
-        json::Doc d(cJSON_CreateObject());
-        cJSON_AddStringToObject(d.get(), "access_token", token->c_str());
-        cJSON_AddStringToObject(d.get(), "token_type", "bearer");
-        res = http::json_response(200, d.get());
-    } else {
-        res = http::no_content();
-        res.with_header("Set-Cookie", login_cookie(ctx.deps.config.cookie, *token));
-    }
-    res.with_header("Cache-Control", "no-store");
-    return res;
+    return login_response(backend, ctx.deps.config, *token);
 }
 
 http::Response logout(const BackendConfig& backend, const http::Request& req, Context& ctx) {
@@ -85,6 +74,21 @@ http::Response logout(const BackendConfig& backend, const http::Request& req, Co
 }
 
 }  // namespace
+
+http::Response login_response(const BackendConfig& backend, const Config& config, const std::string& token) {
+    http::Response res;
+    if (backend.transport == Transport::bearer) {
+        json::Doc d(cJSON_CreateObject());
+        cJSON_AddStringToObject(d.get(), "access_token", token.c_str());
+        cJSON_AddStringToObject(d.get(), "token_type", "bearer");
+        res = http::json_response(200, d.get());
+    } else {
+        res = http::no_content();
+        res.with_header("Set-Cookie", login_cookie(config.cookie, token));
+    }
+    res.with_header("Cache-Control", "no-store");
+    return res;
+}
 
 void register_auth_routes(http::Router& router, const Config& config) {
     for (const BackendConfig& b : config.backends) {

@@ -3,16 +3,37 @@
 #include "handlers/common.h"
 
 #include "handlers/context.h"
+#include "oauth/provider.h"
+#include "users/oauth_manager.h"
 
 namespace fu {
 
-http::Response user_response(int status, const User& user) {
+http::Response user_response(int status, const User& user, Context& ctx) {
     json::Doc d(cJSON_CreateObject());
     cJSON_AddStringToObject(d.get(), "id", user.id.c_str());
     cJSON_AddStringToObject(d.get(), "email", user.email.c_str());
     cJSON_AddBoolToObject(d.get(), "is_active", user.is_active);
     cJSON_AddBoolToObject(d.get(), "is_superuser", user.is_superuser);
     cJSON_AddBoolToObject(d.get(), "is_verified", user.is_verified);
+    // Without a provider the object stays FastAPI Users' five keys.
+    if (ctx.deps.providers && !ctx.deps.providers->empty()) {
+        OAuthManager oauth(ctx.deps.manager, *ctx.deps.token_cipher, ctx.stores.users(),
+                           ctx.stores.oauth_accounts());
+        auto accounts = oauth.accounts(user.id);
+        if (!accounts) {
+            return accounts.error().code == OAuthError::unavailable ? http::service_unavailable()
+                                                                    : http::internal_error();
+        }
+        cJSON* list = cJSON_AddArrayToObject(d.get(), "oauth_accounts");
+        for (const auto& a : *accounts) {
+            cJSON* item = cJSON_CreateObject();
+            cJSON_AddStringToObject(item, "id", a.id.c_str());
+            cJSON_AddStringToObject(item, "oauth_name", a.oauth_name.c_str());
+            cJSON_AddStringToObject(item, "account_id", a.account_id.c_str());
+            cJSON_AddStringToObject(item, "account_email", a.account_email.c_str());
+            cJSON_AddItemToArray(list, item);
+        }
+    }
     return http::json_response(status, d.get());
 }
 
@@ -37,6 +58,7 @@ void register_routes(http::Router& router, const Config& config) {
     register_verify_routes(router, config);
     register_users_routes(router, config);
     register_check_routes(router, config);
+    register_oauth_routes(router, config);
 }
 
 }  // namespace fu

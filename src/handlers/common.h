@@ -8,8 +8,14 @@
 
 namespace fu {
 
-// {"id", "email", "is_active", "is_superuser", "is_verified"}
-http::Response user_response(int status, const User& user);
+struct Context;
+
+// {"id", "email", "is_active", "is_superuser", "is_verified"}, and, when an
+// OAuth provider is configured, "oauth_accounts" (never their tokens).
+http::Response user_response(int status, const User& user, Context& ctx);
+// A backend's answer to a successful login with `token`: bearer 200 JSON or
+// cookie 204 (password login and OAuth callback alike).
+http::Response login_response(const BackendConfig& backend, const Config& config, const std::string& token);
 http::Response auth_failure(AuthError e);
 // unavailable: 503; anything unexpected: 500 (never internals).
 http::Response server_failure(UserError e);

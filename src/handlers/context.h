@@ -14,6 +14,10 @@
 namespace fu {
 
 class Metrics;
+namespace oauth {
+class Providers;
+class TokenCipher;
+}  // namespace oauth
 
 struct Deps {
     const Config& config;
@@ -21,6 +25,8 @@ struct Deps {
     const JwtCodec& jwt;
     UserManagerDeps manager;
     Metrics* metrics = nullptr;  // null outside `serve`
+    oauth::Providers* providers = nullptr;            // null or empty: no OAuth provider configured
+    const oauth::TokenCipher* token_cipher = nullptr;  // set with providers
 };
 
 struct Context {
@@ -44,5 +50,6 @@ void register_reset_routes(http::Router& router, const Config& config);
 void register_verify_routes(http::Router& router, const Config& config);
 void register_users_routes(http::Router& router, const Config& config);
 void register_check_routes(http::Router& router, const Config& config);
+void register_oauth_routes(http::Router& router, const Config& config);
 
 }  // namespace fu

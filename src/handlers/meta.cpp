@@ -57,6 +57,69 @@ cJSON* described(const char* text) {
     return o;
 }
 
+cJSON* error_response(const char* text) {
+    cJSON* r = described(text);
+    cJSON_AddItemToObject(r, "content", json_content(ref("#/components/schemas/ErrorModel")));
+    return r;
+}
+
+// The four routes of one OAuth provider (FastAPI Users' OAuth and associate routers).
+void add_oauth_paths(cJSON* paths, const OAuthProviderConfig& p) {
+    struct Op {
+        std::string path, id, summary;
+        bool associate, callback;
+    };
+    const std::string n = p.name;
+    for (const Op& op : {Op{"/auth/" + n + "/authorize", "oauth:" + n + "." + p.backend + ".authorize", "Authorize", false, false},
+                         Op{"/auth/" + n + "/callback", "oauth:" + n + "." + p.backend + ".callback", "Callback", false, true},
+                         Op{"/auth/associate/" + n + "/authorize", "oauth-associate:" + n + ".authorize", "Associate authorize", true, false},
+                         Op{"/auth/associate/" + n + "/callback", "oauth-associate:" + n + ".callback", "Associate callback", true, true}}) {
+        cJSON* get = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, op.path.c_str()), "get");
+        cJSON_AddStringToObject(get, "summary", ("Oauth:" + n + "." + op.summary).c_str());
+        cJSON_AddStringToObject(get, "operationId", op.id.c_str());
+        cJSON* params = cJSON_AddArrayToObject(get, "parameters");
+        for (const char* q : op.callback ? std::vector<const char*>{"code", "state", "error"}
+                                         : std::vector<const char*>{"scopes"}) {
+            cJSON* param = cJSON_CreateObject();
+            cJSON_AddStringToObject(param, "name", q);
+            cJSON_AddStringToObject(param, "in", "query");
+            cJSON_AddBoolToObject(param, "required", op.callback && std::string(q) != "error");
+            cJSON* schema = cJSON_AddObjectToObject(param, "schema");
+            if (std::string(q) == "scopes") {
+                cJSON_AddStringToObject(schema, "type", "array");
+                cJSON_AddStringToObject(cJSON_AddObjectToObject(schema, "items"), "type", "string");
+            } else {
+                cJSON_AddStringToObject(schema, "type", "string");
+            }
+            cJSON_AddItemToArray(params, param);
+        }
+        cJSON* responses = cJSON_AddObjectToObject(get, "responses");
+        if (!op.callback) {
+            cJSON* ok = described("The provider's authorization URL; sets the CSRF cookie fastapiusersoauthcsrf");
+            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/OAuth2AuthorizeResponse")));
+            cJSON_AddItemToObject(responses, "200", ok);
+        } else if (op.associate) {
+            cJSON* ok = described("The user, with the provider account linked");
+            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/UserRead")));
+            cJSON_AddItemToObject(responses, "200", ok);
+        } else {
+            cJSON_AddItemToObject(responses, "200", described("The login answer of the provider's backend "
+                                                               "(bearer: the token; cookie: 204 with the cookie)"));
+        }
+        if (op.callback) {
+            cJSON_AddItemToObject(responses, "400",
+                                  error_response("ACCESS_TOKEN_DECODE_ERROR, ACCESS_TOKEN_ALREADY_EXPIRED, "
+                                                 "OAUTH_INVALID_STATE, OAUTH_NOT_AVAILABLE_EMAIL, "
+                                                 "OAUTH_USER_ALREADY_EXISTS, OAUTH_INVALID_ID_TOKEN, "
+                                                 "LOGIN_BAD_CREDENTIALS, or the provider's error"));
+            cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
+        }
+        if (op.associate) cJSON_AddItemToObject(responses, "401", ref("#/components/responses/Unauthorized"));
+        cJSON_AddItemToObject(responses, "502",
+                              error_response("OAUTH_PROVIDER_UNAVAILABLE or OAUTH_PROVIDER_BAD_RESPONSE"));
+    }
+}
+
 // The compiled-in document with the configured backends' login and logout
 // routes and the configured check path: made once, at start-up.
 std::string openapi_document(const Config& config) {
@@ -95,6 +158,7 @@ std::string openapi_document(const Config& config) {
         cJSON_AddItemToObject(out, "204", described("Logged out"));
         cJSON_AddItemToObject(out, "401", ref("#/components/responses/Unauthorized"));
     }
+    for (const auto& p : config.oauth.providers) add_oauth_paths(paths, p);
     return json::print(doc.get());
 }
 

@@ -17,7 +17,7 @@ http::Response handle_register(const http::Request& req, Context& ctx) {
     if (body.failed()) return body.response();
 
     auto user = ctx.manager.create(*email, *password);
-    if (user) return user_response(201, *user);
+    if (user) return user_response(201, *user, ctx);
     switch (user.error().code) {
     case UserError::already_exists: return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
     case UserError::invalid_password:

@@ -23,8 +23,8 @@ std::optional<UserUpdate> read_update(http::JsonBody& body, bool safe) {
     return u;
 }
 
-http::Response update_answer(const UserResult<User>& r) {
-    if (r) return user_response(200, *r);
+http::Response update_answer(const UserResult<User>& r, Context& ctx) {
+    if (r) return user_response(200, *r, ctx);
     switch (r.error().code) {
     case UserError::already_exists: return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
     case UserError::invalid_password: return http::bad_request("UPDATE_USER_INVALID_PASSWORD", r.error().detail);
@@ -43,7 +43,7 @@ http::Response update_answer(const UserResult<User>& r) {
 http::Response handle_get_me(const http::Request& req, Context& ctx) {
     auto who = ctx.auth.current_user(req, {.active = true});
     if (!who) return auth_failure(who.error().code);
-    return user_response(200, who->user);
+    return user_response(200, who->user, ctx);
 }
 
 http::Response handle_patch_me(const http::Request& req, Context& ctx) {
@@ -52,7 +52,7 @@ http::Response handle_patch_me(const http::Request& req, Context& ctx) {
     http::JsonBody body(req);
     auto change = read_update(body, true);
     if (!change) return body.response();
-    return update_answer(ctx.manager.update(who->user, *change, true));
+    return update_answer(ctx.manager.update(who->user, *change, true), ctx);
 }
 
 // The superuser check first, then the user or 404 (also for a non-UUID id).
@@ -68,7 +68,7 @@ std::variant<User, http::Response> target_user(const http::Request& req, Context
 http::Response handle_get_user(const http::Request& req, Context& ctx) {
     auto target = target_user(req, ctx);
     if (auto* res = std::get_if<http::Response>(&target)) return std::move(*res);
-    return user_response(200, std::get<User>(target));
+    return user_response(200, std::get<User>(target), ctx);
 }
 
 http::Response handle_patch_user(const http::Request& req, Context& ctx) {
@@ -77,7 +77,7 @@ http::Response handle_patch_user(const http::Request& req, Context& ctx) {
     http::JsonBody body(req);
     auto change = read_update(body, false);
     if (!change) return body.response();
-    return update_answer(ctx.manager.update(std::get<User>(target), *change, false));
+    return update_answer(ctx.manager.update(std::get<User>(target), *change, false), ctx);
 }
 
 http::Response handle_delete_user(const http::Request& req, Context& ctx) {

@@ -20,7 +20,7 @@ http::Response handle_verify(const http::Request& req, Context& ctx) {
     auto token = body.required_string("token");
     if (body.failed()) return body.response();
     auto user = ctx.manager.verify(*token);
-    if (user) return user_response(200, *user);
+    if (user) return user_response(200, *user, ctx);
     switch (user.error().code) {
     case UserError::invalid_verify_token: return http::bad_request("VERIFY_USER_BAD_TOKEN");
     case UserError::already_verified: return http::bad_request("VERIFY_USER_ALREADY_VERIFIED");

@@ -20,9 +20,10 @@ namespace fu::http {
 using Handler = std::function<Response(const Request&, Context&)>;
 
 // How a route's handler is run: cheap ones on the worker that accepted the
-// request; those that hash a password on the hash threads, so that a storm
-// of them never takes the workers that /users/me needs.
-enum class Cost { cheap, hashes_password };
+// request; those that hash a password on the hash threads, and those that
+// wait on an OAuth provider on the outbound threads, so that a storm of them
+// (or a provider that hangs) never takes the workers that /users/me needs.
+enum class Cost { cheap, hashes_password, calls_provider };
 
 class Router {
 public:

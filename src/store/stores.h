@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "store/hook_event_store.h"
+#include "store/oauth_account_store.h"
 #include "store/token_store.h"
 #include "store/user_store.h"
 
@@ -39,6 +40,7 @@ public:
     UserStore& users() { return users_; }
     TokenStore& tokens() { return tokens_; }
     HookEventStore& hook_events() { return hooks_; }
+    OAuthAccountStore& oauth_accounts() { return oauth_accounts_; }
     // Whether the database answers now.
     Result<Unit, db::DbError> ping();
     // The server's innodb_flush_log_at_trx_commit (1 is the only durable setting).
@@ -49,6 +51,7 @@ private:
     UserStore users_;
     TokenStore tokens_;
     HookEventStore hooks_;
+    OAuthAccountStore oauth_accounts_;
 };
 
 }  // namespace fu

@@ -2,6 +2,7 @@
 #include "store/user_store.h"
 
 #include "store/hook_event_store.h"
+#include "store/transaction.h"
 #include "store/user_row.h"
 
 #include "wrap/mariadb.h"
@@ -26,17 +27,7 @@ StoreResult<std::optional<User>> UserStore::get_by_email(std::string_view email)
 
 template <typename F>
 StoreResult<Unit> UserStore::in_transaction(F&& change, const std::vector<HookEvent>& events) {
-    if (auto b = conn_.begin(); !b) return b.error();
-    auto fail = [this](const Error<StoreError>& e) -> StoreResult<Unit> {
-        if (e.code != StoreError::unavailable) conn_.rollback();
-        return e;
-    };
-    if (auto r = change(); !r) return fail(r.error());
-    HookEventStore hooks(conn_);
-    for (const auto& ev : events)
-        if (auto r = hooks.insert(ev); !r) return fail(r.error());
-    if (auto c = conn_.commit(); !c) return fail(c.error());
-    return Unit{};
+    return fu::in_transaction(conn_, std::forward<F>(change), events);
 }
 
 StoreResult<Unit> UserStore::create(const User& u, const std::vector<HookEvent>& events) {

@@ -66,9 +66,10 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
 
     json::Doc claims = json::parse(*payload);
     if (!claims || !cJSON_IsObject(claims.get())) return bad;
-    const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!cJSON_IsNumber(exp) || exp->valuedouble <= static_cast<double>(std::time(nullptr))) return bad;
     if (!audience_matches(cJSON_GetObjectItemCaseSensitive(claims.get(), "aud"), audience)) return bad;
+    const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
+    if (!cJSON_IsNumber(exp)) return bad;
+    if (exp->valuedouble <= static_cast<double>(std::time(nullptr))) return make_error(TokenError::expired);
     return claims;
 }
 

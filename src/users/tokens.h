@@ -16,7 +16,9 @@
 
 namespace fu {
 
-enum class TokenError { invalid };
+// expired: well signed for this audience, but past its exp (callers that need
+// not tell the two apart treat every error alike).
+enum class TokenError { invalid, expired };
 
 class JwtCodec {
 public:
