@@ -558,7 +558,8 @@ std::optional<std::string> provider_url_problem(const std::string& url) {
     }
     if (host.empty()) return "has no host (got '" + url + "')";
     if (scheme == "https") return std::nullopt;
-    bool loopback = host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+    bool loopback = host == "localhost" || host == "[::1]" ||
+                    (host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos);
     if (scheme == "http" && loopback) return std::nullopt;
     return "must be https (http only on loopback) (got '" + url + "')";
 }
