@@ -11,10 +11,11 @@ import tempfile
 import pytest
 import requests
 
-from conftest import BASE, ROOT, bearer, unique_email
+from conftest import BASE, PASSWORD, ROOT, bearer, unique_email
 
 BUILD = os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build"))
 PORT = int(BASE.rsplit(":", 1)[1]) + 10  # five ports of its own, clear of the test stack's
+API = f"http://127.0.0.1:{PORT}"
 
 
 def tracked_files():
@@ -47,6 +48,14 @@ def private_stack():
         subprocess.run(["rm", "-rf", parent])
 
 
+def new_user():
+    """Registers and logs in a user on the private stack: (e-mail, bearer token)."""
+    email = unique_email("private")
+    assert requests.post(API + "/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    r = requests.post(API + "/auth/jwt/login", data={"username": email, "password": PASSWORD})
+    return email, r.json()["access_token"]
+
+
 def worker_users(pidfile):
     """The user names of the children of the server whose pid is in `pidfile`."""
     with open(pidfile) as f:
@@ -61,25 +70,17 @@ def test_the_private_folder_stays_private(private_stack):
 
 
 def test_nginx_serves_the_api_and_protects_pages_from_a_private_folder(private_stack):
-    api = f"http://127.0.0.1:{PORT}"
+    email, token = new_user()
+    assert requests.get(API + "/users/me", headers=bearer(token)).json()["email"] == email
     site = f"http://127.0.0.1:{PORT + 1}"
-    email = unique_email("private")
-    assert requests.post(api + "/auth/register", json={"email": email, "password": "guinevere-forever"}).status_code == 201
-    token = requests.post(api + "/auth/jwt/login",
-                          data={"username": email, "password": "guinevere-forever"}).json()["access_token"]
-    assert requests.get(api + "/users/me", headers=bearer(token)).json()["email"] == email
     r = requests.get(site + "/private/", headers=bearer(token))
     assert r.status_code == 200 and "private page" in r.text
     assert requests.get(site + "/private/", allow_redirects=False).status_code in (302, 401)
 
 
 def test_apache_protects_a_folder_from_a_private_folder(private_stack):
-    api = f"http://127.0.0.1:{PORT}"
+    _, token = new_user()
     apache = f"http://127.0.0.1:{PORT + 4}"
-    email = unique_email("private-apache")
-    assert requests.post(api + "/auth/register", json={"email": email, "password": "guinevere-forever"}).status_code == 201
-    token = requests.post(api + "/auth/jwt/login",
-                          data={"username": email, "password": "guinevere-forever"}).json()["access_token"]
     assert requests.get(apache + "/protected/").status_code == 401
     r = requests.get(apache + "/protected/", headers=bearer(token))
     assert r.status_code == 200 and "protected by fcgi-users" in r.text
