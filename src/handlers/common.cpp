@@ -17,8 +17,7 @@ http::Response user_response(int status, const User& user, Context& ctx) {
     cJSON_AddBoolToObject(d.get(), "is_verified", user.is_verified);
     // Without a provider the object stays FastAPI Users' five keys.
     if (ctx.deps.providers && !ctx.deps.providers->empty()) {
-        OAuthManager oauth(ctx.deps.manager, *ctx.deps.token_cipher, ctx.stores.users(),
-                           ctx.stores.oauth_accounts());
+        OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
         auto accounts = oauth.accounts(user.id);
         if (!accounts) {
             return accounts.error().code == OAuthError::unavailable ? http::service_unavailable()

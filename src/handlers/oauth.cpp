@@ -9,6 +9,7 @@
 #include "handlers/context.h"
 #include "oauth/provider.h"
 #include "oauth/state.h"
+#include "oauth/token_cipher.h"
 #include "users/oauth_manager.h"
 #include "wrap/sodium.h"
 
@@ -121,7 +122,10 @@ std::variant<ProviderAccount, http::Response> provider_account(Provider& provide
     if (!tokens) return provider_failure(tokens.error());
     auto id = provider.identity(*tokens, oauth::oidc_nonce(oc.state_secret, state.csrftoken), deadline);
     if (!id) return provider_failure(id.error());
-    return ProviderAccount{id->account_id, id->email, tokens->access_token, tokens->refresh_token,
+    // Sealed at once: the provider's tokens are never kept in clear.
+    const oauth::TokenCipher& cipher = *ctx.deps.token_cipher;
+    return ProviderAccount{id->account_id, id->email, cipher.seal(tokens->access_token),
+                           tokens->refresh_token.empty() ? std::string() : cipher.seal(tokens->refresh_token),
                            tokens->expires_at};
 }
 
@@ -137,7 +141,7 @@ http::Response callback(Provider& provider, const http::Request& req, Context& c
     auto account = provider_account(provider, false, req, std::get<oauth::State>(state), ctx);
     if (auto* res = std::get_if<http::Response>(&account)) return std::move(*res);
 
-    OAuthManager oauth(ctx.deps.manager, *ctx.deps.token_cipher, ctx.stores.users(), ctx.stores.oauth_accounts());
+    OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
     auto login = oauth.callback(provider.config(), std::get<ProviderAccount>(account));
     if (!login) return oauth_failure(login.error());
     const User& user = login->user;
@@ -159,7 +163,7 @@ http::Response associate_callback(Provider& provider, const http::Request& req, 
     auto account = provider_account(provider, true, req, std::get<oauth::State>(state), ctx);
     if (auto* res = std::get_if<http::Response>(&account)) return std::move(*res);
 
-    OAuthManager oauth(ctx.deps.manager, *ctx.deps.token_cipher, ctx.stores.users(), ctx.stores.oauth_accounts());
+    OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
     auto user = oauth.associate(provider.config(), std::get<ProviderAccount>(account), who->user);
     if (!user) return oauth_failure(user.error());
     return user_response(200, *user, ctx);

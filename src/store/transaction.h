@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "store/hook_event_store.h"
-#include "users/user.h"
+#include "model/hook_event.h"
+#include "model/user.h"
 #include "util/result.h"
 #include "wrap/mariadb.h"
 

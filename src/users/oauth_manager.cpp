@@ -3,7 +3,6 @@
 
 #include <sodium.h>
 
-#include "oauth/token_cipher.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -20,8 +19,8 @@ OAuthAccount OAuthManager::row(const OAuthProviderConfig& provider, const Provid
     OAuthAccount a;
     a.id = sodium::uuid4();
     a.oauth_name = provider.name;
-    a.access_token = cipher_.seal(account.access_token);
-    if (!account.refresh_token.empty()) a.refresh_token = cipher_.seal(account.refresh_token);
+    a.access_token = account.sealed_access_token;
+    if (!account.sealed_refresh_token.empty()) a.refresh_token = account.sealed_refresh_token;
     a.expires_at = account.expires_at;
     a.account_id = account.account_id;
     a.account_email = account.email;

@@ -3,7 +3,8 @@
 // tokens updated and is its user; else a user with the same e-mail gets the
 // account linked, only with associate_by_email; else a new user is created
 // with an unusable random password and `after_register` recorded with it.
-// Tokens are sealed here before they reach the store. Knows nothing of HTTP.
+// Tokens arrive sealed (oauth/token_cipher.h, by the caller) and are stored
+// as they are. Knows nothing of HTTP nor of the providers.
 // One per worker thread.
 #pragma once
 
@@ -15,15 +16,12 @@
 #include "store/oauth_account_store.h"
 #include "store/user_store.h"
 #include "users/password.h"
-#include "users/user.h"
+#include "model/hook_event.h"
+#include "model/user.h"
 #include "users/user_manager.h"
 #include "util/result.h"
 
 namespace fu {
-
-namespace oauth {
-class TokenCipher;
-}
 
 enum class OAuthError {
     user_already_exists,  // same e-mail, associate_by_email off: OAUTH_USER_ALREADY_EXISTS
@@ -32,12 +30,12 @@ enum class OAuthError {
     internal,             // 500
 };
 
-// What the provider told about the user, and its tokens in clear.
+// What the provider told about the user, and its tokens, sealed.
 struct ProviderAccount {
     std::string account_id;
     std::string email;
-    std::string access_token;
-    std::string refresh_token;  // empty: none
+    std::string sealed_access_token;
+    std::string sealed_refresh_token;  // empty: none
     std::optional<long long> expires_at;
 };
 
@@ -48,9 +46,8 @@ struct OAuthLogin {
 
 class OAuthManager {
 public:
-    OAuthManager(const UserManagerDeps& deps, const oauth::TokenCipher& cipher, UserStore& users,
-                 OAuthAccountStore& accounts)
-        : d_(deps), cipher_(cipher), users_(users), accounts_(accounts) {}
+    OAuthManager(const UserManagerDeps& deps, UserStore& users, OAuthAccountStore& accounts)
+        : d_(deps), users_(users), accounts_(accounts) {}
 
     Result<OAuthLogin, OAuthError> callback(const OAuthProviderConfig& provider, const ProviderAccount& account);
     // Links the account to `user` (or refreshes its tokens when it is linked to them already).
@@ -66,7 +63,6 @@ private:
     void wake(const std::vector<HookEvent>& events) const;
 
     const UserManagerDeps& d_;
-    const oauth::TokenCipher& cipher_;
     UserStore& users_;
     OAuthAccountStore& accounts_;
 };
