@@ -21,27 +21,36 @@ using oauth::ProviderError;
 
 // FastAPI Users' CSRF cookie: HttpOnly, Secure, SameSite=lax, an hour.
 std::string csrf_cookie(const std::string& value, long max_age) {
-    return std::string(oauth::kCsrfCookie) + "=" + value + "; HttpOnly; Max-Age=" + std::to_string(max_age) +
-           "; Path=/; SameSite=lax; Secure";
+    return std::string(oauth::kCsrfCookie) + "=" + value +
+           "; HttpOnly; Max-Age=" + std::to_string(max_age) + "; Path=/; SameSite=lax; Secure";
 }
 
 http::Response provider_failure(const Error<ProviderError>& e) {
     switch (e.code) {
-    case ProviderError::unavailable: return http::detail(502, "OAUTH_PROVIDER_UNAVAILABLE");
-    case ProviderError::bad_response: return http::detail(502, "OAUTH_PROVIDER_BAD_RESPONSE");
-    case ProviderError::refused: return http::bad_request(e.detail);
-    case ProviderError::bad_id_token: return http::bad_request("OAUTH_INVALID_ID_TOKEN");
-    case ProviderError::no_email: return http::bad_request("OAUTH_NOT_AVAILABLE_EMAIL");
+        case ProviderError::unavailable:
+            return http::detail(502, "OAUTH_PROVIDER_UNAVAILABLE");
+        case ProviderError::bad_response:
+            return http::detail(502, "OAUTH_PROVIDER_BAD_RESPONSE");
+        case ProviderError::refused:
+            return http::bad_request(e.detail);
+        case ProviderError::bad_id_token:
+            return http::bad_request("OAUTH_INVALID_ID_TOKEN");
+        case ProviderError::no_email:
+            return http::bad_request("OAUTH_NOT_AVAILABLE_EMAIL");
     }  // no default: a new outcome is decided here
     return http::internal_error();
 }
 
 http::Response oauth_failure(const Error<OAuthError>& e) {
     switch (e.code) {
-    case OAuthError::user_already_exists: return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
-    case OAuthError::account_taken: return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
-    case OAuthError::unavailable: return http::service_unavailable();
-    case OAuthError::internal: return http::internal_error();
+        case OAuthError::user_already_exists:
+            return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
+        case OAuthError::account_taken:
+            return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
+        case OAuthError::unavailable:
+            return http::service_unavailable();
+        case OAuthError::internal:
+            return http::internal_error();
     }
     return http::internal_error();
 }
@@ -50,7 +59,8 @@ const std::string& redirect_uri(const Provider& p, bool associate) {
     return associate ? p.config().associate_redirect_url : p.config().redirect_url;
 }
 
-http::Response authorize(Provider& provider, bool associate, const http::Request& req, Context& ctx) {
+http::Response authorize(Provider& provider, bool associate, const http::Request& req,
+                         Context& ctx) {
     const OAuthConfig& oc = ctx.deps.config.oauth;
     oauth::State state{sodium::random_token(32), provider.config().name, associate, ""};
     if (associate) {
@@ -63,10 +73,9 @@ http::Response authorize(Provider& provider, bool associate, const http::Request
         if (name == "scopes" && !value.empty()) scopes.push_back(value);
     std::string token = oauth::issue_state(ctx.deps.jwt, oc.state_secret, oc.state_lifetime, state);
     std::string verifier = oauth::pkce_verifier(oc.state_secret, state.csrftoken);
-    auto url = provider.authorization_url(redirect_uri(provider, associate), token, scopes,
-                                          oauth::pkce_challenge(verifier),
-                                          oauth::oidc_nonce(oc.state_secret, state.csrftoken),
-                                          oauth::Deadline(oc.timeout_ms));
+    auto url = provider.authorization_url(
+        redirect_uri(provider, associate), token, scopes, oauth::pkce_challenge(verifier),
+        oauth::oidc_nonce(oc.state_secret, state.csrftoken), oauth::Deadline(oc.timeout_ms));
     if (!url) return provider_failure(url.error());
     json::Doc d(cJSON_CreateObject());
     cJSON_AddStringToObject(d.get(), "authorization_url", url->c_str());
@@ -79,26 +88,31 @@ http::Response authorize(Provider& provider, bool associate, const http::Request
 // The checks before the provider is asked anything: its error, the state,
 // the CSRF cookie. A state or cookie that fails never spends the code.
 std::variant<oauth::State, http::Response> checked_state(const Provider& provider, bool associate,
-                                                         const http::Request& req, const std::string& user_id,
+                                                         const http::Request& req,
+                                                         const std::string& user_id,
                                                          const Context& ctx) {
     if (const std::string* error = http::find(req.query, "error")) {
         bool plain = !error->empty() && error->size() <= 64 &&
-                     error->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+                     error->find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
                          std::string::npos;
         return http::bad_request(plain ? *error : std::string("OAUTH_PROVIDER_ERROR"));
     }
     std::vector<http::FieldError> problems;
     const std::string* code = http::find(req.query, "code");
     const std::string* state_param = http::find(req.query, "state");
-    if (!code || code->empty()) problems.push_back({{"query", "code"}, "Field required", "missing"});
-    if (!state_param || state_param->empty()) problems.push_back({{"query", "state"}, "Field required", "missing"});
+    if (!code || code->empty())
+        problems.push_back({{"query", "code"}, "Field required", "missing"});
+    if (!state_param || state_param->empty())
+        problems.push_back({{"query", "state"}, "Field required", "missing"});
     if (!problems.empty()) return http::unprocessable(problems);
 
     const OAuthConfig& oc = ctx.deps.config.oauth;
     auto state = oauth::read_state(ctx.deps.jwt, oc.state_secret, *state_param);
     if (!state) {
-        return http::bad_request(state.error().code == oauth::StateError::expired ? "ACCESS_TOKEN_ALREADY_EXPIRED"
-                                                                                  : "ACCESS_TOKEN_DECODE_ERROR");
+        return http::bad_request(state.error().code == oauth::StateError::expired
+                                     ? "ACCESS_TOKEN_ALREADY_EXPIRED"
+                                     : "ACCESS_TOKEN_DECODE_ERROR");
     }
     // A state is good for the provider and the flow it was issued for only.
     if (state->provider != provider.config().name || state->associate != associate)
@@ -113,20 +127,24 @@ std::variant<oauth::State, http::Response> checked_state(const Provider& provide
 
 // The code exchanged and the user identified, within one deadline.
 std::variant<ProviderAccount, http::Response> provider_account(Provider& provider, bool associate,
-                                                               const http::Request& req, const oauth::State& state,
+                                                               const http::Request& req,
+                                                               const oauth::State& state,
                                                                const Context& ctx) {
     const OAuthConfig& oc = ctx.deps.config.oauth;
     oauth::Deadline deadline(oc.timeout_ms);
-    auto tokens = provider.exchange_code(*http::find(req.query, "code"), redirect_uri(provider, associate),
-                                         oauth::pkce_verifier(oc.state_secret, state.csrftoken), deadline);
+    auto tokens =
+        provider.exchange_code(*http::find(req.query, "code"), redirect_uri(provider, associate),
+                               oauth::pkce_verifier(oc.state_secret, state.csrftoken), deadline);
     if (!tokens) return provider_failure(tokens.error());
-    auto id = provider.identity(*tokens, oauth::oidc_nonce(oc.state_secret, state.csrftoken), deadline);
+    auto id =
+        provider.identity(*tokens, oauth::oidc_nonce(oc.state_secret, state.csrftoken), deadline);
     if (!id) return provider_failure(id.error());
     // Sealed at once: the provider's tokens are never kept in clear.
     const oauth::TokenCipher& cipher = *ctx.deps.token_cipher;
-    return ProviderAccount{id->account_id, id->email, cipher.seal(tokens->access_token),
-                           tokens->refresh_token.empty() ? std::string() : cipher.seal(tokens->refresh_token),
-                           tokens->expires_at};
+    return ProviderAccount{
+        id->account_id, id->email, cipher.seal(tokens->access_token),
+        tokens->refresh_token.empty() ? std::string() : cipher.seal(tokens->refresh_token),
+        tokens->expires_at};
 }
 
 const BackendConfig* backend_named(const Config& config, const std::string& name) {
@@ -148,7 +166,8 @@ http::Response callback(Provider& provider, const http::Request& req, Context& c
     if (!user.is_active) return http::bad_request("LOGIN_BAD_CREDENTIALS");
     const BackendConfig* backend = backend_named(ctx.deps.config, provider.config().backend);
     if (!backend) return http::internal_error();  // Config checked it is enabled
-    if (backend->requires_verification && !user.is_verified) return http::bad_request("LOGIN_USER_NOT_VERIFIED");
+    if (backend->requires_verification && !user.is_verified)
+        return http::bad_request("LOGIN_USER_NOT_VERIFIED");
     auto token = ctx.auth.write_token(*backend, user);
     if (!token) return auth_failure(token.error().code);
     if (auto r = ctx.manager.on_after_login(user); !r) return server_failure(r.error().code);
@@ -171,7 +190,9 @@ http::Response associate_callback(Provider& provider, const http::Request& req, 
 
 // Routes are registered from the configuration; the Provider objects live
 // in Deps, built later, so handlers look theirs up by name.
-Provider& provider_of(Context& ctx, const std::string& name) { return *ctx.deps.providers->find(name); }
+Provider& provider_of(Context& ctx, const std::string& name) {
+    return *ctx.deps.providers->find(name);
+}
 
 }  // namespace
 
@@ -183,7 +204,8 @@ void register_oauth_routes(http::Router& router, const Config& config) {
         Handle handle;
     };
     static constexpr Route routes[] = {
-        {"/auth/", "/authorize", [](Provider& p, const http::Request& r, Context& c) { return authorize(p, false, r, c); }},
+        {"/auth/", "/authorize",
+         [](Provider& p, const http::Request& r, Context& c) { return authorize(p, false, r, c); }},
         {"/auth/", "/callback", callback},
         {"/auth/associate/", "/authorize",
          [](Provider& p, const http::Request& r, Context& c) { return authorize(p, true, r, c); }},
@@ -193,11 +215,12 @@ void register_oauth_routes(http::Router& router, const Config& config) {
         for (const Route& route : routes) {
             std::string name = p.name;
             Handle handle = route.handle;
-            router.add("GET", route.prefix + name + route.action,
-                       [name, handle](const http::Request& req, Context& ctx) {
-                           return handle(provider_of(ctx, name), req, ctx);
-                       },
-                       http::Cost::calls_provider);
+            router.add(
+                "GET", route.prefix + name + route.action,
+                [name, handle](const http::Request& req, Context& ctx) {
+                    return handle(provider_of(ctx, name), req, ctx);
+                },
+                http::Cost::calls_provider);
         }
     }
 }

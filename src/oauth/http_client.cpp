@@ -44,7 +44,8 @@ std::string url_encode(std::string_view s) {
     return out;
 }
 
-Result<HttpAnswer, FetchError> HttpClient::fetch(const HttpCall& call, const Deadline& deadline) const {
+Result<HttpAnswer, FetchError> HttpClient::fetch(const HttpCall& call,
+                                                 const Deadline& deadline) const {
     long left = deadline.remaining_ms();
     if (left <= 0) return make_error(FetchError::unavailable, "no time left");
     curl::Easy easy(curl_easy_init());
@@ -90,7 +91,8 @@ Result<HttpAnswer, FetchError> HttpClient::fetch(const HttpCall& call, const Dea
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         bool big = sink.overflow || rc == CURLE_FILESIZE_EXCEEDED;
-        return make_error(big ? FetchError::too_large : FetchError::unavailable, curl_easy_strerror(rc));
+        return make_error(big ? FetchError::too_large : FetchError::unavailable,
+                          curl_easy_strerror(rc));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);
     char* type = nullptr;

@@ -15,15 +15,16 @@ namespace fu::oauth {
 
 // The time left for all provider calls of one request.
 class Deadline {
-public:
+  public:
     explicit Deadline(long total_ms)
         : end_(std::chrono::steady_clock::now() + std::chrono::milliseconds(total_ms)) {}
     long remaining_ms() const {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end_ - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end_ - std::chrono::steady_clock::now());
         return left.count() > 0 ? static_cast<long>(left.count()) : 0;
     }
 
-private:
+  private:
     std::chrono::steady_clock::time_point end_;
 };
 
@@ -36,7 +37,7 @@ struct HttpCall {
     std::string method = "GET";  // GET or POST
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;  // POST: application/x-www-form-urlencoded
+    std::string body;        // POST: application/x-www-form-urlencoded
     std::string basic_user;  // client_secret_basic when basic_password is set
     std::string basic_password;
 };
@@ -48,14 +49,14 @@ struct HttpAnswer {
 };
 
 class HttpClient {
-public:
+  public:
     HttpClient(long connect_timeout_ms, long max_response_bytes)
         : connect_timeout_ms_(connect_timeout_ms), max_bytes_(max_response_bytes) {}
 
     // Any HTTP status is an answer; only transport failures are errors.
     Result<HttpAnswer, FetchError> fetch(const HttpCall& call, const Deadline& deadline) const;
 
-private:
+  private:
     long connect_timeout_ms_;
     long max_bytes_;
 };

@@ -54,7 +54,8 @@ std::shared_ptr<EVP_PKEY> ec_key(const cJSON* jwk) {
     std::string point = "\x04" + *x + *y;
     ossl::ParamBld bld(OSSL_PARAM_BLD_new());
     if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()))
+        !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                          point.size()))
         return nullptr;
     ossl::Params params(OSSL_PARAM_BLD_to_param(bld.get()));
     return params ? from_params("EC", params.get()) : nullptr;
@@ -96,7 +97,8 @@ bool audience_has(const cJSON* aud, const std::string& client_id, size_t* count)
 Result<std::vector<Jwk>, std::string> parse_jwks(std::string_view json) {
     json::Doc doc = json::parse(json);
     const cJSON* list = cJSON_GetObjectItemCaseSensitive(doc.get(), "keys");
-    if (!cJSON_IsObject(doc.get()) || !cJSON_IsArray(list)) return make_error(std::string("not a JWKS document"));
+    if (!cJSON_IsObject(doc.get()) || !cJSON_IsArray(list))
+        return make_error(std::string("not a JWKS document"));
     std::vector<Jwk> out;
     const cJSON* item = nullptr;
     cJSON_ArrayForEach(item, list) {
@@ -104,8 +106,10 @@ Result<std::vector<Jwk>, std::string> parse_jwks(std::string_view json) {
         std::string use = str(item, "use");
         if (!use.empty() && use != "sig") continue;
         Jwk k{str(item, "kid"), str(item, "kty"), str(item, "alg"), nullptr};
-        if (k.kty == "RSA") k.key = rsa_key(item);
-        else if (k.kty == "EC") k.key = ec_key(item);
+        if (k.kty == "RSA")
+            k.key = rsa_key(item);
+        else if (k.kty == "EC")
+            k.key = ec_key(item);
         if (k.key) out.push_back(std::move(k));
     }
     return out;
@@ -116,7 +120,8 @@ Result<Jws, IdTokenError> split_jws(std::string_view token) {
     if (token.empty() || token.size() > kMaxIdTokenBytes) return bad;
     size_t dot1 = token.find('.');
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) return bad;
+    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+        return bad;
     auto header = sodium::base64url_decode(token.substr(0, dot1));
     auto payload = sodium::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
     auto signature = sodium::base64url_decode(token.substr(dot2 + 1));
@@ -169,8 +174,10 @@ bool verify_signature(const Jwk& key, const Jws& jws) {
         OPENSSL_free(der);
     }
     ossl::MdCtx md(EVP_MD_CTX_new());
-    if (!md || EVP_DigestVerifyInit(md.get(), nullptr, info.md, nullptr, key.key.get()) != 1) return false;
-    return EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+    if (!md || EVP_DigestVerifyInit(md.get(), nullptr, info.md, nullptr, key.key.get()) != 1)
+        return false;
+    return EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(sig.data()),
+                            sig.size(),
                             reinterpret_cast<const unsigned char*>(jws.signing_input.data()),
                             jws.signing_input.size()) == 1;
 }
@@ -179,7 +186,8 @@ Result<json::Doc, IdTokenError> check_id_token(std::string_view token, const std
                                                const IdTokenExpectations& expect) {
     auto jws = split_jws(token);
     if (!jws) return jws.error();
-    if (!alg_info(jws->alg).md) return make_error(IdTokenError::bad_signature, "algorithm " + jws->alg);
+    if (!alg_info(jws->alg).md)
+        return make_error(IdTokenError::bad_signature, "algorithm " + jws->alg);
     const Jwk* key = select_key(keys, *jws);
     if (!key) return make_error(IdTokenError::unknown_key, "no key for kid '" + jws->kid + "'");
     if (!verify_signature(*key, *jws)) return make_error(IdTokenError::bad_signature, "signature");
@@ -194,7 +202,8 @@ Result<json::Doc, IdTokenError> check_id_token(std::string_view token, const std
     }
     if (str(c, "iss") != issuer) return bad("iss");
     size_t audiences = 0;
-    if (!audience_has(cJSON_GetObjectItemCaseSensitive(c, "aud"), expect.client_id, &audiences)) return bad("aud");
+    if (!audience_has(cJSON_GetObjectItemCaseSensitive(c, "aud"), expect.client_id, &audiences))
+        return bad("aud");
     std::string azp = str(c, "azp");
     if ((audiences > 1 || !azp.empty()) && azp != expect.client_id) return bad("azp");
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(c, "exp");

@@ -51,7 +51,8 @@ const Jwk* select_key(const std::vector<Jwk>& keys, const Jws& jws);
 bool verify_signature(const Jwk& key, const Jws& jws);
 
 struct IdTokenExpectations {
-    std::string issuer;  // may hold {tenantid} (Microsoft's common endpoint): the token's tid fills it
+    std::string
+        issuer;  // may hold {tenantid} (Microsoft's common endpoint): the token's tid fills it
     std::string client_id;
     std::string nonce;
     std::time_t now = 0;

@@ -21,7 +21,8 @@ bool truthy(const cJSON* c) {
 }
 
 ProviderError from_fetch(const Error<FetchError>& e) {
-    return e.code == FetchError::too_large ? ProviderError::bad_response : ProviderError::unavailable;
+    return e.code == FetchError::too_large ? ProviderError::bad_response
+                                           : ProviderError::unavailable;
 }
 
 // A provider's error code, kept only when it looks like one (RFC 6749 5.2
@@ -29,7 +30,8 @@ ProviderError from_fetch(const Error<FetchError>& e) {
 std::string safe_error_code(const std::string& e) {
     if (e.empty() || e.size() > 64) return "OAUTH_CODE_EXCHANGE_FAILED";
     for (unsigned char ch : e)
-        if (!(std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.')) return "OAUTH_CODE_EXCHANGE_FAILED";
+        if (!(std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.'))
+            return "OAUTH_CODE_EXCHANGE_FAILED";
     return e;
 }
 
@@ -46,26 +48,36 @@ std::optional<Endpoints> preset_endpoints(const OAuthProviderConfig& config) {
     return e;
 }
 
-Result<Endpoints, std::string> parse_discovery(std::string_view json, const std::string& configured_issuer) {
+Result<Endpoints, std::string> parse_discovery(std::string_view json,
+                                               const std::string& configured_issuer) {
     json::Doc doc = json::parse(json);
-    if (!cJSON_IsObject(doc.get())) return make_error(std::string("the discovery document is not a JSON object"));
+    if (!cJSON_IsObject(doc.get()))
+        return make_error(std::string("the discovery document is not a JSON object"));
     Endpoints e;
+    // Kept exactly as given: the id token's iss must equal it. Compared with
+    // the configured issuer up to a trailing slash (which Config strips).
     e.issuer = str(doc.get(), "issuer");
+    std::string bare = e.issuer;
+    while (bare.size() > 1 && bare.back() == '/') bare.pop_back();
     bool tenant_template = e.issuer.find("{tenantid}") != std::string::npos &&
                            configured_issuer.rfind("https://login.microsoftonline.com/", 0) == 0;
-    if (e.issuer != configured_issuer && !tenant_template)
-        return make_error("issuer '" + e.issuer + "' is not the configured '" + configured_issuer + "'");
+    if (e.issuer.empty() || (bare != configured_issuer && !tenant_template))
+        return make_error("issuer '" + e.issuer + "' is not the configured '" + configured_issuer +
+                          "'");
     e.authorization = str(doc.get(), "authorization_endpoint");
     e.token = str(doc.get(), "token_endpoint");
     e.jwks = str(doc.get(), "jwks_uri");
     e.userinfo = str(doc.get(), "userinfo_endpoint");
-    for (auto [name, url] : {std::pair{"authorization_endpoint", &e.authorization},
-                             std::pair{"token_endpoint", &e.token}, std::pair{"jwks_uri", &e.jwks}}) {
+    for (auto [name, url] :
+         {std::pair{"authorization_endpoint", &e.authorization},
+          std::pair{"token_endpoint", &e.token}, std::pair{"jwks_uri", &e.jwks}}) {
         if (url->empty()) return make_error(std::string(name) + " is missing");
-        if (auto problem = provider_url_problem(*url)) return make_error(std::string(name) + " " + *problem);
+        if (auto problem = provider_url_problem(*url))
+            return make_error(std::string(name) + " " + *problem);
     }
     if (!e.userinfo.empty()) {
-        if (auto problem = provider_url_problem(e.userinfo)) return make_error("userinfo_endpoint " + *problem);
+        if (auto problem = provider_url_problem(e.userinfo))
+            return make_error("userinfo_endpoint " + *problem);
     }
     return e;
 }
@@ -74,7 +86,8 @@ std::string verified_email(const cJSON* claims, const std::string& preset) {
     std::string email = str(claims, "email");
     if (email.empty() || email.size() > 320 || email.find('@') == std::string::npos) return {};
     if (truthy(cJSON_GetObjectItemCaseSensitive(claims, "email_verified"))) return email;
-    if (preset == "microsoft" && truthy(cJSON_GetObjectItemCaseSensitive(claims, "xms_edov"))) return email;
+    if (preset == "microsoft" && truthy(cJSON_GetObjectItemCaseSensitive(claims, "xms_edov")))
+        return email;
     return {};
 }
 
@@ -118,7 +131,8 @@ Result<Endpoints, ProviderError> Provider::endpoints(const Deadline& deadline) {
         return make_error(from_fetch(answer.error()));
     }
     if (answer->status != 200) {
-        log::warn("oauth " + config_.name + ": discovery answered " + std::to_string(answer->status));
+        log::warn("oauth " + config_.name + ": discovery answered " +
+                  std::to_string(answer->status));
         return make_error(ProviderError::unavailable);
     }
     auto parsed = parse_discovery(answer->body, config_.issuer);
@@ -131,8 +145,8 @@ Result<Endpoints, ProviderError> Provider::endpoints(const Deadline& deadline) {
     return *parsed;
 }
 
-Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> Provider::keys(const Deadline& deadline,
-                                                                              bool refresh) {
+Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> Provider::keys(
+    const Deadline& deadline, bool refresh) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (keys_ && !refresh) return keys_;
@@ -155,11 +169,10 @@ Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> Provider::keys(co
     return shared;
 }
 
-Result<std::string, ProviderError> Provider::authorization_url(const std::string& redirect_uri,
-                                                               const std::string& state,
-                                                               const std::vector<std::string>& scopes,
-                                                               const std::string& code_challenge,
-                                                               const std::string& nonce, const Deadline& deadline) {
+Result<std::string, ProviderError> Provider::authorization_url(
+    const std::string& redirect_uri, const std::string& state,
+    const std::vector<std::string>& scopes, const std::string& code_challenge,
+    const std::string& nonce, const Deadline& deadline) {
     auto e = endpoints(deadline);
     if (!e) return e.error();
     std::vector<std::string> wanted = scopes.empty() ? config_.scopes : scopes;
@@ -168,7 +181,8 @@ Result<std::string, ProviderError> Provider::authorization_url(const std::string
         wanted.insert(wanted.begin(), "openid");
     std::string scope;
     for (const auto& s : wanted) scope += (scope.empty() ? "" : " ") + s;
-    std::string url = e->authorization + (e->authorization.find('?') == std::string::npos ? "?" : "&");
+    std::string url =
+        e->authorization + (e->authorization.find('?') == std::string::npos ? "?" : "&");
     url += "response_type=code&client_id=" + url_encode(config_.client_id) +
            "&redirect_uri=" + url_encode(redirect_uri) + "&state=" + url_encode(state) +
            "&scope=" + url_encode(scope) + "&code_challenge=" + url_encode(code_challenge) +
@@ -186,8 +200,10 @@ Result<ProviderTokens, ProviderError> Provider::exchange_code(const std::string&
     HttpCall call;
     call.method = "POST";
     call.url = e->token;
-    call.headers = {{"Accept", "application/json"}, {"Content-Type", "application/x-www-form-urlencoded"}};
-    call.body = "grant_type=authorization_code&code=" + url_encode(code) + "&redirect_uri=" + url_encode(redirect_uri) +
+    call.headers = {{"Accept", "application/json"},
+                    {"Content-Type", "application/x-www-form-urlencoded"}};
+    call.body = "grant_type=authorization_code&code=" + url_encode(code) +
+                "&redirect_uri=" + url_encode(redirect_uri) +
                 "&code_verifier=" + url_encode(code_verifier);
     if (config_.client_secret.empty()) {
         call.body += "&client_id=" + url_encode(config_.client_id);
@@ -205,20 +221,24 @@ Result<ProviderTokens, ProviderError> Provider::exchange_code(const std::string&
         if (answer->status >= 500 && error.empty()) return make_error(ProviderError::unavailable);
         return make_error(ProviderError::refused, safe_error_code(error));
     }
-    if (!cJSON_IsObject(doc.get())) return make_error(ProviderError::bad_response, "token answer is not JSON");
+    if (!cJSON_IsObject(doc.get()))
+        return make_error(ProviderError::bad_response, "token answer is not JSON");
     ProviderTokens t;
     t.access_token = str(doc.get(), "access_token");
     t.refresh_token = str(doc.get(), "refresh_token");
     t.id_token = str(doc.get(), "id_token");
     if (t.access_token.empty()) return make_error(ProviderError::bad_response, "no access_token");
-    if (e->oidc && t.id_token.empty()) return make_error(ProviderError::bad_response, "no id_token");
+    if (e->oidc && t.id_token.empty())
+        return make_error(ProviderError::bad_response, "no id_token");
     const cJSON* expires_in = cJSON_GetObjectItemCaseSensitive(doc.get(), "expires_in");
     if (cJSON_IsNumber(expires_in) && expires_in->valuedouble > 0 && expires_in->valuedouble < 1e9)
-        t.expires_at = static_cast<long long>(std::time(nullptr)) + static_cast<long long>(expires_in->valuedouble);
+        t.expires_at = static_cast<long long>(std::time(nullptr)) +
+                       static_cast<long long>(expires_in->valuedouble);
     return t;
 }
 
-Result<json::Doc, ProviderError> Provider::get_json(const std::string& url, const std::string& bearer,
+Result<json::Doc, ProviderError> Provider::get_json(const std::string& url,
+                                                    const std::string& bearer,
                                                     const Deadline& deadline) {
     HttpCall call;
     call.url = url;
@@ -231,7 +251,8 @@ Result<json::Doc, ProviderError> Provider::get_json(const std::string& url, cons
     return doc;
 }
 
-Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens, const std::string& nonce,
+Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
+                                                   const std::string& nonce,
                                                    const Deadline& deadline) {
     auto e = endpoints(deadline);
     if (!e) return e.error();
@@ -240,11 +261,13 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
         auto user = get_json(e->userinfo, tokens.access_token, deadline);
         if (!user) return user.error();
         const cJSON* gid = cJSON_GetObjectItemCaseSensitive(user->get(), "id");
-        if (!cJSON_IsNumber(gid)) return make_error(ProviderError::bad_response, "github user has no id");
+        if (!cJSON_IsNumber(gid))
+            return make_error(ProviderError::bad_response, "github user has no id");
         id.account_id = std::to_string(static_cast<long long>(gid->valuedouble));
         HttpCall call;
         call.url = e->emails;
-        call.headers = {{"Accept", "application/json"}, {"Authorization", "Bearer " + tokens.access_token}};
+        call.headers = {{"Accept", "application/json"},
+                        {"Authorization", "Bearer " + tokens.access_token}};
         auto emails = http_.fetch(call, deadline);
         if (!emails) return make_error(from_fetch(emails.error()));
         id.email = emails->status == 200 ? github_primary_email(emails->body) : std::string();
@@ -269,12 +292,14 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
     id.account_id = str(claims->get(), "sub");
     if (id.account_id.size() > 255) return make_error(ProviderError::bad_response, "sub too long");
     id.email = verified_email(claims->get(), config_.preset);
-    if (id.email.empty() && str(claims->get(), "email").empty() && !e->userinfo.empty()) {
-        // Many providers put the e-mail in userinfo only (OIDC Core 5.4).
+    if (id.email.empty() && !e->userinfo.empty()) {
+        // Many providers put the e-mail, or whether it is verified, in
+        // userinfo only (OIDC Core 5.4).
         auto info = get_json(e->userinfo, tokens.access_token, deadline);
         if (!info) return info.error();
         if (str(info->get(), "sub") != id.account_id)
-            return make_error(ProviderError::bad_response, "userinfo sub differs from the id token's");
+            return make_error(ProviderError::bad_response,
+                              "userinfo sub differs from the id token's");
         id.email = verified_email(info->get(), config_.preset);
     }
     if (id.email.empty()) return make_error(ProviderError::no_email);
@@ -283,7 +308,8 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
 
 Providers::Providers(const Config& config)
     : http_(config.oauth.connect_timeout_ms, config.oauth.max_response_bytes) {
-    for (const auto& p : config.oauth.providers) by_name_[p.name] = std::make_unique<Provider>(p, http_);
+    for (const auto& p : config.oauth.providers)
+        by_name_[p.name] = std::make_unique<Provider>(p, http_);
 }
 
 Provider* Providers::find(const std::string& name) const {

@@ -37,7 +37,8 @@ std::optional<Endpoints> preset_endpoints(const OAuthProviderConfig& config);
 // A discovery document checked against the configured issuer (OIDC
 // Discovery 4.3: the same, except Microsoft's {tenantid} template for
 // .../common/v2.0); every endpoint https (or http on loopback).
-Result<Endpoints, std::string> parse_discovery(std::string_view json, const std::string& configured_issuer);
+Result<Endpoints, std::string> parse_discovery(std::string_view json,
+                                               const std::string& configured_issuer);
 
 enum class ProviderError {
     unavailable,   // no answer in time: 502 OAUTH_PROVIDER_UNAVAILABLE
@@ -67,8 +68,9 @@ std::string verified_email(const cJSON* claims, const std::string& preset);
 std::string github_primary_email(std::string_view json);
 
 class Provider {
-public:
-    Provider(const OAuthProviderConfig& config, const HttpClient& http) : config_(config), http_(http) {}
+  public:
+    Provider(const OAuthProviderConfig& config, const HttpClient& http)
+        : config_(config), http_(http) {}
 
     const OAuthProviderConfig& config() const { return config_; }
     bool is_oidc() const { return config_.preset != "github"; }
@@ -76,18 +78,23 @@ public:
     // Runs discovery now; a failure is only logged (retried on first use).
     void warm_up(long timeout_ms);
 
-    Result<std::string, ProviderError> authorization_url(const std::string& redirect_uri, const std::string& state,
+    Result<std::string, ProviderError> authorization_url(const std::string& redirect_uri,
+                                                         const std::string& state,
                                                          const std::vector<std::string>& scopes,
-                                                         const std::string& code_challenge, const std::string& nonce,
+                                                         const std::string& code_challenge,
+                                                         const std::string& nonce,
                                                          const Deadline& deadline);
-    Result<ProviderTokens, ProviderError> exchange_code(const std::string& code, const std::string& redirect_uri,
-                                                        const std::string& code_verifier, const Deadline& deadline);
+    Result<ProviderTokens, ProviderError> exchange_code(const std::string& code,
+                                                        const std::string& redirect_uri,
+                                                        const std::string& code_verifier,
+                                                        const Deadline& deadline);
     Result<Identity, ProviderError> identity(const ProviderTokens& tokens, const std::string& nonce,
                                              const Deadline& deadline);
 
-private:
+  private:
     Result<Endpoints, ProviderError> endpoints(const Deadline& deadline);
-    Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> keys(const Deadline& deadline, bool refresh);
+    Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> keys(const Deadline& deadline,
+                                                                        bool refresh);
     Result<json::Doc, ProviderError> get_json(const std::string& url, const std::string& bearer,
                                               const Deadline& deadline);
 
@@ -100,13 +107,13 @@ private:
 
 // Every configured provider, by name; built once at start-up.
 class Providers {
-public:
+  public:
     explicit Providers(const Config& config);
     Provider* find(const std::string& name) const;
     bool empty() const { return by_name_.empty(); }
     void warm_up(long timeout_ms);
 
-private:
+  private:
     HttpClient http_;
     std::map<std::string, std::unique_ptr<Provider>> by_name_;
 };

@@ -7,7 +7,8 @@
 namespace fu::oauth {
 namespace {
 
-std::string derive(const SecretString& secret, std::string_view purpose, std::string_view csrftoken) {
+std::string derive(const SecretString& secret, std::string_view purpose,
+                   std::string_view csrftoken) {
     std::string input(purpose);
     input += ':';
     input += csrftoken;
@@ -16,7 +17,8 @@ std::string derive(const SecretString& secret, std::string_view purpose, std::st
 
 }  // namespace
 
-std::string issue_state(const JwtCodec& jwt, const SecretString& secret, long lifetime_seconds, const State& s) {
+std::string issue_state(const JwtCodec& jwt, const SecretString& secret, long lifetime_seconds,
+                        const State& s) {
     json::Doc claims(cJSON_CreateObject());
     cJSON_AddStringToObject(claims.get(), "aud", kStateAudience);
     cJSON_AddStringToObject(claims.get(), "csrftoken", s.csrftoken.c_str());
@@ -26,10 +28,12 @@ std::string issue_state(const JwtCodec& jwt, const SecretString& secret, long li
     return jwt.encode(secret, claims.get(), lifetime_seconds);
 }
 
-Result<State, StateError> read_state(const JwtCodec& jwt, const SecretString& secret, std::string_view token) {
+Result<State, StateError> read_state(const JwtCodec& jwt, const SecretString& secret,
+                                     std::string_view token) {
     auto claims = jwt.decode(token, secret, kStateAudience);
     if (!claims)
-        return make_error(claims.error().code == TokenError::expired ? StateError::expired : StateError::decode);
+        return make_error(claims.error().code == TokenError::expired ? StateError::expired
+                                                                     : StateError::decode);
     State s;
     s.csrftoken = claim_string(claims->get(), "csrftoken");
     s.provider = claim_string(claims->get(), "oauth_name");
@@ -43,7 +47,9 @@ std::string pkce_verifier(const SecretString& secret, std::string_view csrftoken
     return derive(secret, "pkce", csrftoken);
 }
 
-std::string pkce_challenge(std::string_view verifier) { return sodium::sha256_base64url(verifier); }
+std::string pkce_challenge(std::string_view verifier) {
+    return sodium::sha256_base64url(verifier);
+}
 
 std::string oidc_nonce(const SecretString& secret, std::string_view csrftoken) {
     return derive(secret, "nonce", csrftoken);

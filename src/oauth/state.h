@@ -26,13 +26,15 @@ struct State {
     std::string sub;  // the logged-in user of an associate flow
 };
 
-std::string issue_state(const JwtCodec& jwt, const SecretString& secret, long lifetime_seconds, const State& s);
+std::string issue_state(const JwtCodec& jwt, const SecretString& secret, long lifetime_seconds,
+                        const State& s);
 
 enum class StateError {
     decode,   // ACCESS_TOKEN_DECODE_ERROR
     expired,  // ACCESS_TOKEN_ALREADY_EXPIRED
 };
-Result<State, StateError> read_state(const JwtCodec& jwt, const SecretString& secret, std::string_view token);
+Result<State, StateError> read_state(const JwtCodec& jwt, const SecretString& secret,
+                                     std::string_view token);
 
 // RFC 7636: a 43-character verifier and its S256 challenge.
 std::string pkce_verifier(const SecretString& secret, std::string_view csrftoken);

@@ -12,7 +12,7 @@
 namespace fu::oauth {
 
 class TokenCipher {
-public:
+  public:
     // The secretbox key is SHA-256 of oauth.token_key (any length >= 32 bytes).
     explicit TokenCipher(const SecretString& key);
 
@@ -21,7 +21,7 @@ public:
     // nullopt when the text was not sealed with this key or was altered.
     std::optional<std::string> open(std::string_view sealed) const;
 
-private:
+  private:
     SecretString key_;  // 32 bytes
 };
 

@@ -27,22 +27,25 @@ struct OAuthAccount {
 };
 
 class OAuthAccountStore {
-public:
+  public:
     explicit OAuthAccountStore(db::Connection& conn) : conn_(conn) {}
 
-    Result<std::optional<OAuthAccount>, db::DbError> find(std::string_view oauth_name, std::string_view account_id);
+    Result<std::optional<OAuthAccount>, db::DbError> find(std::string_view oauth_name,
+                                                          std::string_view account_id);
     // The user's accounts, oldest link first; tokens left empty.
     Result<std::vector<OAuthAccount>, db::DbError> list_for_user(std::string_view user_id);
     // New tokens and e-mail for the row `account.id` (a known account logging in again).
-    Result<Unit, db::DbError> update_tokens(const OAuthAccount& account, const std::vector<HookEvent>& events);
+    Result<Unit, db::DbError> update_tokens(const OAuthAccount& account,
+                                            const std::vector<HookEvent>& events);
     // Links `account` to its existing user. duplicate: that provider account is linked already.
-    Result<Unit, db::DbError> link(const OAuthAccount& account, const std::vector<HookEvent>& events);
+    Result<Unit, db::DbError> link(const OAuthAccount& account,
+                                   const std::vector<HookEvent>& events);
     // Creates `user` and links `account` to it in one transaction.
     // duplicate: the e-mail or the provider account was taken meanwhile.
     Result<Unit, db::DbError> create_user(const User& user, const OAuthAccount& account,
                                           const std::vector<HookEvent>& events);
 
-private:
+  private:
     Result<Unit, db::DbError> insert(const OAuthAccount& a);
 
     db::Connection& conn_;

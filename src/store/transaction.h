@@ -5,9 +5,9 @@
 
 #include <vector>
 
-#include "store/hook_event_store.h"
 #include "model/hook_event.h"
 #include "model/user.h"
+#include "store/hook_event_store.h"
 #include "util/result.h"
 #include "wrap/mariadb.h"
 
@@ -15,7 +15,8 @@ namespace fu {
 
 // `change` returns Result<Unit, db::DbError>.
 template <typename F>
-Result<Unit, db::DbError> in_transaction(db::Connection& conn, F&& change, const std::vector<HookEvent>& events) {
+Result<Unit, db::DbError> in_transaction(db::Connection& conn, F&& change,
+                                         const std::vector<HookEvent>& events) {
     if (auto b = conn.begin(); !b) return b.error();
     auto fail = [&conn](const Error<db::DbError>& e) -> Result<Unit, db::DbError> {
         if (e.code != db::DbError::unavailable) conn.rollback();

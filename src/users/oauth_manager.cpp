@@ -45,7 +45,8 @@ Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig&
     if (*known) {
         OAuthAccount update = row(provider, account, (*known)->user_id);
         update.id = (*known)->id;
-        if (auto r = accounts_.update_tokens(update, {}); !r) return make_error(from_store(r.error()));
+        if (auto r = accounts_.update_tokens(update, {}); !r)
+            return make_error(from_store(r.error()));
         auto user = users_.get(update.user_id);
         if (!user) return make_error(from_store(user.error()));
         if (!*user) return make_error(OAuthError::internal, "oauth_account row without its user");
@@ -59,7 +60,8 @@ Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig&
         auto linked = accounts_.link(row(provider, account, (*same_email)->id), {});
         if (!linked) {
             // The same account linked by a concurrent callback is no error.
-            if (linked.error().code != db::DbError::duplicate) return make_error(from_store(linked.error()));
+            if (linked.error().code != db::DbError::duplicate)
+                return make_error(from_store(linked.error()));
         }
         return OAuthLogin{**same_email, false};
     }
@@ -72,32 +74,36 @@ Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig&
     std::string random = sodium::random_token(32);
     user.hashed_password = d_.hasher.hash(random);
     sodium_memzero(random.data(), random.size());
-    if (user.hashed_password.empty()) return make_error(OAuthError::unavailable, "no memory to hash");
+    if (user.hashed_password.empty())
+        return make_error(OAuthError::unavailable, "no memory to hash");
     user.is_verified = provider.is_verified_by_default;
     auto events = event("after_register", user);
     auto created = accounts_.create_user(user, row(provider, account, user.id), events);
     if (!created) {
-        if (created.error().code == db::DbError::duplicate) return make_error(OAuthError::user_already_exists);
+        if (created.error().code == db::DbError::duplicate)
+            return make_error(OAuthError::user_already_exists);
         return make_error(from_store(created.error()));
     }
     wake(events);
     return OAuthLogin{user, true};
 }
 
-Result<User, OAuthError> OAuthManager::associate(const OAuthProviderConfig& provider, const ProviderAccount& account,
-                                                 const User& user) {
+Result<User, OAuthError> OAuthManager::associate(const OAuthProviderConfig& provider,
+                                                 const ProviderAccount& account, const User& user) {
     auto known = accounts_.find(provider.name, account.account_id);
     if (!known) return make_error(from_store(known.error()));
     if (*known) {
         if ((*known)->user_id != user.id) return make_error(OAuthError::account_taken);
         OAuthAccount update = row(provider, account, user.id);
         update.id = (*known)->id;
-        if (auto r = accounts_.update_tokens(update, {}); !r) return make_error(from_store(r.error()));
+        if (auto r = accounts_.update_tokens(update, {}); !r)
+            return make_error(from_store(r.error()));
         return user;
     }
     auto linked = accounts_.link(row(provider, account, user.id), {});
     if (!linked) {
-        if (linked.error().code == db::DbError::duplicate) return make_error(OAuthError::account_taken);
+        if (linked.error().code == db::DbError::duplicate)
+            return make_error(OAuthError::account_taken);
         return make_error(from_store(linked.error()));
     }
     return user;

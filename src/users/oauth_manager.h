@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "config/config.h"
+#include "model/hook_event.h"
+#include "model/user.h"
 #include "store/oauth_account_store.h"
 #include "store/user_store.h"
 #include "users/password.h"
-#include "model/hook_event.h"
-#include "model/user.h"
 #include "users/user_manager.h"
 #include "util/result.h"
 
@@ -45,18 +45,19 @@ struct OAuthLogin {
 };
 
 class OAuthManager {
-public:
+  public:
     OAuthManager(const UserManagerDeps& deps, UserStore& users, OAuthAccountStore& accounts)
         : d_(deps), users_(users), accounts_(accounts) {}
 
-    Result<OAuthLogin, OAuthError> callback(const OAuthProviderConfig& provider, const ProviderAccount& account);
+    Result<OAuthLogin, OAuthError> callback(const OAuthProviderConfig& provider,
+                                            const ProviderAccount& account);
     // Links the account to `user` (or refreshes its tokens when it is linked to them already).
-    Result<User, OAuthError> associate(const OAuthProviderConfig& provider, const ProviderAccount& account,
-                                       const User& user);
+    Result<User, OAuthError> associate(const OAuthProviderConfig& provider,
+                                       const ProviderAccount& account, const User& user);
     // The accounts linked to a user, without tokens.
     Result<std::vector<OAuthAccount>, OAuthError> accounts(const std::string& user_id);
 
-private:
+  private:
     OAuthAccount row(const OAuthProviderConfig& provider, const ProviderAccount& account,
                      const std::string& user_id) const;
     std::vector<HookEvent> event(const char* name, const User& user) const;

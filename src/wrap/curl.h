@@ -19,7 +19,7 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // curl_global_init/cleanup for the life of the program; one in main, before any thread.
 class Library {
-public:
+  public:
     Library() { curl_global_init(CURL_GLOBAL_DEFAULT); }
     ~Library() { curl_global_cleanup(); }
     Library(const Library&) = delete;

@@ -59,15 +59,19 @@ TEST(OAuthConfig, FileKeysSecretFileAndGithubPreset) {
     std::ofstream(path) << "oauth.providers = gh\n"
                            "oauth.gh.preset = github\n"
                            "oauth.gh.client_id = ghid\n"
-                           "oauth.gh.client_secret_file = " + secret_path + "\n"
-                           "oauth.gh.redirect_url = https://s.example/auth/gh/callback\n"
-                           "oauth.gh.associate_by_email = true\n"
-                           "oauth.gh.backend = cookie\n";
+                           "oauth.gh.client_secret_file = " +
+                               secret_path +
+                               "\n"
+                               "oauth.gh.redirect_url = https://s.example/auth/gh/callback\n"
+                               "oauth.gh.associate_by_email = true\n"
+                               "oauth.gh.backend = cookie\n";
     auto env = oauth_env();
     env.erase("FCGI_USERS_OAUTH_PROVIDERS");
-    for (auto it = env.begin(); it != env.end();) it = it->first.find("_CORP_") != std::string::npos ||
-                                                       it->first.find("_GOOGLE_") != std::string::npos
-                                                   ? env.erase(it) : std::next(it);
+    for (auto it = env.begin(); it != env.end();)
+        it = it->first.find("_CORP_") != std::string::npos ||
+                     it->first.find("_GOOGLE_") != std::string::npos
+                 ? env.erase(it)
+                 : std::next(it);
     Config c = Config::load(path, env);
     ASSERT_EQ(c.oauth.providers.size(), 1u);
     const auto& gh = c.oauth.providers[0];
@@ -84,21 +88,26 @@ TEST(OAuthConfig, ErrorsNameTheKey) {
     auto with = [](std::map<std::string, std::string> changes) {
         auto env = oauth_env();
         for (auto& [k, v] : changes) {
-            if (v == "-") env.erase(k);
-            else env[k] = v;
+            if (v == "-")
+                env.erase(k);
+            else
+                env[k] = v;
         }
         return error_of(env);
     };
     EXPECT_EQ(with({}), "(no error)");
-    EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ISSUER", "http://id.corp.example"}}), "oauth.corp.issuer");
+    EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ISSUER", "http://id.corp.example"}}),
+              "oauth.corp.issuer");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ISSUER", "http://127.0.0.1:9000"}}), "(no error)");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ISSUER", "-"}}), "oauth.corp.issuer");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_CLIENT_ID", "-"}}), "oauth.corp.client_id");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_PRESET", "facebook"}}), "oauth.corp.preset");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_SCOPES", "email profile"}}), "oauth.corp.scopes");
-    EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_BACKEND", "database"}, {"FCGI_USERS_AUTH_BACKENDS", "jwt"}}),
-              "oauth.corp.backend");
-    EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ASSOCIATE_BY_EMAIL", "maybe"}}), "oauth.corp.associate_by_email");
+    EXPECT_EQ(
+        with({{"FCGI_USERS_OAUTH_CORP_BACKEND", "database"}, {"FCGI_USERS_AUTH_BACKENDS", "jwt"}}),
+        "oauth.corp.backend");
+    EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_ASSOCIATE_BY_EMAIL", "maybe"}}),
+              "oauth.corp.associate_by_email");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_CORP_REDIRECT_URL", "https://s.example/cb"}}),
               "oauth.corp.associate_redirect_url");
     EXPECT_EQ(with({{"FCGI_USERS_OAUTH_STATE_SECRET", "-"}}), "oauth.state_secret");

@@ -33,23 +33,28 @@ struct Signer {
 
     std::string jwk() const {
         if (alg == "RS256")
-            return R"({"kty":"RSA","use":"sig","kid":")" + kid + R"(","n":")" + bn_b64(key.get(), OSSL_PKEY_PARAM_RSA_N) +
-                   R"(","e":")" + bn_b64(key.get(), OSSL_PKEY_PARAM_RSA_E) + R"("})";
+            return R"({"kty":"RSA","use":"sig","kid":")" + kid + R"(","n":")" +
+                   bn_b64(key.get(), OSSL_PKEY_PARAM_RSA_N) + R"(","e":")" +
+                   bn_b64(key.get(), OSSL_PKEY_PARAM_RSA_E) + R"("})";
         unsigned char pub[65];
         size_t len = 0;
-        EXPECT_EQ(EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &len), 1);
+        EXPECT_EQ(EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                                  sizeof pub, &len),
+                  1);
         std::string p(reinterpret_cast<char*>(pub), len);
-        return R"({"kty":"EC","crv":"P-256","kid":")" + kid + R"(","x":")" + b64(p.substr(1, 32)) + R"(","y":")" +
-               b64(p.substr(33, 32)) + R"("})";
+        return R"({"kty":"EC","crv":"P-256","kid":")" + kid + R"(","x":")" + b64(p.substr(1, 32)) +
+               R"(","y":")" + b64(p.substr(33, 32)) + R"("})";
     }
 
     std::string sign(const std::string& claims, const std::string& header_alg = "") const {
-        std::string head = R"({"alg":")" + (header_alg.empty() ? alg : header_alg) + R"(","kid":")" + kid + R"("})";
+        std::string head = R"({"alg":")" + (header_alg.empty() ? alg : header_alg) +
+                           R"(","kid":")" + kid + R"("})";
         std::string input = b64(head) + "." + b64(claims);
         ossl::MdCtx md(EVP_MD_CTX_new());
         EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get());
         size_t len = 0;
-        EVP_DigestSign(md.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+        EVP_DigestSign(md.get(), nullptr, &len,
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size());
         std::string sig(len, '\0');
         EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
                        reinterpret_cast<const unsigned char*>(input.data()), input.size());
@@ -58,25 +63,34 @@ struct Signer {
             const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
             ossl::EcdsaSig es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));
             std::string rs(64, '\0');
-            BN_bn2binpad(ECDSA_SIG_get0_r(es.get()), reinterpret_cast<unsigned char*>(rs.data()), 32);
-            BN_bn2binpad(ECDSA_SIG_get0_s(es.get()), reinterpret_cast<unsigned char*>(rs.data()) + 32, 32);
+            BN_bn2binpad(ECDSA_SIG_get0_r(es.get()), reinterpret_cast<unsigned char*>(rs.data()),
+                         32);
+            BN_bn2binpad(ECDSA_SIG_get0_s(es.get()),
+                         reinterpret_cast<unsigned char*>(rs.data()) + 32, 32);
             sig = rs;
         }
         return input + "." + b64(sig);
     }
 };
 
-Signer rsa(const std::string& kid) { return {ossl::Pkey(EVP_RSA_gen(2048)), kid, "RS256"}; }
-Signer ec(const std::string& kid) { return {ossl::Pkey(EVP_EC_gen("P-256")), kid, "ES256"}; }
+Signer rsa(const std::string& kid) {
+    return {ossl::Pkey(EVP_RSA_gen(2048)), kid, "RS256"};
+}
+Signer ec(const std::string& kid) {
+    return {ossl::Pkey(EVP_EC_gen("P-256")), kid, "ES256"};
+}
 
 std::string claims(const std::string& extra = "", long exp_in = 300) {
     long now = static_cast<long>(std::time(nullptr));
-    std::string c = R"({"iss":"https://id.example","aud":"client-1","sub":"user-42","nonce":"n-123","iat":)" +
-                    std::to_string(now) + R"(,"exp":)" + std::to_string(now + exp_in) + extra + "}";
+    std::string c =
+        R"({"iss":"https://id.example","aud":"client-1","sub":"user-42","nonce":"n-123","iat":)" +
+        std::to_string(now) + R"(,"exp":)" + std::to_string(now + exp_in) + extra + "}";
     return c;
 }
 
-IdTokenExpectations expect() { return {"https://id.example", "client-1", "n-123", std::time(nullptr)}; }
+IdTokenExpectations expect() {
+    return {"https://id.example", "client-1", "n-123", std::time(nullptr)};
+}
 
 std::vector<Jwk> jwks(std::initializer_list<const Signer*> signers) {
     std::string doc = R"({"keys":[)";
@@ -91,7 +105,7 @@ std::vector<Jwk> jwks(std::initializer_list<const Signer*> signers) {
 }
 
 class IdToken : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { ASSERT_GE(sodium_init(), 0); }
 };
 
@@ -160,14 +174,29 @@ TEST_F(IdToken, WrongIssuerAudienceNonceOrExpiryIsRefused) {
         std::string claims;
         const char* what;
     } cases[] = {
-        {R"({"iss":"https://evil.example","aud":"client-1","sub":"u","nonce":"n-123","exp":)" + std::to_string(now + 300) + "}", "iss"},
-        {R"({"iss":"https://id.example","aud":"client-2","sub":"u","nonce":"n-123","exp":)" + std::to_string(now + 300) + "}", "aud"},
-        {R"({"iss":"https://id.example","aud":["client-1","other"],"sub":"u","nonce":"n-123","exp":)" + std::to_string(now + 300) + "}", "azp"},
-        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-999","exp":)" + std::to_string(now + 300) + "}", "nonce"},
-        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","exp":)" + std::to_string(now + 300) + "}", "nonce"},
-        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-123","exp":)" + std::to_string(now - 120) + "}", "exp"},
-        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-123","exp":"soon"})", "exp"},
-        {R"({"iss":"https://id.example","aud":"client-1","nonce":"n-123","exp":)" + std::to_string(now + 300) + "}", "sub"},
+        {R"({"iss":"https://evil.example","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
+             std::to_string(now + 300) + "}",
+         "iss"},
+        {R"({"iss":"https://id.example","aud":"client-2","sub":"u","nonce":"n-123","exp":)" +
+             std::to_string(now + 300) + "}",
+         "aud"},
+        {R"({"iss":"https://id.example","aud":["client-1","other"],"sub":"u","nonce":"n-123","exp":)" +
+             std::to_string(now + 300) + "}",
+         "azp"},
+        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-999","exp":)" +
+             std::to_string(now + 300) + "}",
+         "nonce"},
+        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","exp":)" +
+             std::to_string(now + 300) + "}",
+         "nonce"},
+        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
+             std::to_string(now - 120) + "}",
+         "exp"},
+        {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-123","exp":"soon"})",
+         "exp"},
+        {R"({"iss":"https://id.example","aud":"client-1","nonce":"n-123","exp":)" +
+             std::to_string(now + 300) + "}",
+         "sub"},
     };
     for (const auto& c : cases) {
         auto out = check_id_token(r.sign(c.claims), keys, expect());
@@ -183,25 +212,31 @@ TEST_F(IdToken, MicrosoftTenantTemplateIsFilledFromTid) {
     IdTokenExpectations e = expect();
     e.issuer = "https://login.microsoftonline.com/{tenantid}/v2.0";
     long now = static_cast<long>(std::time(nullptr));
-    std::string good = R"({"iss":"https://login.microsoftonline.com/t-1/v2.0","tid":"t-1","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
-                       std::to_string(now + 300) + "}";
+    std::string good =
+        R"({"iss":"https://login.microsoftonline.com/t-1/v2.0","tid":"t-1","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
+        std::to_string(now + 300) + "}";
     EXPECT_TRUE(check_id_token(r.sign(good), keys, e));
-    std::string other = R"({"iss":"https://login.microsoftonline.com/t-2/v2.0","tid":"t-1","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
-                        std::to_string(now + 300) + "}";
+    std::string other =
+        R"({"iss":"https://login.microsoftonline.com/t-2/v2.0","tid":"t-1","aud":"client-1","sub":"u","nonce":"n-123","exp":)" +
+        std::to_string(now + 300) + "}";
     EXPECT_FALSE(check_id_token(r.sign(other), keys, e));
 }
 
 TEST_F(IdToken, MalformedTokensAndJwksAreErrorsNotCrashes) {
     Signer r = rsa("r1");
     auto keys = jwks({&r});
-    for (std::string t : {std::string(""), std::string("a.b"), std::string("a.b.c.d"), std::string("!!.??.**"),
-                          b64("[]") + "." + b64("{}") + ".", std::string(20000, 'a') + ".b.c"})
-        EXPECT_EQ(check_id_token(t, keys, expect()).error().code, IdTokenError::malformed) << t.substr(0, 20);
+    for (std::string t :
+         {std::string(""), std::string("a.b"), std::string("a.b.c.d"), std::string("!!.??.**"),
+          b64("[]") + "." + b64("{}") + ".", std::string(20000, 'a') + ".b.c"})
+        EXPECT_EQ(check_id_token(t, keys, expect()).error().code, IdTokenError::malformed)
+            << t.substr(0, 20);
     EXPECT_FALSE(parse_jwks("not json"));
     EXPECT_FALSE(parse_jwks(R"({"keys": 3})"));
-    auto skipped = parse_jwks(R"({"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"EC","crv":"P-521"},{"kty":"oct","k":"x"},7]})");
+    auto skipped = parse_jwks(
+        R"({"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"EC","crv":"P-521"},{"kty":"oct","k":"x"},7]})");
     ASSERT_TRUE(skipped);
-    EXPECT_TRUE(skipped->empty());  // a tiny RSA modulus, an unknown curve, a symmetric key: none usable
+    EXPECT_TRUE(
+        skipped->empty());  // a tiny RSA modulus, an unknown curve, a symmetric key: none usable
 }
 
 }  // namespace

@@ -18,14 +18,16 @@ TEST(OAuthState, RoundTripAndItsErrors) {
     EXPECT_EQ(back->provider, "corp");
     EXPECT_TRUE(back->associate);
     EXPECT_EQ(back->sub, "user-1");
-    EXPECT_EQ(read_state(jwt, other, issue_state(jwt, key, 60, s)).error().code, StateError::decode);
+    EXPECT_EQ(read_state(jwt, other, issue_state(jwt, key, 60, s)).error().code,
+              StateError::decode);
     EXPECT_EQ(read_state(jwt, key, issue_state(jwt, key, -5, s)).error().code, StateError::expired);
     EXPECT_EQ(read_state(jwt, key, "garbage").error().code, StateError::decode);
     // An access token of the same key is no state (another audience).
     json::Doc claims(cJSON_CreateObject());
     cJSON_AddStringToObject(claims.get(), "aud", "fastapi-users:auth");
     cJSON_AddStringToObject(claims.get(), "csrftoken", "csrf-1");
-    EXPECT_EQ(read_state(jwt, key, jwt.encode(key, claims.get(), 60)).error().code, StateError::decode);
+    EXPECT_EQ(read_state(jwt, key, jwt.encode(key, claims.get(), 60)).error().code,
+              StateError::decode);
 }
 
 TEST(OAuthState, PkceS256MatchesRfc7636AppendixB) {
