@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "fcgi/listen_socket.h"
-#include "fcgi/metrics.h"
 #include "fcgi/notify.h"
+#include "metrics/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
 #include "util/log.h"

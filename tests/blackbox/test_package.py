@@ -369,13 +369,12 @@ def apache_site(stage, conf, work):
     """Apache with the installed example, in front of the installed program on TCP."""
     fcgi_port, apache_port = free_port(), free_port()
     d = os.path.join(work, "apache")
-    os.makedirs(os.path.join(d, "htdocs", "protected"))
-    os.makedirs(os.path.join(d, "htdocs", "admin"))
-    os.makedirs(os.path.join(work, "run"), exist_ok=True)
-    os.makedirs(os.path.join(work, "log"), exist_ok=True)
-    with open(os.path.join(d, "htdocs", "protected", "index.html"), "w") as f:
+    htdocs = os.path.join(work, "apache-htdocs")  # @WEB@/apache-htdocs
+    for sub in ("apache", "apache-run", "run", "log", "apache-htdocs/protected", "apache-htdocs/admin"):
+        os.makedirs(os.path.join(work, sub), exist_ok=True)
+    with open(os.path.join(htdocs, "protected", "index.html"), "w") as f:
         f.write("protected page\n")
-    with open(os.path.join(d, "htdocs", "admin", "index.html"), "w") as f:
+    with open(os.path.join(htdocs, "admin", "index.html"), "w") as f:
         f.write("admin page\n")
     with open(os.path.join(stage, "usr/share/fcgi-users/apache/fcgi-users-apache.conf")) as f:
         example = f.read()
@@ -384,13 +383,16 @@ def apache_site(stage, conf, work):
         f.write(example.replace("127.0.0.1:9100", f"127.0.0.1:{fcgi_port}"))
     with open(os.path.join(ROOT, "apache", "apache2.conf.in")) as f:
         server = f.read()
-    server = (server.replace("@VAR@", work).replace("@APACHE_PORT@", str(apache_port))
-              .replace("@USER_LINE@", "User daemon\nGroup daemon"))
+    # The test server of scripts/test (apache/apache2.conf.in), all in this folder.
+    server = (server.replace("@VAR@", work).replace("@WEB@", work).replace("@APACHE_PORT@", str(apache_port))
+              .replace("@USER_LINE@", "User www-data\nGroup www-data"))
     with open(os.path.join(d, "apache2.conf"), "w") as f:
         f.write(server)
-    for root, dirs, files in os.walk(d):
-        for n in dirs + files:
-            os.chmod(os.path.join(root, n), 0o755)
+    for sub in ("apache-htdocs", "apache-run"):
+        for root, dirs, files in os.walk(os.path.join(work, sub)):
+            for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+                os.chmod(n, 0o755)
+    shutil.chown(os.path.join(work, "apache-run"), "www-data", "www-data")
     run([program(stage), "--config", conf, "migrate"], env=clean_env())  # when run alone
     app = subprocess.Popen([program(stage), "--config", conf, "serve"],
                            env=clean_env(FCGI_USERS_LISTEN=f"127.0.0.1:{fcgi_port}"),
