@@ -42,11 +42,13 @@ int systemd_socket() {
     unsetenv("LISTEN_FDNAMES");
     if (count != "1")
         throw ConfigError("listen", "systemd passed LISTEN_FDS=" + count +
-                                        " sockets; fcgi-users serves exactly one (one ListenStream=)");
+                                        " sockets; fcgi-users serves exactly one "
+                                        "(one ListenStream=)");
     int accepting = 0;
     socklen_t len = sizeof accepting;
     if (getsockopt(kSystemdFirstFd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
-        throw ConfigError("listen", "descriptor 3 from systemd (LISTEN_FDS) is not a listening socket");
+        throw ConfigError("listen",
+                          "descriptor 3 from systemd (LISTEN_FDS) is not a listening socket");
     fcntl(kSystemdFirstFd, F_SETFD, FD_CLOEXEC);
     return kSystemdFirstFd;
 }

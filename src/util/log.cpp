@@ -47,7 +47,8 @@ bool stderr_is_journal() {
     if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
     struct stat st {};
     if (fstat(STDERR_FILENO, &st) != 0) return false;
-    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
 }
 
 void append_stamp(std::string& out) {
