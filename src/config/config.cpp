@@ -646,10 +646,14 @@ std::string config_template() {
         out += "\n# " + k.doc + "\n";
         out += "# " + k.name + " =" + (k.def.empty() ? "" : " " + k.def) + "\n";
     }
-    out += "\n# Each provider named in oauth.providers has these keys, <name> replaced by its name\n"
-           "# (environment: FCGI_USERS_OAUTH_<NAME>_<FIELD>, e.g. FCGI_USERS_OAUTH_CORP_ISSUER).\n";
+    // One comment line and one key line per block, as for the table's keys
+    // (the man page and its test read the file that way).
+    std::string intro = "Each provider named in oauth.providers has the keys below, <name> being its "
+                        "name (environment: FCGI_USERS_OAUTH_<NAME>_<FIELD>, e.g. "
+                        "FCGI_USERS_OAUTH_CORP_ISSUER). ";
     for (const auto& pf : provider_fields()) {
-        out += "\n# " + std::string(pf.doc) + "\n";
+        out += "\n# " + intro + pf.doc + "\n";
+        intro.clear();
         out += "# oauth.<name>." + std::string(pf.field) + " =" + (*pf.def ? " " + std::string(pf.def) : "") + "\n";
     }
     return out;
