@@ -95,9 +95,11 @@ void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, cons
     std::string out = http::serialize(res);
     if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
     write_all(r, out);
-    FCGX_Finish_r(r);
+    // Counted before the answer leaves (Finish flushes it): a client that has
+    // its answer then reads /metrics must find it counted.
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     deps.metrics->record(shard, route, res.status, static_cast<double>(us) / 1e6);
+    FCGX_Finish_r(r);
     if (config.access_log) {
         // The path is the client's: control characters would forge log lines.
         std::string path = req.path;
