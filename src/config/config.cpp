@@ -129,6 +129,9 @@ std::vector<Key> make_keys() {
     k.push_back(int_key("max_body_bytes", 65536, 1024, 64L * 1024 * 1024,
                         "Largest request body accepted; a larger one gets 413.",
                         [](Config& c) -> auto& { return c.max_body_bytes; }));
+    k.push_back(int_key("request_body_timeout", 10, 1, 3600,
+                        "Seconds a worker waits for a whole request body; after that, 408.",
+                        [](Config& c) -> auto& { return c.request_body_timeout; }));
     k.push_back(path_key("mount_prefix", "",
                          "URL prefix under which nginx mounts the API (e.g. /api); stripped before routing.",
                          [](Config& c) -> auto& { return c.mount_prefix; }));
@@ -273,6 +276,10 @@ std::string trim(std::string s) {
 }
 
 std::string read_secret_file(const std::string& key, const std::string& path) {
+    // An ifstream opens a folder, then throws on the first read: refuse it here.
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw ConfigError(key, "'" + path + "' is not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(key, "cannot read '" + path + "'");
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -302,7 +309,9 @@ void check_listen(const std::string& listen) {
             if (colon == std::string::npos || colon + 1 == listen.size())
                 throw ConfigError("listen", "must be a socket path or host:port (got '" + listen + "')");
             std::string port = listen.substr(colon + 1);
-            if (port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
+            // At most five digits before converting: a longer number would overflow.
+            if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+                std::stol(port) > 65535)
                 throw ConfigError("listen", "bad port in '" + listen + "'");
         }
         return;

@@ -72,6 +72,7 @@ struct Config {
     long listen_backlog = 256;
     long hash_queue_limit = 1024;
     long max_body_bytes = 65536;
+    long request_body_timeout = 10;  // seconds
     std::string mount_prefix;
     std::string log_level;
     bool access_log = true;

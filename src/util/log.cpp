@@ -1,5 +1,6 @@
 // Log lines go to stderr in one write(2) each, so lines of different threads
-// never interleave.
+// never interleave, and with every control character made '?', so no logged
+// value (a path, a query, a header) can forge a line or a terminal escape.
 #include "util/log.h"
 
 #include <unistd.h>
@@ -41,7 +42,10 @@ void write(Level level, std::string_view line) {
     out += "Z ";
     out += level_name(level);
     out += ' ';
-    out += line;
+    for (char c : line) {
+        auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 || u == 0x7f ? '?' : c;
+    }
     out += '\n';
     const char* p = out.data();
     size_t left = out.size();
