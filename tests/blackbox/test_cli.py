@@ -9,18 +9,8 @@ import time
 import requests
 
 import fcgi_client
-from conftest import ROOT, VAR, login, sql, unique_email, url, wait_for
+from conftest import BINARY, VAR, login, sql, stack_env, unique_email, url, wait_for
 
-BINARY = os.path.join(os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build")), "fcgi-users")
-
-
-def stack_env(**extra):
-    """The environment scripts/lib.sh gives fcgi-users on the test stack."""
-    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; env"], capture_output=True, text=True,
-                         check=True, env=dict(os.environ)).stdout
-    env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("FCGI_USERS_") or line.startswith("PATH="))
-    env.update(extra)
-    return env
 
 
 def run(*args, env=None, stdin=""):
