@@ -48,7 +48,16 @@ JsonBody::JsonBody(const Request& req) {
                            "model_attributes_type"});
         return;
     }
+    nul_fields_ = json::keys_with_nul(req.body);
     parsed_ = true;
+}
+
+// cJSON's C string ends at a \u0000, so the value read would be cut short
+// ("a@example.com\u0000<script>" read as "a@example.com"): refused instead.
+bool JsonBody::holds_nul(const char* name) {
+    if (!nul_fields_.count(name)) return false;
+    add(name, "String should not contain a NUL character", "string_type");
+    return true;
 }
 
 const cJSON* JsonBody::field(const char* name) const {
@@ -72,6 +81,7 @@ std::optional<std::string> JsonBody::required_string(const char* name) {
         add(name, "Input should be a valid string", "string_type");
         return std::nullopt;
     }
+    if (holds_nul(name)) return std::nullopt;
     return std::string(f->valuestring);
 }
 
@@ -83,6 +93,7 @@ std::optional<std::string> JsonBody::optional_string(const char* name, bool null
         add(name, "Input should be a valid string", "string_type");
         return std::nullopt;
     }
+    if (holds_nul(name)) return std::nullopt;
     return std::string(f->valuestring);
 }
 
