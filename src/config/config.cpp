@@ -254,6 +254,10 @@ std::vector<Key> make_keys() {
                         [](Config& c) -> auto& { return c.hooks.max_attempts; }));
     k.push_back(int_key("hook.backoff", 5, 1, 86400, "Seconds before the first retry; doubled each time.",
                         [](Config& c) -> auto& { return c.hooks.backoff_seconds; }));
+    k.push_back(bool_key("hook.token_in_argv", true,
+                         "Pass the token as $2, which any local user can read in ps while the hook runs; "
+                         "false: $2 is empty and the token is only in FCGI_USERS_TOKEN and on stdin.",
+                         [](Config& c) -> auto& { return c.hooks.token_in_argv; }));
     k.push_back(string_key("hook.workdir", "/", "Working directory of hook commands.",
                            [](Config& c) -> auto& { return c.hooks.workdir; }));
     k.push_back(string_key("hook.path", "/usr/local/bin:/usr/bin:/bin", "PATH of hook commands (their only other variables are HOME, LANG and FCGI_USERS_*).",

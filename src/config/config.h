@@ -61,6 +61,7 @@ struct HookConfig {
     long timeout_seconds = 30;
     long max_attempts = 5;
     long backoff_seconds = 5;
+    bool token_in_argv = true;  // the token as $2 (visible in ps) besides FCGI_USERS_TOKEN and stdin
     std::string workdir;
     std::string path;
 };

@@ -41,7 +41,11 @@ Command command_for(const Config& config, const HookEventRow& row, const std::st
     Command c;
     c.shell_text = shell_text;
     c.args.push_back(row.event.user_id);
-    if (row.event.token) c.args.push_back(*row.event.token);
+    // $2 is visible in ps to every local user while the command runs: with
+    // hook.token_in_argv = false it is empty, and the token comes only in
+    // FCGI_USERS_TOKEN and on standard input.
+    if (row.event.token) c.args.push_back(config.hooks.token_in_argv ? *row.event.token : std::string());
+    if (row.event.token) c.stdin_text = *row.event.token + "\n";
     c.env = {{"PATH", config.hooks.path},
              {"HOME", config.hooks.workdir},
              {"LANG", "C.UTF-8"},
@@ -61,7 +65,12 @@ void Dispatcher::start() {
 }
 
 void Dispatcher::stop() {
-    if (stopping_.exchange(true)) return;
+    {
+        // Set under the mutex: a thread between its predicate check and its
+        // wait would otherwise miss the notify (a lost wake-up).
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_.exchange(true)) return;
+    }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();

@@ -4,6 +4,7 @@ line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
 need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
 import os
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -268,11 +269,32 @@ def test_hook_survives_sigkill_of_the_worker(default_app):
     u = register(email)
     forgot(email)
     pid = int(open(APP_PID_FILE).read())
+
+    def hook_groups():  # the hook commands this process started: each leads its own process group
+        out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True).stdout
+        return [int(line.split()[0]) for line in out.splitlines() if "sleep 61" in line]
+
+    groups = wait_for(hook_groups)
+    assert groups, "the hook never started"
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
-    subprocess.run(["pkill", "-KILL", "-f", "^sleep 61$"], check=False)
+    for group in groups:  # only what this test started, by its process group
+        os.killpg(group, signal.SIGKILL)
     os.remove(APP_PID_FILE)
     restart_app()
     delivered = wait_hook(u["id"], "after_forgot_password", timeout=20)
     assert delivered[0]["token"]
     assert reset(delivered[0]["token"], "after-the-crash-password").status_code == 200
+
+
+def test_the_dev_stacks_hook_file_is_readable_by_its_owner_only(tmp_path):
+    u = register(unique_email())
+    wait_hook(u["id"], "after_register")
+    assert stat.S_IMODE(os.stat(HOOK_FILE).st_mode) == 0o600
+    # A file made earlier with a wider mode is narrowed on the next event.
+    older = tmp_path / "older.jsonl"
+    older.write_text("")
+    os.chmod(older, 0o644)
+    env = dict(os.environ, FCGI_USERS_EVENT="after_register", FCGI_USERS_USER_ID="u", FCGI_USERS_USER_EMAIL="e@x.y")
+    subprocess.run([os.path.join(ROOT, "scripts", "hooks", "append-json-line"), str(older)], env=env, check=True)
+    assert stat.S_IMODE(os.stat(older).st_mode) == 0o600
