@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "fcgi/metrics.h"
 #include "fcgi/read_deadline.h"
+#include "metrics/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
 #include "util/log.h"
