@@ -254,6 +254,13 @@ std::vector<Key> make_keys() {
                         [](Config& c) -> auto& { return c.hooks.max_attempts; }));
     k.push_back(int_key("hook.backoff", 5, 1, 86400, "Seconds before the first retry; doubled each time.",
                         [](Config& c) -> auto& { return c.hooks.backoff_seconds; }));
+    k.push_back(secret_key("hook.token_key", 0,
+                           "Key (32 bytes or more) sealing the tokens of pending hook events in the database "
+                           "(or hook.token_key_file); empty: derived from access_token.secret.",
+                           [](Config& c) -> auto& { return c.hooks.token_key; }));
+    k.push_back(int_key("hook.retention", 7L * 86400, 0, 3650L * 86400,
+                        "Seconds a delivered hook event stays in table hook_event before it is deleted; 0: kept.",
+                        [](Config& c) -> auto& { return c.hooks.retention_seconds; }));
     k.push_back(bool_key("hook.token_in_argv", true,
                          "Pass the token as $2, which any local user can read in ps while the hook runs; "
                          "false: $2 is empty and the token is only in FCGI_USERS_TOKEN and on stdin.",
@@ -348,6 +355,8 @@ void finish(Config& c) {
         c.backends.push_back(it->second);
     }
     if (c.backends.empty()) throw ConfigError("auth.backends", "no backend enabled");
+    if (!c.hooks.token_key.empty() && c.hooks.token_key.size() < kMinSecretBytes)
+        throw ConfigError("hook.token_key", "secret is shorter than " + std::to_string(kMinSecretBytes) + " bytes");
     for (const auto& [key, secret] : {std::pair{"access_token.secret", &c.access_token_secret},
                                       std::pair{"reset.secret", &c.reset_secret},
                                       std::pair{"verify.secret", &c.verify_secret}}) {

@@ -84,6 +84,22 @@ void Dispatcher::wake() {
     cv_.notify_one();
 }
 
+// Idle threads delete delivered rows past hook.retention, one of them at a
+// time, every retention (at most a minute) apart, a bounded batch each.
+void Dispatcher::purge_if_due(Stores& stores) {
+    if (config_.hooks.retention_seconds == 0) return;
+    auto interval = std::chrono::seconds(std::min<long>(config_.hooks.retention_seconds, 60));
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (now < next_purge_) return;
+        next_purge_ = now + interval;
+    }
+    auto purged = stores.hook_events().purge_delivered(config_.hooks.retention_seconds, 1000);
+    if (purged && *purged > 0)
+        log::info("hooks: " + std::to_string(*purged) + " delivered events older than hook.retention deleted");
+}
+
 void Dispatcher::loop() {
     DbThread db_thread;
     Stores stores(config_);
@@ -98,6 +114,15 @@ void Dispatcher::loop() {
         auto claimed = stores.hook_events().claim_due(1, lease);
         if (claimed && !claimed->empty()) {
             const HookEventRow& row = claimed->front();
+            if (row.token_unreadable) {
+                // Sealed under another hook.token_key: running it without its token would
+                // look delivered and deliver nothing.
+                log::error("hook " + row.event.event + " #" + std::to_string(row.id) +
+                           ": its token cannot be opened (hook.token_key changed?); marked failed");
+                (void)stores.hook_events().mark_attempt_failed(row.id, -1, "token sealed under another hook.token_key",
+                                                                std::nullopt);
+                continue;
+            }
             auto it = config_.hooks.commands.find(row.event.event);
             if (it == config_.hooks.commands.end() || it->second.empty()) {
                 // Configured when recorded, not any more: nothing to run.
@@ -127,6 +152,7 @@ void Dispatcher::loop() {
             (void)stores.hook_events().mark_attempt_failed(row.id, o.exit_status, tail, retry);
             continue;
         }
+        purge_if_due(stores);
         std::unique_lock<std::mutex> lock(mutex_);
         cv_.wait_for(lock, kPollInterval, [&] { return stopping_.load() || wakes_ != seen; });
     }

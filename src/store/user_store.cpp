@@ -32,9 +32,8 @@ StoreResult<Unit> UserStore::in_transaction(F&& change, const std::vector<HookEv
         return e;
     };
     if (auto r = change(); !r) return fail(r.error());
-    HookEventStore hooks(conn_);
     for (const auto& ev : events)
-        if (auto r = hooks.insert(ev); !r) return fail(r.error());
+        if (auto r = hooks_.insert(ev); !r) return fail(r.error());
     if (auto c = conn_.commit(); !c) return fail(c.error());
     return Unit{};
 }

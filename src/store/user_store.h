@@ -9,6 +9,7 @@
 
 #include "model/user.h"
 #include "model/hook_event.h"
+#include "store/hook_event_store.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 
@@ -20,7 +21,8 @@ using StoreResult = Result<T, StoreError>;
 
 class UserStore {
 public:
-    explicit UserStore(db::Connection& conn) : conn_(conn) {}
+    // Hook events of a change are written through `hooks`, in its transaction.
+    UserStore(db::Connection& conn, HookEventStore& hooks) : conn_(conn), hooks_(hooks) {}
 
     StoreResult<std::optional<User>> get(std::string_view id);
     // Case-insensitive, by the column's collation.
@@ -42,6 +44,7 @@ private:
     StoreResult<Unit> in_transaction(F&& change, const std::vector<HookEvent>& events);
 
     db::Connection& conn_;
+    HookEventStore& hooks_;
 };
 
 }  // namespace fu
