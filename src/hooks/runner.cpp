@@ -83,13 +83,14 @@ Outcome run(const Command& cmd) {
     envp.push_back(nullptr);
 
     // Its own process group (killed whole at the time-out), no blocked
-    // signals, SIGPIPE as default, and only descriptors 0-2: every other one
+    // signals, SIGPIPE and SIGHUP as default, and only descriptors 0-2: every other one
     // of this process (sockets, database connections) closed in the child.
     SpawnSetup setup;
     sigset_t none, defaults;
     sigemptyset(&none);
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGHUP);  // the service ignores it (src/fcgi/server.cpp); a hook must not
     posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&setup.attr, 0);
     posix_spawnattr_setsigmask(&setup.attr, &none);
