@@ -38,6 +38,11 @@ JsonBody::JsonBody(const Request& req) {
         errors_.push_back({{"body", 0}, "JSON decode error: the body is not UTF-8", "json_invalid"});
         return;
     }
+    // A raw NUL is never valid JSON (Python refuses it), and cJSON would end a string there.
+    if (req.body.find('\0') != std::string::npos) {
+        errors_.push_back({{"body", 0}, "JSON decode error: a NUL byte", "json_invalid"});
+        return;
+    }
     doc_ = json::parse(req.body);
     if (!doc_) {
         errors_.push_back({{"body", 0}, "JSON decode error", "json_invalid"});

@@ -101,6 +101,9 @@ def test_a_nul_in_an_email_or_password_is_422_never_cut_short(user):
         r = post_json("/auth/register", body)
         assert r.status_code == 422, body
         assert r.json()["detail"][0]["loc"][0] == "body"
+    raw = b'{"email": "%s\x00<script>", "password": "%s"}' % (email.encode(), PASSWORD.encode())
+    r = requests.post(url("/auth/register"), data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
     assert sql(f"SELECT COUNT(*) FROM user WHERE email = '{email}'") == [["0"]]
     r = post_json("/users/me", '{"password": "%s\\u0000"}' % PASSWORD, token, "PATCH")
     assert r.status_code == 422
