@@ -6,7 +6,7 @@
 
 #include "auth/authenticator.h"
 #include "http/response.h"
-#include "users/user.h"
+#include "model/user.h"
 
 namespace fu {
 
