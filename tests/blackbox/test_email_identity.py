@@ -7,7 +7,7 @@ import uuid
 
 import requests
 
-from conftest import PASSWORD, ROOT, bearer, login, register, url
+from conftest import PASSWORD, ROOT, bearer, login, register, sql, url
 
 
 def address(local):
@@ -95,3 +95,14 @@ def test_migration_2_takes_over_a_version_1_database(tmp_path):
         assert same.returncode != 0 and "Duplicate" in same.stderr
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {db}")
+
+
+def test_the_admin_queries_of_sql_admin_sql_change_only_the_named_account():
+    tag = uuid.uuid4().hex[:10]
+    bob = register(f"bob.{tag}@camelot.bt")
+    boeb = register(f"böb.{tag}@camelot.bt")
+    statements = open(os.path.join(ROOT, "sql", "admin.sql")).read().split(";")
+    promote = next(s for s in statements if "SET is_superuser = TRUE" in s)
+    sql(promote.replace("someone@example.com", f"BOB.{tag}@camelot.bt"))
+    flags = dict(sql(f"SELECT id, is_superuser FROM user WHERE id IN ('{bob['id']}', '{boeb['id']}')"))
+    assert flags == {bob["id"]: "1", boeb["id"]: "0"}
