@@ -83,6 +83,15 @@ Result<User, SetPasswordError> UserStore::set_password(std::string_view id, std:
     return std::move(**after);
 }
 
+Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id, std::string_view new_hash,
+                                                          std::string_view expected_hash) {
+    auto r = conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+                        {new_hash, id, expected_hash});
+    if (!r) return db_failure<SetPasswordError>(r.error());
+    if (r->affected != 1) return make_error(SetPasswordError::stale);
+    return Unit{};
+}
+
 Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id, std::string_view email,
                                                          const EventNames& events) {
     auto tx = db::Transaction::begin(conn_);

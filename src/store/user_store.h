@@ -71,6 +71,11 @@ public:
     Result<User, SetPasswordError> set_password(std::string_view id, std::string_view new_hash,
                                                 std::string_view expected_hash, bool only_if_active,
                                                 const EventNames& events);
+    // A login's rehash of the same password under newer parameters:
+    // hashed_password := new_hash while it still is expected_hash. Not a
+    // password change: it touches nothing else and records no event.
+    Result<Unit, SetPasswordError> rehash_password(std::string_view id, std::string_view new_hash,
+                                                   std::string_view expected_hash);
     // is_verified := true, only while the address is still `email` (in any
     // letter case) and the user is not verified yet.
     Result<User, MarkVerifiedError> mark_verified(std::string_view id, std::string_view email,

@@ -98,8 +98,8 @@ UserResult<std::optional<User>> UserManager::authenticate(std::string_view email
         std::string fresh = d_.hasher.hash(password);
         if (!fresh.empty()) {
             // Only if nobody changed the password meanwhile (stale: keep theirs).
-            auto r = store_.set_password(user.id, fresh, user.hashed_password, false, {});
-            if (r) user = std::move(*r);
+            auto r = store_.rehash_password(user.id, fresh, user.hashed_password);
+            if (r) user.hashed_password = std::move(fresh);
             else if (r.error().code != SetPasswordError::stale) return server_error<UserError>(r.error());
         }
     }

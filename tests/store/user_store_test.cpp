@@ -79,6 +79,17 @@ TEST_F(UserStoreTest, SetPasswordWritesOnlyOverTheExpectedHash) {
     EXPECT_EQ(events_for(u.id, "after_reset_password"), 1);
 }
 
+TEST_F(UserStoreTest, ARehashWritesOnlyOverTheHashItVerified) {
+    User u = make_user(unique_email("rehash"));
+    ASSERT_TRUE(store_->set_password(u.id, "hash-changed", "hash-0", false, {}));
+    auto late = store_->rehash_password(u.id, "hash-0-rehashed", "hash-0");
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code, SetPasswordError::stale);
+    EXPECT_EQ(row(u.id).hashed_password, "hash-changed");
+    ASSERT_TRUE(store_->rehash_password(u.id, "hash-changed-rehashed", "hash-changed"));
+    EXPECT_EQ(row(u.id).hashed_password, "hash-changed-rehashed");
+}
+
 TEST_F(UserStoreTest, SetPasswordOnlyIfActiveRefusesADeactivatedUser) {
     User u = make_user(unique_email("setpw-inactive"));
     ASSERT_TRUE(store_->admin_update(u.id, AdminChange{{}, false, std::nullopt, std::nullopt}, {}));
