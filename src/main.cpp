@@ -148,9 +148,15 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
             return 0;
         }
         switch (user.error().code) {
-        case fu::CreateUserError::already_exists: std::cerr << "fcgi-users: a user with this e-mail exists\n"; break;
-        case fu::CreateUserError::invalid_password: std::cerr << "fcgi-users: " << user.error().detail << "\n"; break;
-        default: std::cerr << "fcgi-users: the database failed (see the log above)\n"; break;
+            case fu::CreateUserError::already_exists:
+                std::cerr << "fcgi-users: a user with this e-mail exists\n";
+                break;
+            case fu::CreateUserError::invalid_password:
+                std::cerr << "fcgi-users: " << user.error().detail << "\n";
+                break;
+            default:
+                std::cerr << "fcgi-users: the database failed (see the log above)\n";
+                break;
         }
         return 1;
     }
@@ -163,7 +169,8 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     sodium_memzero(password.data(), password.size());
     if (!done) {
         std::cerr << (done.error().code == fu::SetPasswordOutcome::stale
-                          ? "fcgi-users: the password changed meanwhile; nothing was written, run it again\n"
+                          ? "fcgi-users: the password changed meanwhile; nothing was written, run "
+                            "it again\n"
                           : "fcgi-users: the database failed\n");
         return 1;
     }

@@ -8,10 +8,13 @@ namespace {
 
 http::Response failure(const Error<CreateUserError>& e) {
     switch (e.code) {
-    case CreateUserError::already_exists: return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
-    case CreateUserError::invalid_password: return http::bad_request("REGISTER_INVALID_PASSWORD", e.detail);
-    case CreateUserError::unavailable:
-    case CreateUserError::internal: return server_failure(e.code);
+        case CreateUserError::already_exists:
+            return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
+        case CreateUserError::invalid_password:
+            return http::bad_request("REGISTER_INVALID_PASSWORD", e.detail);
+        case CreateUserError::unavailable:
+        case CreateUserError::internal:
+            return server_failure(e.code);
     }  // no default: a new CreateUserError is decided here
     return http::internal_error();
 }

@@ -10,10 +10,13 @@ namespace {
 
 http::Response failure(const Error<ResetError>& e) {
     switch (e.code) {
-    case ResetError::bad_token: return http::bad_request("RESET_PASSWORD_BAD_TOKEN");
-    case ResetError::invalid_password: return http::bad_request("RESET_PASSWORD_INVALID_PASSWORD", e.detail);
-    case ResetError::unavailable:
-    case ResetError::internal: return server_failure(e.code);
+        case ResetError::bad_token:
+            return http::bad_request("RESET_PASSWORD_BAD_TOKEN");
+        case ResetError::invalid_password:
+            return http::bad_request("RESET_PASSWORD_INVALID_PASSWORD", e.detail);
+        case ResetError::unavailable:
+        case ResetError::internal:
+            return server_failure(e.code);
     }  // no default: a new ResetError is decided here
     return http::internal_error();
 }
@@ -27,7 +30,8 @@ http::Response handle_forgot_password(const http::Request& req, Context& ctx) {
     // The database is checked first, equally for all, so an outage stays a 503.
     if (auto up = ctx.manager.ping(); !up) return server_failure(up.error().code);
     return accepted_then([&manager = ctx.manager, address = std::move(*email)] {
-        if (!manager.forgot_password(address)) log::warn("forgot-password: the database failed after the answer");
+        if (!manager.forgot_password(address))
+            log::warn("forgot-password: the database failed after the answer");
     });
 }
 

@@ -27,20 +27,26 @@ std::optional<UserUpdate> read_update(http::JsonBody& body, bool safe) {
 // error value is a compile error until it is).
 http::Response failure(const Error<UpdateError>& e) {
     switch (e.code) {
-    case UpdateError::email_taken: return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
-    case UpdateError::invalid_password: return http::bad_request("UPDATE_USER_INVALID_PASSWORD", e.detail);
-    case UpdateError::not_exists: return http::not_found();  // deleted meanwhile
-    case UpdateError::unavailable:
-    case UpdateError::internal: return server_failure(e.code);
+        case UpdateError::email_taken:
+            return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
+        case UpdateError::invalid_password:
+            return http::bad_request("UPDATE_USER_INVALID_PASSWORD", e.detail);
+        case UpdateError::not_exists:
+            return http::not_found();  // deleted meanwhile
+        case UpdateError::unavailable:
+        case UpdateError::internal:
+            return server_failure(e.code);
     }
     return http::internal_error();
 }
 
 http::Response failure(UserError e) {
     switch (e) {
-    case UserError::not_exists: return http::not_found();
-    case UserError::unavailable:
-    case UserError::internal: return server_failure(e);
+        case UserError::not_exists:
+            return http::not_found();
+        case UserError::unavailable:
+        case UserError::internal:
+            return server_failure(e);
     }
     return http::internal_error();
 }

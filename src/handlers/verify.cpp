@@ -10,10 +10,13 @@ namespace {
 
 http::Response failure(const Error<VerifyError>& e) {
     switch (e.code) {
-    case VerifyError::bad_token: return http::bad_request("VERIFY_USER_BAD_TOKEN");
-    case VerifyError::already_verified: return http::bad_request("VERIFY_USER_ALREADY_VERIFIED");
-    case VerifyError::unavailable:
-    case VerifyError::internal: return server_failure(e.code);
+        case VerifyError::bad_token:
+            return http::bad_request("VERIFY_USER_BAD_TOKEN");
+        case VerifyError::already_verified:
+            return http::bad_request("VERIFY_USER_ALREADY_VERIFIED");
+        case VerifyError::unavailable:
+        case VerifyError::internal:
+            return server_failure(e.code);
     }  // no default: a new VerifyError is decided here
     return http::internal_error();
 }

@@ -17,7 +17,8 @@ constexpr const char* kColumns = "id, email, hashed_password, is_active, is_supe
 // (lower-casing in C++ would know only ASCII), then compared byte for byte
 // (without the last COLLATE the explicit unicode_ci would win the comparison
 // and fold accents again).
-#define FU_EMAIL_KEY "(LOWER(CONVERT(? USING utf8mb4) COLLATE utf8mb4_unicode_ci) COLLATE utf8mb4_bin)"
+#define FU_EMAIL_KEY \
+    "(LOWER(CONVERT(? USING utf8mb4) COLLATE utf8mb4_unicode_ci) COLLATE utf8mb4_bin)"
 
 // Every store failure outside the operation's own outcomes.
 template <typename E>
@@ -38,52 +39,61 @@ StoreResult<std::optional<User>> UserStore::get(std::string_view id) {
 }
 
 StoreResult<std::optional<User>> UserStore::get_by_email(std::string_view email) {
-    return select_one(std::string("SELECT ") + kColumns + " FROM user WHERE email_key = " FU_EMAIL_KEY,
-                      email);
+    return select_one(
+        std::string("SELECT ") + kColumns + " FROM user WHERE email_key = " FU_EMAIL_KEY, email);
 }
 
-StoreResult<Unit> UserStore::commit_with(db::Transaction& tx, const User& user, const EventNames& events) {
+StoreResult<Unit> UserStore::commit_with(db::Transaction& tx, const User& user,
+                                         const EventNames& events) {
     HookEventStore hooks(conn_);
     for (const auto& name : events)
-        if (auto r = hooks.insert(HookEvent{name, user.id, user.email, std::nullopt}); !r) return r.error();
+        if (auto r = hooks.insert(HookEvent{name, user.id, user.email, std::nullopt}); !r)
+            return r.error();
     return tx.commit();
 }
 
 Result<User, CreateError> UserStore::create(const User& u, const EventNames& events) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<CreateError>(tx.error());
-    auto r = conn_.exec("INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
-                        "is_verified) VALUES (?, ?, ?, ?, ?, ?)",
-                        {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
-                         static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
+    auto r = conn_.exec(
+        "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
+        "is_verified) VALUES (?, ?, ?, ?, ?, ?)",
+        {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
+         static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
     if (!r && r.error().code == StoreError::duplicate) return make_error(CreateError::email_taken);
     if (!r) return db_failure<CreateError>(r.error());
     if (auto c = commit_with(*tx, u, events); !c) return db_failure<CreateError>(c.error());
     return u;
 }
 
-Result<User, SetPasswordError> UserStore::set_password(std::string_view id, std::string_view new_hash,
-                                                       std::string_view expected_hash, bool only_if_active,
+Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
+                                                       std::string_view new_hash,
+                                                       std::string_view expected_hash,
+                                                       bool only_if_active,
                                                        const EventNames& events) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<SetPasswordError>(tx.error());
-    auto r = only_if_active
-                 ? conn_.exec("UPDATE user SET hashed_password = ? "
-                              "WHERE id = ? AND hashed_password = ? AND is_active",
-                              {new_hash, id, expected_hash})
-                 : conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
-                              {new_hash, id, expected_hash});
+    auto r =
+        only_if_active
+            ? conn_.exec(
+                  "UPDATE user SET hashed_password = ? "
+                  "WHERE id = ? AND hashed_password = ? AND is_active",
+                  {new_hash, id, expected_hash})
+            : conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+                         {new_hash, id, expected_hash});
     if (!r) return db_failure<SetPasswordError>(r.error());
     // A new hash always differs from the old one (fresh salt): no match, no row changed.
     if (r->affected != 1) return make_error(SetPasswordError::stale);
     auto after = get(id);
     if (!after) return db_failure<SetPasswordError>(after.error());
     if (!*after) return make_error(SetPasswordError::stale);
-    if (auto c = commit_with(*tx, **after, events); !c) return db_failure<SetPasswordError>(c.error());
+    if (auto c = commit_with(*tx, **after, events); !c)
+        return db_failure<SetPasswordError>(c.error());
     return std::move(**after);
 }
 
-Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id, std::string_view new_hash,
+Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id,
+                                                          std::string_view new_hash,
                                                           std::string_view expected_hash) {
     auto r = conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
                         {new_hash, id, expected_hash});
@@ -92,13 +102,15 @@ Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id, s
     return Unit{};
 }
 
-Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id, std::string_view email,
+Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id,
+                                                         std::string_view email,
                                                          const EventNames& events) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<MarkVerifiedError>(tx.error());
-    auto r = conn_.exec("UPDATE user SET is_verified = TRUE "
-                        "WHERE id = ? AND email_key = " FU_EMAIL_KEY " AND NOT is_verified",
-                        {id, email});
+    auto r = conn_.exec(
+        "UPDATE user SET is_verified = TRUE "
+        "WHERE id = ? AND email_key = " FU_EMAIL_KEY " AND NOT is_verified",
+        {id, email});
     if (!r) return db_failure<MarkVerifiedError>(r.error());
     auto after = get(id);
     if (!after) return db_failure<MarkVerifiedError>(after.error());
@@ -112,11 +124,13 @@ Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id, st
         return make_error(MarkVerifiedError::stale);
     }
     if (!*after) return make_error(MarkVerifiedError::stale);
-    if (auto c = commit_with(*tx, **after, events); !c) return db_failure<MarkVerifiedError>(c.error());
+    if (auto c = commit_with(*tx, **after, events); !c)
+        return db_failure<MarkVerifiedError>(c.error());
     return std::move(**after);
 }
 
-Result<User, ProfileError> UserStore::update_profile(std::string_view id, const ProfileChange& change,
+Result<User, ProfileError> UserStore::update_profile(std::string_view id,
+                                                     const ProfileChange& change,
                                                      const EventNames& events) {
     return admin_update(id, AdminChange{change, std::nullopt, std::nullopt, std::nullopt}, events);
 }
@@ -173,7 +187,8 @@ Result<User, DeleteError> UserStore::remove(std::string_view id, const EventName
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<DeleteError>(tx.error());
     // Locks the row, so the events carry what was deleted.
-    auto before = select_one(std::string("SELECT ") + kColumns + " FROM user WHERE id = ? FOR UPDATE", id);
+    auto before =
+        select_one(std::string("SELECT ") + kColumns + " FROM user WHERE id = ? FOR UPDATE", id);
     if (!before) return db_failure<DeleteError>(before.error());
     if (!*before) return make_error(DeleteError::not_found);
     auto r = conn_.exec("DELETE FROM user WHERE id = ?", {id});

@@ -43,7 +43,7 @@ enum class DeleteError { not_found, unavailable, failed };
 
 // PATCH /users/me: only the fields present change.
 struct ProfileChange {
-    std::optional<std::string> email;            // unverifies unless only its letter case changes
+    std::optional<std::string> email;  // unverifies unless only its letter case changes
     std::optional<std::string> hashed_password;
 };
 

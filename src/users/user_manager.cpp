@@ -71,13 +71,15 @@ Result<User, CreateUserError> UserManager::create(std::string_view email, std::s
     u.id = sodium::uuid4();
     u.email = std::string(email);
     u.hashed_password = d_.hasher.hash(password);
-    if (u.hashed_password.empty()) return make_error(CreateUserError::unavailable, "out of memory for hashing");
+    if (u.hashed_password.empty())
+        return make_error(CreateUserError::unavailable, "out of memory for hashing");
     u.is_superuser = superuser;
     u.is_verified = verified;
     // The unique index decides a race between two registrations.
     auto events = event("after_register");
     auto r = store_.create(u, events);
-    if (!r && r.error().code == CreateError::email_taken) return make_error(CreateUserError::already_exists);
+    if (!r && r.error().code == CreateError::email_taken)
+        return make_error(CreateUserError::already_exists);
     if (!r) return server_error<CreateUserError>(r.error());
     wake(events.size());
     return std::move(*r);
@@ -99,8 +101,10 @@ UserResult<std::optional<User>> UserManager::authenticate(std::string_view email
         if (!fresh.empty()) {
             // Only if nobody changed the password meanwhile (stale: keep theirs).
             auto r = store_.rehash_password(user.id, fresh, user.hashed_password);
-            if (r) user.hashed_password = std::move(fresh);
-            else if (r.error().code != SetPasswordError::stale) return server_error<UserError>(r.error());
+            if (r)
+                user.hashed_password = std::move(fresh);
+            else if (r.error().code != SetPasswordError::stale)
+                return server_error<UserError>(r.error());
         }
     }
     return std::optional<User>{std::move(user)};
@@ -129,7 +133,8 @@ UserResult<Unit> UserManager::forgot_password(std::string_view email) {
     return record(event("after_forgot_password", user, std::move(token)));
 }
 
-Result<User, ResetError> UserManager::reset_password(std::string_view token, std::string_view password) {
+Result<User, ResetError> UserManager::reset_password(std::string_view token,
+                                                     std::string_view password) {
     auto bad = make_error(ResetError::bad_token);
     auto claims = d_.jwt.decode(token, d_.config.reset_secret, kResetAudience);
     if (!claims) return bad;
@@ -189,15 +194,19 @@ Result<User, VerifyError> UserManager::verify(std::string_view token) {
         return std::move(*r);
     }
     switch (r.error().code) {
-    case MarkVerifiedError::already_verified: return make_error(VerifyError::already_verified);
-    case MarkVerifiedError::stale: return make_error(VerifyError::bad_token);
-    case MarkVerifiedError::unavailable:
-    case MarkVerifiedError::failed: return server_error<VerifyError>(r.error());
+        case MarkVerifiedError::already_verified:
+            return make_error(VerifyError::already_verified);
+        case MarkVerifiedError::stale:
+            return make_error(VerifyError::bad_token);
+        case MarkVerifiedError::unavailable:
+        case MarkVerifiedError::failed:
+            return server_error<VerifyError>(r.error());
     }
     return make_error(VerifyError::internal);
 }
 
-Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate& change, bool safe) {
+Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate& change,
+                                              bool safe) {
     const Config& c = d_.config;
     AdminChange next;
     std::string email = user.email;
@@ -210,7 +219,8 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
         email = *change.email;
     }
     if (change.password) {
-        if (auto problem = password_problem(*change.password, email, c.password_min_length, c.password_max_length))
+        if (auto problem = password_problem(*change.password, email, c.password_min_length,
+                                            c.password_max_length))
             return make_error(UpdateError::invalid_password, *problem);
         next.profile.hashed_password = d_.hasher.hash(*change.password);
         if (next.profile.hashed_password->empty()) return make_error(UpdateError::unavailable);
@@ -218,18 +228,21 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
     auto events = event("after_update");
     auto r = safe ? store_.update_profile(user.id, next.profile, events)
                   : store_.admin_update(user.id,
-                                        AdminChange{next.profile, change.is_active, change.is_superuser,
-                                                    change.is_verified},
+                                        AdminChange{next.profile, change.is_active,
+                                                    change.is_superuser, change.is_verified},
                                         events);
     if (r) {
         wake(events.size());
         return std::move(*r);
     }
     switch (r.error().code) {
-    case ProfileError::email_taken: return make_error(UpdateError::email_taken);
-    case ProfileError::not_found: return make_error(UpdateError::not_exists);
-    case ProfileError::unavailable:
-    case ProfileError::failed: return server_error<UpdateError>(r.error());
+        case ProfileError::email_taken:
+            return make_error(UpdateError::email_taken);
+        case ProfileError::not_found:
+            return make_error(UpdateError::not_exists);
+        case ProfileError::unavailable:
+        case ProfileError::failed:
+            return server_error<UpdateError>(r.error());
     }
     return make_error(UpdateError::internal);
 }
@@ -245,11 +258,13 @@ UserResult<Unit> UserManager::remove(const User& user) {
     return Unit{};
 }
 
-Result<User, SetPasswordOutcome> UserManager::set_password(const User& user, std::string_view password) {
+Result<User, SetPasswordOutcome> UserManager::set_password(const User& user,
+                                                           std::string_view password) {
     std::string fresh = d_.hasher.hash(password);
     if (fresh.empty()) return make_error(SetPasswordOutcome::unavailable);
     auto r = store_.set_password(user.id, fresh, user.hashed_password, false, {});
-    if (!r && r.error().code == SetPasswordError::stale) return make_error(SetPasswordOutcome::stale);
+    if (!r && r.error().code == SetPasswordError::stale)
+        return make_error(SetPasswordOutcome::stale);
     if (!r) return server_error<SetPasswordOutcome>(r.error());
     return std::move(*r);
 }

@@ -97,7 +97,7 @@ private:
 // (an early return, an error, an exception). Not copyable; one at a time per
 // connection.
 class Transaction {
-public:
+  public:
     static Result<Transaction, DbError> begin(Connection& conn);
     Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
     Transaction& operator=(Transaction&&) = delete;
@@ -106,7 +106,7 @@ public:
 
     Result<Unit, DbError> commit();
 
-private:
+  private:
     explicit Transaction(Connection& conn) : conn_(&conn) {}
     Connection* conn_;  // null once committed or rolled back
 };

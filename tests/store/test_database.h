@@ -61,14 +61,16 @@ void at_once(int threads, Make make, Body body) {
 
 // A fixture whose SetUp fails the test unless the test database answers.
 class DatabaseTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ASSERT_TRUE(std::getenv("FCGI_USERS_DB_SOCKET") || std::getenv("FCGI_USERS_DB_HOST"))
-            << "this test needs the MariaDB of scripts/test (FCGI_USERS_DB_* are not set): run scripts/test";
+            << "this test needs the MariaDB of scripts/test (FCGI_USERS_DB_* are not set): run "
+               "scripts/test";
         ASSERT_GE(sodium_init(), 0);
         conn_ = std::make_unique<db::Connection>(db_settings(config()));
         auto up = conn_->ping();
-        ASSERT_TRUE(up) << "the test database does not answer (MariaDB error " << up.error().detail << ")";
+        ASSERT_TRUE(up) << "the test database does not answer (MariaDB error " << up.error().detail
+                        << ")";
     }
 
     // A fresh address no other test uses.

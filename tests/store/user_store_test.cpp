@@ -14,7 +14,7 @@ namespace fu {
 namespace {
 
 class UserStoreTest : public testdb::DatabaseTest {
-protected:
+  protected:
     void SetUp() override {
         testdb::DatabaseTest::SetUp();
         if (HasFatalFailure()) return;
@@ -44,7 +44,8 @@ protected:
     }
 
     long events_for(const std::string& id, const char* event) {
-        return std::stol(scalar("SELECT COUNT(*) FROM hook_event WHERE user_id = ? AND event = ?", {id, event}));
+        return std::stol(
+            scalar("SELECT COUNT(*) FROM hook_event WHERE user_id = ? AND event = ?", {id, event}));
     }
 
     std::unique_ptr<UserStore> store_;
@@ -108,8 +109,10 @@ TEST_F(UserStoreTest, SetPasswordFromTheSameHashAtOnceSucceedsOnce) {
         at_once(4, [&](int t, UserStore& store) {
             auto r = store.set_password(u.id, "hash-new-" + std::to_string(t), "hash-0", true,
                                         {"after_reset_password"});
-            if (r) won.fetch_add(1);
-            else if (r.error().code == SetPasswordError::stale) stale.fetch_add(1);
+            if (r)
+                won.fetch_add(1);
+            else if (r.error().code == SetPasswordError::stale)
+                stale.fetch_add(1);
         });
         EXPECT_EQ(won.load(), 1) << "round " << round;
         EXPECT_EQ(stale.load(), 3) << "round " << round;
@@ -134,7 +137,8 @@ TEST_F(UserStoreTest, MarkVerifiedSetsTheFlagOnlyWhileTheAddressIsTheTokens) {
     EXPECT_EQ(again.error().code, MarkVerifiedError::already_verified);
 
     User v = make_user(unique_email("verify-moved"));
-    ASSERT_TRUE(store_->update_profile(v.id, ProfileChange{unique_email("verify-new"), std::nullopt}, {}));
+    ASSERT_TRUE(
+        store_->update_profile(v.id, ProfileChange{unique_email("verify-new"), std::nullopt}, {}));
     auto spent = store_->mark_verified(v.id, v.email, {"after_verify"});
     ASSERT_FALSE(spent);
     EXPECT_EQ(spent.error().code, MarkVerifiedError::stale);
@@ -149,10 +153,19 @@ TEST_F(UserStoreTest, ChangesOfDifferentFieldsAtOnceAllStay) {
         std::string new_email = unique_email("fields-new");
         at_once(4, [&](int t, UserStore& store) {
             switch (t) {
-            case 0: (void)store.set_password(u.id, "hash-1", "hash-0", false, {}); break;
-            case 1: (void)store.admin_update(u.id, AdminChange{{}, std::nullopt, true, std::nullopt}, {}); break;
-            case 2: (void)store.update_profile(u.id, ProfileChange{new_email, std::nullopt}, {}); break;
-            case 3: (void)store.mark_verified(u.id, u.email, {}); break;
+                case 0:
+                    (void)store.set_password(u.id, "hash-1", "hash-0", false, {});
+                    break;
+                case 1:
+                    (void)store.admin_update(u.id,
+                                             AdminChange{{}, std::nullopt, true, std::nullopt}, {});
+                    break;
+                case 2:
+                    (void)store.update_profile(u.id, ProfileChange{new_email, std::nullopt}, {});
+                    break;
+                case 3:
+                    (void)store.mark_verified(u.id, u.email, {});
+                    break;
             }
         });
         User after = row(u.id);
@@ -175,13 +188,16 @@ TEST_F(UserStoreTest, AnEmailChangeUnverifiesUnlessOnlyTheLetterCaseChanges) {
     ASSERT_TRUE(same);
     EXPECT_EQ(same->email, upper);
     EXPECT_TRUE(same->is_verified);
-    auto moved = store_->update_profile(u.id, ProfileChange{unique_email("case-new"), std::nullopt}, {});
+    auto moved =
+        store_->update_profile(u.id, ProfileChange{unique_email("case-new"), std::nullopt}, {});
     ASSERT_TRUE(moved);
     EXPECT_FALSE(moved->is_verified);
     // An administrator's explicit is_verified wins over the unverifying.
-    auto admin = store_->admin_update(
-        u.id, AdminChange{ProfileChange{unique_email("case-admin"), std::nullopt}, std::nullopt, std::nullopt, true},
-        {});
+    auto admin =
+        store_->admin_update(u.id,
+                             AdminChange{ProfileChange{unique_email("case-admin"), std::nullopt},
+                                         std::nullopt, std::nullopt, true},
+                             {});
     ASSERT_TRUE(admin);
     EXPECT_TRUE(admin->is_verified);
     EXPECT_EQ(events_for(u.id, "after_update"), 1);
@@ -190,7 +206,10 @@ TEST_F(UserStoreTest, AnEmailChangeUnverifiesUnlessOnlyTheLetterCaseChanges) {
 TEST_F(UserStoreTest, EmailsFoldLetterCaseAndNothingElse) {
     std::string tag = unique_email("x").substr(2, 12);
     std::string plain = "bob." + tag + "@camelot.bt";
-    std::string accented = "b\xc3\xb6" "b." + tag + "@camelot.bt";  // böb
+    std::string accented =
+        "b\xc3\xb6"
+        "b." +
+        tag + "@camelot.bt";  // böb
     User bob = make_user(plain);
     User boeb = make_user(accented);
     EXPECT_NE(bob.id, boeb.id);
@@ -198,10 +217,16 @@ TEST_F(UserStoreTest, EmailsFoldLetterCaseAndNothingElse) {
     auto by_upper = store_->get_by_email("BOB." + tag + "@CAMELOT.BT");
     ASSERT_TRUE(by_upper && *by_upper);
     EXPECT_EQ((*by_upper)->id, bob.id);
-    auto by_accented_upper = store_->get_by_email("B\xc3\x96" "B." + tag + "@camelot.bt");  // BÖB
+    auto by_accented_upper = store_->get_by_email(
+        "B\xc3\x96"
+        "B." +
+        tag + "@camelot.bt");  // BÖB
     ASSERT_TRUE(by_accented_upper && *by_accented_upper);
     EXPECT_EQ((*by_accented_upper)->id, boeb.id);
-    auto other_accent = store_->get_by_email("b\xc3\xb3" "b." + tag + "@camelot.bt");  // bób
+    auto other_accent = store_->get_by_email(
+        "b\xc3\xb3"
+        "b." +
+        tag + "@camelot.bt");  // bób
     ASSERT_TRUE(other_accent);
     EXPECT_FALSE(*other_accent);
 
@@ -213,7 +238,8 @@ TEST_F(UserStoreTest, EmailsFoldLetterCaseAndNothingElse) {
     ASSERT_FALSE(taken);
     EXPECT_EQ(taken.error().code, CreateError::email_taken);
     EXPECT_EQ(events_for(dup.id, "after_register"), 0);
-    auto moved = store_->update_profile(boeb.id, ProfileChange{"BOB." + tag + "@camelot.bt", std::nullopt}, {});
+    auto moved = store_->update_profile(
+        boeb.id, ProfileChange{"BOB." + tag + "@camelot.bt", std::nullopt}, {});
     ASSERT_FALSE(moved);
     EXPECT_EQ(moved.error().code, ProfileError::email_taken);
     EXPECT_EQ(row(boeb.id).email, accented);
@@ -231,7 +257,8 @@ TEST_F(UserStoreTest, RemoveRecordsTheRowAsItWasAndThenFindsNothing) {
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, DeleteError::not_found);
     EXPECT_EQ(events_for(u.id, "before_delete"), 1);
-    auto missing = store_->admin_update(u.id, AdminChange{{}, false, std::nullopt, std::nullopt}, {"after_update"});
+    auto missing = store_->admin_update(u.id, AdminChange{{}, false, std::nullopt, std::nullopt},
+                                        {"after_update"});
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code, ProfileError::not_found);
     expect_no_open_transaction();

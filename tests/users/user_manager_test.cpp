@@ -18,13 +18,14 @@ constexpr const char* kPassword = "guinevere-forever";
 
 // One worker's objects: its own connection, stores and manager.
 struct Worker {
-    explicit Worker(const UserManagerDeps& deps) : stores(testdb::config()), manager(deps, stores) {}
+    explicit Worker(const UserManagerDeps& deps)
+        : stores(testdb::config()), manager(deps, stores) {}
     Stores stores;
     UserManager manager;
 };
 
 class UserManagerTest : public testdb::DatabaseTest {
-protected:
+  protected:
     void SetUp() override {
         testdb::DatabaseTest::SetUp();
         if (HasFatalFailure()) return;
@@ -57,7 +58,8 @@ protected:
     std::string reset_token(const User& u) {
         json::Doc claims(cJSON_CreateObject());
         cJSON_AddStringToObject(claims.get(), "sub", u.id.c_str());
-        cJSON_AddStringToObject(claims.get(), "password_fgpt", manager().reset_fingerprint(u).c_str());
+        cJSON_AddStringToObject(claims.get(), "password_fgpt",
+                                manager().reset_fingerprint(u).c_str());
         cJSON_AddStringToObject(claims.get(), "aud", "fastapi-users:reset");
         return jwt_->encode(testdb::config().reset_secret, claims.get(), 600);
     }
@@ -75,7 +77,8 @@ protected:
     }
 
     long events_for(const std::string& id, const char* event) {
-        return std::stol(scalar("SELECT COUNT(*) FROM hook_event WHERE user_id = ? AND event = ?", {id, event}));
+        return std::stol(
+            scalar("SELECT COUNT(*) FROM hook_event WHERE user_id = ? AND event = ?", {id, event}));
     }
 
     // Runs body(i, manager) on `threads` threads at once, a Worker each.
@@ -142,8 +145,10 @@ TEST_F(UserManagerTest, OneResetTokenSentAtOnceResetsOnce) {
         std::atomic<int> ok{0}, bad{0};
         at_once(3, [&](int t, UserManager& m) {
             auto r = m.reset_password(token, "reset-number-" + std::to_string(t));
-            if (r) ok.fetch_add(1);
-            else if (r.error().code == ResetError::bad_token) bad.fetch_add(1);
+            if (r)
+                ok.fetch_add(1);
+            else if (r.error().code == ResetError::bad_token)
+                bad.fetch_add(1);
         });
         EXPECT_EQ(ok.load(), 1) << "round " << round;
         EXPECT_EQ(bad.load(), 2) << "round " << round;
