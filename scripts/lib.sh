@@ -235,6 +235,7 @@ apache_start() {
     echo "superusers only, through Apache" > "$VAR/apache/htdocs/admin/index.html"
     chmod -R a+rX "$VAR/apache"
     sed -e "s|@FCGI_TCP_PORT@|$FCGI_TCP_PORT|g" "$ROOT/apache/fcgi-users-apache.conf" > "$VAR/apache/fcgi-users-apache.conf"
+    portal_apache_conf
     sed -e "s|@VAR@|$VAR|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
         "$ROOT/apache/apache2.conf.in" > "$VAR/apache/apache2.conf"
     apache2 -t -f "$VAR/apache/apache2.conf" 2>"$LOG/apache-test.log" || { cat "$LOG/apache-test.log" >&2; die "apache configuration test failed"; }
@@ -278,6 +279,15 @@ portal_mail_hooks() {
             "$ROOT/scripts/hooks/append-json-line" "$VAR/hooks.jsonl" \
             "$ROOT/scripts/hooks/send-mail" "$kind" "$site" "fcgi-users demo" "$sendmail")"
     done
+}
+
+portal_apache_conf() {  # the portal beside Apache's protected folders
+    rm -rf "$VAR/apache/portal"
+    cp -r "$ROOT/nginx/portal" "$VAR/apache/portal"
+    sed -i -e "s|/account/|$PORTAL_PATH|g" "$VAR/apache/portal/signin-required.html"
+    chmod -R a+rX "$VAR/apache/portal"
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$VAR/apache/portal|g" \
+        "$ROOT/apache/fcgi-users-portal-apache.conf" > "$VAR/apache/fcgi-users-portal-apache.conf"
 }
 
 smtp_start() {  # a local SMTP server on loopback that stores each message in $MAIL_DIR

@@ -466,6 +466,11 @@
     const pages = { signin: signinPage, signup: signupPage, forgot: forgotPage, reset: resetPage,
       verify: verifyPage };
     const page = pages[document.body.getAttribute("data-page")];
+    // A mailed link opened again on the same page changes only the fragment:
+    // start afresh with its token.
+    window.addEventListener("hashchange", function () {
+      if (/(^#|&)token=/.test(window.location.hash)) window.location.reload();
+    });
     if (page) page().then(function () {
       if (signedOutText && $("signin") && !$("signin").hidden) say(signedOutText, "success");
     });
