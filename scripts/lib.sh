@@ -20,8 +20,25 @@ LOG=$VAR/log
 SECRETS=$VAR/secrets
 DB_DATA=$VAR/mysql
 DB_SOCKET=$RUN/mysqld.sock
-APP_SOCKET=$RUN/fcgi-users.sock
 NGINX_DIR=$VAR/nginx
+
+# WEB holds what the web servers' workers must reach: fcgi-users' socket, the
+# demo pages, nginx's temporary files, Apache's document root. Run as root,
+# nginx's and Apache's workers drop to WEB_USER, which may not enter the
+# checkout or $VAR (root's home and every mktemp -d folder are 0700); so WEB is
+# then a folder of its own under /run, group WEB_USER (setgid, so the socket
+# fcgi-users creates there is in that group too), and nothing of the user's
+# own is opened up. Run as anyone else, the workers are that user and WEB is
+# $VAR/web.
+if [ "$(id -u)" -eq 0 ]; then
+    WEB_USER=www-data
+    WEB=${FCGI_USERS_WEB_DIR:-/run/fcgi-users-dev/$(printf '%s' "$VAR" | sha256sum | cut -c1-16)}
+else
+    WEB_USER=
+    WEB=${FCGI_USERS_WEB_DIR:-$VAR/web}
+fi
+APP_SOCKET=$WEB/fcgi-users.sock
+export FCGI_USERS_APP_SOCKET=$APP_SOCKET  # the tests talk FastCGI to it directly
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -78,7 +95,17 @@ stop_pid() {
     rm -f "$file"
 }
 
-make_dirs() { mkdir -p "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR"; chmod 700 "$SECRETS"; }
+make_dirs() {
+    mkdir -p "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR" "$WEB"
+    chmod 700 "$SECRETS"
+    if [ -n "$WEB_USER" ]; then
+        chgrp "$WEB_USER" "$WEB" && chmod 2750 "$WEB"
+        chmod 755 "$(dirname "$WEB")"
+    fi
+}
+
+# Removes WEB when it lives outside $VAR (nothing else would).
+web_cleanup() { case "$WEB" in "$VAR"/*) ;; *) rm -rf "$WEB" ;; esac; }
 
 secret() {  # secret NAME: the file holding it, made on first use
     local f=$SECRETS/$1
@@ -165,7 +192,8 @@ app_start() {
     pid_alive "$RUN/fcgi-users.pid" && return 0
     app_env
     "$BUILD/fcgi-users" migrate >>"$LOG/fcgi-users.log" 2>&1 || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users migrate failed"; }
-    setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1 &
+    # umask 007: the socket is group-writable, for the web server's workers (WEB).
+    (umask 007; exec setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1) &
     echo $! > "$RUN/fcgi-users.pid"
     local i
     for ((i = 0; i < 100; i++)); do
@@ -180,9 +208,9 @@ app_stop() { stop_pid "$RUN/fcgi-users.pid" 30; }
 
 nginx_conf() {
     local user_line=""
-    [ "$(id -u)" -eq 0 ] && user_line="user root;"  # workers must reach the sockets under var/
-    mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/html"
-    sed -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
+    [ -n "$WEB_USER" ] && user_line="user $WEB_USER $WEB_USER;"
+    mkdir -p "$WEB/nginx-tmp" "$WEB/html"
+    sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
         -e "s|@APP_SOCKET@|$APP_SOCKET|g" -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@PROTECTED_PORT@|$PROTECTED_PORT|g" -e "s|@APP_PORT@|$DEMO_APP_PORT|g" \
         "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
@@ -190,12 +218,12 @@ nginx_conf() {
     cp "$ROOT"/nginx/*.conf "$NGINX_DIR/"
     rm -f "$NGINX_DIR"/extra-*.conf
     if [ -n "${FCGI_USERS_NGINX_EXTRA:-}" ]; then
-        sed -e "s|@VAR@|$VAR|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
+        sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
     fi
     # The demo site's pages.
-    mkdir -p "$NGINX_DIR/html/private" "$NGINX_DIR/html/admin"
-    echo "private page: any logged-in user sees this" > "$NGINX_DIR/html/private/index.html"
-    echo "admin page: superusers only" > "$NGINX_DIR/html/admin/index.html"
+    mkdir -p "$WEB/html/private" "$WEB/html/admin"
+    echo "private page: any logged-in user sees this" > "$WEB/html/private/index.html"
+    echo "admin page: superusers only" > "$WEB/html/admin/index.html"
     portal_nginx_conf
 }
 
@@ -229,14 +257,13 @@ apache_start() {
     fi
     pid_alive "$RUN/apache.pid" && return 0
     local user_line=""
-    [ "$(id -u)" -eq 0 ] && user_line='User daemon\nGroup daemon'  # sed turns \n into a line break
-    mkdir -p "$VAR/apache/htdocs/protected" "$VAR/apache/htdocs/admin"
-    echo "protected by fcgi-users through Apache" > "$VAR/apache/htdocs/protected/index.html"
-    echo "superusers only, through Apache" > "$VAR/apache/htdocs/admin/index.html"
-    chmod -R a+rX "$VAR/apache"
+    [ -n "$WEB_USER" ] && user_line="User $WEB_USER\nGroup $WEB_USER"  # sed turns \n into a line break
+    mkdir -p "$VAR/apache" "$WEB/apache-htdocs/protected" "$WEB/apache-htdocs/admin" "$WEB/apache-run"
+    echo "protected by fcgi-users through Apache" > "$WEB/apache-htdocs/protected/index.html"
+    echo "superusers only, through Apache" > "$WEB/apache-htdocs/admin/index.html"
     sed -e "s|@FCGI_TCP_PORT@|$FCGI_TCP_PORT|g" "$ROOT/apache/fcgi-users-apache.conf" > "$VAR/apache/fcgi-users-apache.conf"
     portal_apache_conf
-    sed -e "s|@VAR@|$VAR|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
+    sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
         "$ROOT/apache/apache2.conf.in" > "$VAR/apache/apache2.conf"
     apache2 -t -f "$VAR/apache/apache2.conf" 2>"$LOG/apache-test.log" || { cat "$LOG/apache-test.log" >&2; die "apache configuration test failed"; }
     apache2 -f "$VAR/apache/apache2.conf" -k start || die "apache did not start (see $LOG/apache-error.log)"
@@ -247,7 +274,7 @@ apache_start() {
 apache_stop() { stop_pid "$RUN/apache.pid" 20; stop_pid "$RUN/fcgi-users-tcp.pid" 20; }
 
 stack_up() { smtp_start; db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
-stack_down() { apache_stop; nginx_stop; app_stop; db_stop; smtp_stop; }
+stack_down() { apache_stop; nginx_stop; app_stop; db_stop; smtp_stop; web_cleanup; }
 
 # --- the sign-in portal (nginx/portal/) and the mail its flows send ----------
 # The demo site (PROTECTED_PORT) serves the portal at PORTAL_PATH beside its
@@ -259,13 +286,14 @@ MAIL_DIR=$VAR/mail
 
 portal_nginx_conf() {  # the portal's files and its location, mounted at PORTAL_PATH
     case "$PORTAL_PATH" in /*/) ;; *) die "FCGI_USERS_PORTAL_PATH must start and end with /: $PORTAL_PATH" ;; esac
-    rm -rf "$NGINX_DIR/portal"
-    cp -r "$ROOT/nginx/portal" "$NGINX_DIR/portal"
-    sed -e "s|/account/|$PORTAL_PATH|g" "$ROOT/nginx/fcgi-users-portal.conf" > "$NGINX_DIR/fcgi-users-portal.conf"
+    rm -rf "$WEB/portal"
+    cp -r "$ROOT/nginx/portal" "$WEB/portal"
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|alias portal/;|alias $WEB/portal/;|" \
+        "$ROOT/nginx/fcgi-users-portal.conf" > "$NGINX_DIR/fcgi-users-portal.conf"
     # The demo's private page says who is signed in (nginx SSI of the check's X-User-Email).
     printf '%s\n' 'private page: any logged-in user sees this.' \
         '<title>Private</title><p id="who">Signed in as <b><!--# echo var="fcgi_users_email" default="" --></b>.' \
-        "<p><a href=\"$PORTAL_PATH\">Your account</a>" > "$NGINX_DIR/html/private/index.html"
+        "<p><a href=\"$PORTAL_PATH\">Your account</a>" > "$WEB/html/private/index.html"
 }
 
 # The hooks of after_request_verify and after_forgot_password also mail their
@@ -282,15 +310,16 @@ portal_mail_hooks() {
 }
 
 portal_apache_conf() {  # the portal beside Apache's protected folders
-    rm -rf "$VAR/apache/portal"
-    cp -r "$ROOT/nginx/portal" "$VAR/apache/portal"
-    sed -i -e "s|/account/|$PORTAL_PATH|g" "$VAR/apache/portal/signin-required.html"
-    chmod -R a+rX "$VAR/apache/portal"
-    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$VAR/apache/portal|g" \
+    rm -rf "$WEB/apache-portal"
+    cp -r "$ROOT/nginx/portal" "$WEB/apache-portal"
+    sed -i -e "s|/account/|$PORTAL_PATH|g" "$WEB/apache-portal/signin-required.html"
+    chmod -R a+rX "$WEB/apache-portal"
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$WEB/apache-portal|g" \
         "$ROOT/apache/fcgi-users-portal-apache.conf" > "$VAR/apache/fcgi-users-portal-apache.conf"
 }
 
 smtp_start() {  # a local SMTP server on loopback that stores each message in $MAIL_DIR
+    [ "${FCGI_USERS_DEV_HOOKS:-1}" = 1 ] || return 0  # no mail hooks, no mail
     make_dirs
     pid_alive "$RUN/smtp.pid" && return 0
     mkdir -p "$MAIL_DIR"

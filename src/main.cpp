@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"

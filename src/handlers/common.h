@@ -4,7 +4,7 @@
 
 #include "auth/authenticator.h"
 #include "http/response.h"
-#include "users/user.h"
+#include "model/user.h"
 
 namespace fu {
 
