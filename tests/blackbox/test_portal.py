@@ -23,7 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import BASE, PASSWORD, VAR, register, unique_email, url, wait_for
+from conftest import BASE, PASSWORD, VAR, register, stack, unique_email, url, wait_for
 
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 SITE = f"http://127.0.0.1:{HTTP_PORT + 1}"
@@ -333,3 +333,44 @@ def test_apache_serves_the_portal_and_sends_browsers_to_it(b):
     sign_in(b, address, PASSWORD)
     wait(b, EC.url_to_be(APACHE + "/protected/index.html"))
     assert "protected by fcgi-users through Apache" in b.find_element(By.TAG_NAME, "body").text
+
+
+def test_verify_page_sends_the_link_again_and_says_when_a_link_is_bad(b):
+    address = unique_email("again")
+    register(address)
+    b.get(SITE + PORTAL + "verify.html#token=not-a-token")
+    message(b, r"does not work any more")
+    assert "not-a-token" not in b.current_url
+    fill(b, "resend-email", address)
+    b.find_element(By.CSS_SELECTOR, "#resend-form button").click()
+    message(b, r"a mail with a new link is on its way")
+    link, _ = link_in(wait_mail(address))
+    b.get(link)
+    message(b, r"is confirmed")
+    b.get(link.replace("verify.html", "verify.html?again"))
+    message(b, r"confirmed already")
+
+
+@pytest.fixture
+def cookie_login_needs_verification():
+    stack("app-restart", env={"FCGI_USERS_BACKEND_COOKIE_REQUIRES_VERIFICATION": "true"})
+    yield
+    stack("app-restart")
+
+
+def test_sign_in_of_an_unconfirmed_address_says_so_and_sends_the_link_again(
+        b, cookie_login_needs_verification):
+    address = unique_email("unconfirmed")
+    register(address)
+    b.get(SITE + PORTAL)
+    sign_in(b, address, PASSWORD)
+    message(b, r"not confirmed yet")
+    shot(b, "sign-in-unconfirmed")
+    b.find_element(By.CSS_SELECTOR, "#signin-resend button").click()
+    message(b, r"a mail with a new link is on its way")
+    link, _ = link_in(wait_mail(address))
+    b.get(link)
+    message(b, r"is confirmed")
+    b.get(SITE + PORTAL)
+    sign_in(b, address, PASSWORD)
+    signed_in_page(b)
