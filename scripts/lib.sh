@@ -47,7 +47,8 @@ PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
           python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev
           libnginx-mod-http-ndk libnginx-mod-http-set-misc msmtp python3-aiosmtpd
-          chromium chromium-driver python3-selenium)
+          chromium chromium-driver python3-selenium  # this line: the sign-in portal and its browser test
+          dpkg-dev file lintian systemd man-db passwd)  # the last line: scripts/package and its test
 
 ensure_packages() {
     local missing=() p
