@@ -289,7 +289,7 @@ portal_nginx_conf() {  # the portal's files and its location, mounted at PORTAL_
     case "$PORTAL_PATH" in /*/) ;; *) die "FCGI_USERS_PORTAL_PATH must start and end with /: $PORTAL_PATH" ;; esac
     rm -rf "$WEB/portal"
     cp -r "$ROOT/nginx/portal" "$WEB/portal"
-    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|alias portal/;|alias $WEB/portal/;|" \
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$WEB/portal|g" \
         "$ROOT/nginx/fcgi-users-portal.conf" > "$NGINX_DIR/fcgi-users-portal.conf"
     # The demo's private page says who is signed in (nginx SSI of the check's X-User-Email).
     printf '%s\n' 'private page: any logged-in user sees this.' \

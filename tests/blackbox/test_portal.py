@@ -16,7 +16,7 @@ import urllib.parse
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -61,7 +61,9 @@ def b(browser):
 
 
 def wait(driver, condition, timeout=20):
-    return WebDriverWait(driver, timeout).until(condition)
+    # A page that navigates (sign-in, sign-out) replaces its elements while we look.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(condition)
 
 
 def visible(driver, element_id):
