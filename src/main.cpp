@@ -4,6 +4,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -62,17 +64,53 @@ long hash_slots(const fu::Config& c) {
     return n == 0 ? 1 : static_cast<long>(n);
 }
 
+// The terminal's settings while a password is read without echo, for the
+// signal handler that puts them back if the read is interrupted.
+termios g_saved_terminal{};
+
+extern "C" void restore_terminal_and_die(int sig) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);  // async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+// Turns echo off for its lifetime, and puts the terminal back on every path:
+// return, exception, and the signals that end a process at a prompt.
+class NoEcho {
+public:
+    NoEcho() {
+        if (tcgetattr(STDIN_FILENO, &g_saved_terminal) != 0) return;
+        active_ = true;
+        struct sigaction sa {};
+        sa.sa_handler = restore_terminal_and_die;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+        termios quiet = g_saved_terminal;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    ~NoEcho() {
+        if (!active_) return;
+        tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+    }
+    NoEcho(const NoEcho&) = delete;
+    NoEcho& operator=(const NoEcho&) = delete;
+
+private:
+    static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    std::array<struct sigaction, kSignals.size()> old_{};
+    bool active_ = false;
+};
+
 std::string read_password() {
     std::string pw;
     if (isatty(STDIN_FILENO)) {
         std::cerr << "Password: " << std::flush;
-        termios old{};
-        tcgetattr(STDIN_FILENO, &old);
-        termios quiet = old;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-        std::getline(std::cin, pw);
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        {
+            NoEcho no_echo;
+            std::getline(std::cin, pw);
+        }
         std::cerr << "\n";
     } else {
         std::getline(std::cin, pw);
@@ -85,7 +123,6 @@ int run_serve(const fu::Config& config) {
     int listen_fd = fu::open_listen_socket(config);
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, hash_slots(config));
     fu::JwtCodec jwt(config.jwt_algorithm);
-    fu::TimingEqualizer forgot_timing, verify_timing;
     fu::hooks::Dispatcher dispatcher(config);
     fu::http::Router router;
     fu::register_routes(router, config);
@@ -94,8 +131,8 @@ int run_serve(const fu::Config& config) {
     fu::oauth::Providers providers(config);
     fu::oauth::TokenCipher token_cipher(config.oauth.token_key);
     fu::Deps deps{config, hasher, jwt,
-                  fu::UserManagerDeps{config, hasher, jwt, forgot_timing, verify_timing,
-                                      &fu::hooks::Dispatcher::wake_callback, &dispatcher},
+                  fu::UserManagerDeps{config, hasher, jwt, &fu::hooks::Dispatcher::wake_callback,
+                                      &dispatcher},
                   &metrics, &providers, &token_cipher};
     {
         fu::DbThread db_thread;
@@ -147,10 +184,9 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     fu::DbThread db_thread;
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, 1);
     fu::JwtCodec jwt(config.jwt_algorithm);
-    fu::TimingEqualizer t1, t2;
-    fu::UserManagerDeps deps{config, hasher, jwt, t1, t2};
+    fu::UserManagerDeps deps{config, hasher, jwt};
     fu::Stores stores(config);
-    fu::UserManager manager(deps, stores.users());
+    fu::UserManager manager(deps, stores);
     std::string password = read_password();
     if (args[0] == "create") {
         auto user = manager.create(email, password, superuser, verified);
@@ -160,9 +196,15 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
             return 0;
         }
         switch (user.error().code) {
-        case fu::UserError::already_exists: std::cerr << "fcgi-users: a user with this e-mail exists\n"; break;
-        case fu::UserError::invalid_password: std::cerr << "fcgi-users: " << user.error().detail << "\n"; break;
-        default: std::cerr << "fcgi-users: the database failed (see the log above)\n"; break;
+            case fu::CreateUserError::already_exists:
+                std::cerr << "fcgi-users: a user with this e-mail exists\n";
+                break;
+            case fu::CreateUserError::invalid_password:
+                std::cerr << "fcgi-users: " << user.error().detail << "\n";
+                break;
+            default:
+                std::cerr << "fcgi-users: the database failed (see the log above)\n";
+                break;
         }
         return 1;
     }
@@ -174,7 +216,10 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     auto done = manager.set_password(**found, password);
     sodium_memzero(password.data(), password.size());
     if (!done) {
-        std::cerr << "fcgi-users: the database failed\n";
+        std::cerr << (done.error().code == fu::SetPasswordOutcome::stale
+                          ? "fcgi-users: the password changed meanwhile; nothing was written, run "
+                            "it again\n"
+                          : "fcgi-users: the database failed\n");
         return 1;
     }
     std::cout << "password set for " << (*found)->id << "\n";

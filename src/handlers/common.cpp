@@ -17,8 +17,7 @@ http::Response user_response(int status, const User& user, Context& ctx) {
     cJSON_AddBoolToObject(d.get(), "is_verified", user.is_verified);
     // Without a provider the object stays FastAPI Users' five keys.
     if (ctx.deps.providers && !ctx.deps.providers->empty()) {
-        OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
-        auto accounts = oauth.accounts(user.id);
+        auto accounts = ctx.oauth.accounts(user.id);
         if (!accounts) {
             return accounts.error().code == OAuthError::unavailable ? http::service_unavailable()
                                                                     : http::internal_error();
@@ -45,8 +44,10 @@ http::Response auth_failure(AuthError e) {
     return http::internal_error();
 }
 
-http::Response server_failure(UserError e) {
-    return e == UserError::unavailable ? http::service_unavailable() : http::internal_error();
+http::Response accepted_then(std::function<void()> work) {
+    http::Response res = http::json_text(202, "null");
+    res.after = std::move(work);
+    return res;
 }
 
 void register_routes(http::Router& router, const Config& config) {

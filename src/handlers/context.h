@@ -1,13 +1,14 @@
 // Context: what a handler works with. Deps are shared by all threads and
-// read-only; a Context belongs to one worker thread (its own connection,
-// stores, UserManager and Authenticator).
+// read-only; a Context belongs to one worker thread, whose UserManager,
+// Authenticator and OAuthManager (over that thread's own connection) are the
+// handlers' only way to the database. fcgi/ builds them (WorkerContext).
 #pragma once
 
 #include "auth/authenticator.h"
 #include "config/config.h"
 #include "http/router.h"
-#include "store/stores.h"
 #include "users/password.h"
+#include "users/oauth_manager.h"
 #include "users/tokens.h"
 #include "users/user_manager.h"
 
@@ -30,14 +31,10 @@ struct Deps {
 };
 
 struct Context {
-    explicit Context(const Deps& d)
-        : deps(d), stores(d.config), manager(d.manager, stores.users()),
-          auth(d.config, d.jwt, manager, stores.tokens()) {}
-
     const Deps& deps;
-    Stores stores;
-    UserManager manager;
-    Authenticator auth;
+    UserManager& manager;
+    Authenticator& auth;
+    OAuthManager& oauth;
 };
 
 // Every route, registered at start-up.

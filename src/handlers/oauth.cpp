@@ -159,8 +159,7 @@ http::Response callback(Provider& provider, const http::Request& req, Context& c
     auto account = provider_account(provider, false, req, std::get<oauth::State>(state), ctx);
     if (auto* res = std::get_if<http::Response>(&account)) return std::move(*res);
 
-    OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
-    auto login = oauth.callback(provider.config(), std::get<ProviderAccount>(account));
+    auto login = ctx.oauth.callback(provider.config(), std::get<ProviderAccount>(account));
     if (!login) return oauth_failure(login.error());
     const User& user = login->user;
     if (!user.is_active) return http::bad_request("LOGIN_BAD_CREDENTIALS");
@@ -182,8 +181,7 @@ http::Response associate_callback(Provider& provider, const http::Request& req, 
     auto account = provider_account(provider, true, req, std::get<oauth::State>(state), ctx);
     if (auto* res = std::get_if<http::Response>(&account)) return std::move(*res);
 
-    OAuthManager oauth(ctx.deps.manager, ctx.stores.users(), ctx.stores.oauth_accounts());
-    auto user = oauth.associate(provider.config(), std::get<ProviderAccount>(account), who->user);
+    auto user = ctx.oauth.associate(provider.config(), std::get<ProviderAccount>(account), who->user);
     if (!user) return oauth_failure(user.error());
     return user_response(200, *user, ctx);
 }

@@ -16,7 +16,8 @@ namespace fu {
 
 class Metrics {
 public:
-    static constexpr std::array<int, 13> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404, 405, 413, 422, 500, 503};
+    static constexpr std::array<int, 14> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404, 405, 408, 413,
+                                                    422, 500, 503};
     static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                        0.05,   0.1,   0.25,   0.5,   1.0};
 
@@ -26,6 +27,9 @@ public:
     // From thread `shard` only.
     void record(size_t shard, size_t route, int status, double seconds);
     void set_hash_queue(long length) { hash_queue_.store(length, std::memory_order_relaxed); }
+    // From any thread: one failed accept(2), counted by its errno (EMFILE,
+    // ENFILE, ENOMEM, ENOBUFS, ECONNABORTED, or "other").
+    void count_accept_error(int err);
 
     // The Prometheus text of everything counted so far.
     std::string exposition() const;
@@ -42,6 +46,7 @@ private:
     const http::Router& router_;
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<long> hash_queue_{0};
+    std::array<std::atomic<uint64_t>, 6> accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };
 
 }  // namespace fu

@@ -1,8 +1,6 @@
-// SQL of table oauth_account; creating a user through a provider writes the
-// user, its account row and their hook events in one transaction.
+// SQL of table oauth_account, one statement per change.
 #include "store/oauth_account_store.h"
 
-#include "store/transaction.h"
 #include "wrap/mariadb.h"
 
 namespace fu {
@@ -50,23 +48,17 @@ Result<std::vector<OAuthAccount>, db::DbError> OAuthAccountStore::list_for_user(
     return out;
 }
 
-Result<Unit, db::DbError> OAuthAccountStore::update_tokens(const OAuthAccount& a,
-                                                           const std::vector<HookEvent>& events) {
-    return in_transaction(
-        conn_,
-        [&]() -> Result<Unit, db::DbError> {
-            auto r = conn_.exec(
-                "UPDATE oauth_account SET access_token = ?, expires_at = ?, refresh_token = ?, "
-                "account_email = ? WHERE id = ?",
-                {a.access_token, opt_number(a.expires_at), opt_string(a.refresh_token),
-                 a.account_email, a.id});
-            if (!r) return r.error();
-            return Unit{};
-        },
-        events);
+Result<Unit, db::DbError> OAuthAccountStore::update_tokens(const OAuthAccount& a) {
+    auto r = conn_.exec(
+        "UPDATE oauth_account SET access_token = ?, expires_at = ?, refresh_token = ?, "
+        "account_email = ? WHERE id = ?",
+        {a.access_token, opt_number(a.expires_at), opt_string(a.refresh_token), a.account_email,
+         a.id});
+    if (!r) return r.error();
+    return Unit{};
 }
 
-Result<Unit, db::DbError> OAuthAccountStore::insert(const OAuthAccount& a) {
+Result<Unit, db::DbError> OAuthAccountStore::link(const OAuthAccount& a) {
     auto r = conn_.exec(
         "INSERT INTO oauth_account (id, oauth_name, access_token, expires_at, refresh_token, "
         "account_id, account_email, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,29 +66,6 @@ Result<Unit, db::DbError> OAuthAccountStore::insert(const OAuthAccount& a) {
          a.account_id, a.account_email, a.user_id});
     if (!r) return r.error();
     return Unit{};
-}
-
-Result<Unit, db::DbError> OAuthAccountStore::link(const OAuthAccount& a,
-                                                  const std::vector<HookEvent>& events) {
-    return in_transaction(
-        conn_, [&] { return insert(a); }, events);
-}
-
-Result<Unit, db::DbError> OAuthAccountStore::create_user(const User& u, const OAuthAccount& a,
-                                                         const std::vector<HookEvent>& events) {
-    return in_transaction(
-        conn_,
-        [&]() -> Result<Unit, db::DbError> {
-            auto r = conn_.exec(
-                "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
-                "is_verified) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
-                 static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
-            if (!r) return r.error();
-            return insert(a);
-        },
-        events);
 }
 
 }  // namespace fu

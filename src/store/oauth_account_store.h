@@ -1,14 +1,15 @@
 // OAuthAccountStore: table oauth_account (FastAPI Users' columns), the
 // provider accounts linked to users. Tokens arrive here already sealed
-// (oauth/token_cipher.h); this store never sees them in clear. Each change
-// commits together with its hook events. One per worker thread.
+// (oauth/token_cipher.h); this store never sees them in clear. Each change is
+// one statement and records no hook event (a user created through a provider
+// is UserStore::create's, its account linked in that transaction by link()).
+// One per worker thread.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "model/hook_event.h"
 #include "model/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
@@ -35,19 +36,11 @@ class OAuthAccountStore {
     // The user's accounts, oldest link first; tokens left empty.
     Result<std::vector<OAuthAccount>, db::DbError> list_for_user(std::string_view user_id);
     // New tokens and e-mail for the row `account.id` (a known account logging in again).
-    Result<Unit, db::DbError> update_tokens(const OAuthAccount& account,
-                                            const std::vector<HookEvent>& events);
-    // Links `account` to its existing user. duplicate: that provider account is linked already.
-    Result<Unit, db::DbError> link(const OAuthAccount& account,
-                                   const std::vector<HookEvent>& events);
-    // Creates `user` and links `account` to it in one transaction.
-    // duplicate: the e-mail or the provider account was taken meanwhile.
-    Result<Unit, db::DbError> create_user(const User& user, const OAuthAccount& account,
-                                          const std::vector<HookEvent>& events);
+    Result<Unit, db::DbError> update_tokens(const OAuthAccount& account);
+    // Links `account` to its user. duplicate: that provider account is linked already.
+    Result<Unit, db::DbError> link(const OAuthAccount& account);
 
   private:
-    Result<Unit, db::DbError> insert(const OAuthAccount& a);
-
     db::Connection& conn_;
 };
 

@@ -48,9 +48,9 @@ public:
 
 private:
     std::unique_ptr<db::Connection> conn_;
+    HookEventStore hooks_;  // before users_, which writes events through it
     UserStore users_;
     TokenStore tokens_;
-    HookEventStore hooks_;
     OAuthAccountStore oauth_accounts_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -28,64 +30,64 @@ OAuthAccount OAuthManager::row(const OAuthProviderConfig& provider, const Provid
     return a;
 }
 
-std::vector<HookEvent> OAuthManager::event(const char* name, const User& user) const {
-    auto it = d_.config.hooks.commands.find(name);
-    if (it == d_.config.hooks.commands.end() || it->second.empty()) return {};
-    return {HookEvent{name, user.id, user.email, std::nullopt}};
-}
-
-void OAuthManager::wake(const std::vector<HookEvent>& events) const {
-    if (!events.empty() && d_.wake_hooks) d_.wake_hooks(d_.wake_arg);
-}
-
-Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig& provider,
-                                                      const ProviderAccount& account) {
+Result<std::optional<OAuthLogin>, OAuthError> OAuthManager::existing(
+    const OAuthProviderConfig& provider, const ProviderAccount& account) {
     auto known = accounts_.find(provider.name, account.account_id);
     if (!known) return make_error(from_store(known.error()));
     if (*known) {
         OAuthAccount update = row(provider, account, (*known)->user_id);
         update.id = (*known)->id;
-        if (auto r = accounts_.update_tokens(update, {}); !r)
-            return make_error(from_store(r.error()));
+        if (auto r = accounts_.update_tokens(update); !r) return make_error(from_store(r.error()));
         auto user = users_.get(update.user_id);
         if (!user) return make_error(from_store(user.error()));
         if (!*user) return make_error(OAuthError::internal, "oauth_account row without its user");
-        return OAuthLogin{**user, false};
+        return std::optional<OAuthLogin>(OAuthLogin{**user, false});
     }
 
+    // The store's lookup by e-mail (email_key): a provider's letter case does not matter.
     auto same_email = users_.get_by_email(account.email);
     if (!same_email) return make_error(from_store(same_email.error()));
-    if (*same_email) {
-        if (!provider.associate_by_email) return make_error(OAuthError::user_already_exists);
-        auto linked = accounts_.link(row(provider, account, (*same_email)->id), {});
-        if (!linked) {
-            // The same account linked by a concurrent callback is no error.
-            if (linked.error().code != db::DbError::duplicate)
-                return make_error(from_store(linked.error()));
-        }
-        return OAuthLogin{**same_email, false};
-    }
+    if (!*same_email) return std::optional<OAuthLogin>();
+    if (!provider.associate_by_email) return make_error(OAuthError::user_already_exists);
+    auto linked = accounts_.link(row(provider, account, (*same_email)->id));
+    // The same account linked by a concurrent callback is no error.
+    if (!linked && linked.error().code != db::DbError::duplicate)
+        return make_error(from_store(linked.error()));
+    return std::optional<OAuthLogin>(OAuthLogin{**same_email, false});
+}
 
-    User user;
-    user.id = sodium::uuid4();
-    user.email = account.email;
+Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig& provider,
+                                                      const ProviderAccount& account) {
+    auto before = existing(provider, account);
+    if (!before) return before.error();
+    if (*before) return std::move(**before);
+
     // FastAPI Users' rule: a random password nobody knows (a login with a
-    // password stays impossible until a reset sets one).
-    std::string random = sodium::random_token(32);
-    user.hashed_password = d_.hasher.hash(random);
+    // password stays impossible until a reset sets one), within the policy.
+    size_t length = static_cast<size_t>(
+        std::clamp(43L, config_.password_min_length, config_.password_max_length));
+    std::string random = sodium::random_token(length);
+    random.resize(length);
+    auto created = manager_.create(
+        account.email, random, false, provider.is_verified_by_default,
+        [&](const User& user) { return accounts_.link(row(provider, account, user.id)); });
     sodium_memzero(random.data(), random.size());
-    if (user.hashed_password.empty())
-        return make_error(OAuthError::unavailable, "no memory to hash");
-    user.is_verified = provider.is_verified_by_default;
-    auto events = event("after_register", user);
-    auto created = accounts_.create_user(user, row(provider, account, user.id), events);
-    if (!created) {
-        if (created.error().code == db::DbError::duplicate)
-            return make_error(OAuthError::user_already_exists);
-        return make_error(from_store(created.error()));
+    if (created) return OAuthLogin{std::move(*created), true};
+    switch (created.error().code) {
+    case CreateUserError::already_exists: {
+        // A concurrent callback (or registration) created the user or linked
+        // the account meanwhile: decided as if it had been there before.
+        auto now = existing(provider, account);
+        if (!now) return now.error();
+        if (!*now) return make_error(OAuthError::internal, "the taken row is gone");
+        return std::move(**now);
     }
-    wake(events);
-    return OAuthLogin{user, true};
+    case CreateUserError::invalid_password:
+        return make_error(OAuthError::internal, "password policy refuses a random password");
+    case CreateUserError::unavailable: return make_error(OAuthError::unavailable);
+    case CreateUserError::internal: return make_error(OAuthError::internal);
+    }
+    return make_error(OAuthError::internal);
 }
 
 Result<User, OAuthError> OAuthManager::associate(const OAuthProviderConfig& provider,
@@ -96,11 +98,11 @@ Result<User, OAuthError> OAuthManager::associate(const OAuthProviderConfig& prov
         if ((*known)->user_id != user.id) return make_error(OAuthError::account_taken);
         OAuthAccount update = row(provider, account, user.id);
         update.id = (*known)->id;
-        if (auto r = accounts_.update_tokens(update, {}); !r)
+        if (auto r = accounts_.update_tokens(update); !r)
             return make_error(from_store(r.error()));
         return user;
     }
-    auto linked = accounts_.link(row(provider, account, user.id), {});
+    auto linked = accounts_.link(row(provider, account, user.id));
     if (!linked) {
         if (linked.error().code == db::DbError::duplicate)
             return make_error(OAuthError::account_taken);

@@ -2,7 +2,8 @@
 // the user and oauth_account stores. A known (provider, account id) gets its
 // tokens updated and is its user; else a user with the same e-mail gets the
 // account linked, only with associate_by_email; else a new user is created
-// with an unusable random password and `after_register` recorded with it.
+// through UserManager::create (with an unusable random password, its
+// `after_register` event) and the account linked in the same transaction.
 // Tokens arrive sealed (oauth/token_cipher.h, by the caller) and are stored
 // as they are. Knows nothing of HTTP nor of the providers.
 // One per worker thread.
@@ -13,11 +14,9 @@
 #include <vector>
 
 #include "config/config.h"
-#include "model/hook_event.h"
 #include "model/user.h"
 #include "store/oauth_account_store.h"
 #include "store/user_store.h"
-#include "users/password.h"
 #include "users/user_manager.h"
 #include "util/result.h"
 
@@ -46,8 +45,11 @@ struct OAuthLogin {
 
 class OAuthManager {
   public:
-    OAuthManager(const UserManagerDeps& deps, UserStore& users, OAuthAccountStore& accounts)
-        : d_(deps), users_(users), accounts_(accounts) {}
+    // users: lookups only (by id, by e-mail through email_key); every user
+    // change goes through `manager`.
+    OAuthManager(const Config& config, UserManager& manager, UserStore& users,
+                 OAuthAccountStore& accounts)
+        : config_(config), manager_(manager), users_(users), accounts_(accounts) {}
 
     Result<OAuthLogin, OAuthError> callback(const OAuthProviderConfig& provider,
                                             const ProviderAccount& account);
@@ -60,10 +62,13 @@ class OAuthManager {
   private:
     OAuthAccount row(const OAuthProviderConfig& provider, const ProviderAccount& account,
                      const std::string& user_id) const;
-    std::vector<HookEvent> event(const char* name, const User& user) const;
-    void wake(const std::vector<HookEvent>& events) const;
+    // The login of the account's user (its tokens refreshed), else of the
+    // user with its e-mail (the associate rule); nullopt: neither exists.
+    Result<std::optional<OAuthLogin>, OAuthError> existing(const OAuthProviderConfig& provider,
+                                                           const ProviderAccount& account);
 
-    const UserManagerDeps& d_;
+    const Config& config_;
+    UserManager& manager_;
     UserStore& users_;
     OAuthAccountStore& accounts_;
 };

@@ -121,7 +121,10 @@ def test_package_contents_and_control(deb):
                  "./lib/systemd/system/fcgi-users.service", "./lib/systemd/system/fcgi-users.socket",
                  "./usr/share/fcgi-users/nginx/fcgi-users.locations.conf",
                  "./usr/share/fcgi-users/apache/fcgi-users-apache.conf",
-                 "./usr/share/fcgi-users/hooks/append-json-line", "./usr/share/doc/fcgi-users/copyright"):
+                 "./usr/share/fcgi-users/hooks/append-json-line", "./usr/share/doc/fcgi-users/copyright",
+                 "./usr/share/fcgi-users/hooks/send-mail", "./usr/share/fcgi-users/portal/index.html",
+                 "./usr/share/fcgi-users/nginx/fcgi-users-portal.conf",
+                 "./usr/share/fcgi-users/apache/fcgi-users-portal-apache.conf"):
         assert path in files, path
     assert "-rw-r----- root/root" in [l for l in files.splitlines() if l.endswith("fcgi-users.conf")][0]
     conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout
@@ -266,9 +269,11 @@ def test_operators_day_under_systemd_socket_activate_behind_nginx(stage, conf, s
     base, sock = site
     env = clean_env()
     migrate = [program(stage), "--config", conf, "migrate"]
-    n = len([f for f in os.listdir(os.path.join(ROOT, "sql")) if re.match(r"\d+_.*\.sql$", f)])
-    assert f"{n} applied, 0 already applied" in run(migrate, env=env).stdout
-    assert f"0 applied, {n} already applied" in run(migrate, env=env).stdout  # an upgrade: no-op
+    shipped = len([f for f in os.listdir(os.path.join(stage, "usr", "share", "fcgi-users", "sql"))
+                   if re.match(r"\d+_.*\.sql$", f)])
+    assert shipped == len([f for f in os.listdir(os.path.join(ROOT, "sql")) if re.match(r"\d+_.*\.sql$", f)])
+    assert f"{shipped} applied, 0 already applied" in run(migrate, env=env).stdout
+    assert f"0 applied, {shipped} already applied" in run(migrate, env=env).stdout  # an upgrade: no-op
     admin = unique_email("operator")
     created = run([program(stage), "--config", conf, "user", "create", "--email", admin, "--superuser"],
                   env=env, stdin=PASSWORD + "\n")
