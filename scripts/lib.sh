@@ -255,6 +255,9 @@ apache_start() {
     make_dirs
     if ! pid_alive "$RUN/fcgi-users-tcp.pid"; then
         (app_env; export FCGI_USERS_LISTEN=127.0.0.1:$FCGI_TCP_PORT
+         # Events are delivered by the unix-socket instance alone: the tests restart that
+         # one with other hook commands, and this one must not run its own on their rows.
+         export FCGI_USERS_HOOK_CONCURRENCY=0
          setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users-tcp.log" 2>&1 & echo $! > "$RUN/fcgi-users-tcp.pid")
     fi
     pid_alive "$RUN/apache.pid" && return 0

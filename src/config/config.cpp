@@ -246,7 +246,9 @@ std::vector<Key> make_keys() {
                                "Shell command run after " + ev + " as /bin/sh -c CMD fcgi-users USER_ID [TOKEN]; empty: none.",
                                [ev](Config& c) -> auto& { return c.hooks.commands[ev]; }));
     }
-    k.push_back(int_key("hook.concurrency", 2, 1, 64, "Hook commands run at once.",
+    k.push_back(int_key("hook.concurrency", 2, 0, 64,
+                        "Hook commands run at once; 0: this process records events but delivers none "
+                        "(another fcgi-users on the same database does).",
                         [](Config& c) -> auto& { return c.hooks.concurrency; }));
     k.push_back(int_key("hook.timeout", 30, 1, 3600, "Seconds before a hook's process group is killed.",
                         [](Config& c) -> auto& { return c.hooks.timeout_seconds; }));
