@@ -70,6 +70,23 @@ std::string Metrics::exposition() const {
     out += "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
            "# TYPE fcgi_users_hash_queue_length gauge\n"
            "fcgi_users_hash_queue_length " + std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    struct Counter {
+        SessionEvent event;
+        const char* name;
+        const char* help;
+    };
+    for (const Counter& c : {
+             Counter{SessionEvent::token_revoked, "fcgi_users_tokens_revoked_total",
+                     "Access token ids and sessions revoked (logout, refresh token reuse)."},
+             Counter{SessionEvent::refresh_reuse, "fcgi_users_refresh_reuse_detected_total",
+                     "Spent refresh tokens presented again (their family revoked)."},
+             Counter{SessionEvent::login_throttled, "fcgi_users_logins_throttled_total",
+                     "Logins and reset/verify attempts refused with 429 (too many failures)."},
+             Counter{SessionEvent::sessions_ended, "fcgi_users_sessions_ended_total",
+                     "Times all sessions of a user were ended by logout-all."}}) {
+        out += std::string("# HELP ") + c.name + " " + c.help + "\n# TYPE " + c.name + " counter\n" + c.name +
+               " " + std::to_string(events_[static_cast<size_t>(c.event)].load(std::memory_order_relaxed)) + "\n";
+    }
     return out;
 }
 

@@ -2,16 +2,31 @@
 // responses for an authentication failure or a database outage.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "auth/authenticator.h"
+#include "fcgi/metrics.h"
 #include "http/response.h"
 #include "users/user.h"
 
 namespace fu {
+
+struct Context;
 
 // {"id", "email", "is_active", "is_superuser", "is_verified"}
 http::Response user_response(int status, const User& user);
 http::Response auth_failure(AuthError e);
 // unavailable: 503; anything unexpected: 500 (never internals).
 http::Response server_failure(UserError e);
+http::Response store_failure(const Error<db::DbError>& e);
+// 429 {"detail": code} with Retry-After: the wait in whole seconds.
+http::Response too_many_attempts(const char* code, long long wait_ms);
+// The 429 (or 503) when bad reset/verify tokens from `address` are refused now.
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code);
+// {"access_token", "token_type": "bearer"} and, when there is one, "refresh_token".
+http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token);
+// Counts a rare event in /metrics (no-op outside `serve`).
+void count(Context& ctx, SessionEvent e);
 
 }  // namespace fu

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "auth/authenticator.h"
+#include "auth/login_throttle.h"
+#include "auth/refresh_tokens.h"
 #include "config/config.h"
 #include "http/router.h"
 #include "store/stores.h"
@@ -26,12 +28,16 @@ struct Deps {
 struct Context {
     explicit Context(const Deps& d)
         : deps(d), stores(d.config), manager(d.manager, stores.users()),
-          auth(d.config, d.jwt, manager, stores.tokens()) {}
+          auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
+          refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),
+          throttle(d.config, stores.throttle()) {}
 
     const Deps& deps;
     Stores stores;
     UserManager manager;
     Authenticator auth;
+    RefreshTokens refresh;
+    LoginThrottle throttle;
 };
 
 // Every route, registered at start-up.

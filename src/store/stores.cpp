@@ -9,7 +9,10 @@ Stores::Stores(const Config& config)
     : conn_(std::make_unique<db::Connection>(db_settings(config))),
       users_(*conn_),
       tokens_(*conn_),
-      hooks_(*conn_) {}
+      hooks_(*conn_),
+      sessions_(*conn_),
+      refresh_(*conn_),
+      throttle_(*conn_) {}
 
 Stores::~Stores() = default;
 

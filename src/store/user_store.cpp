@@ -52,7 +52,8 @@ StoreResult<Unit> UserStore::create(const User& u, const std::vector<HookEvent>&
         events);
 }
 
-StoreResult<Unit> UserStore::update(const User& u, const std::vector<HookEvent>& events) {
+StoreResult<Unit> UserStore::update(const User& u, const std::vector<HookEvent>& events,
+                                    const std::optional<SessionKeep>& end) {
     return in_transaction(
         [&]() -> StoreResult<Unit> {
             auto r = conn_.exec("UPDATE user SET email = ?, hashed_password = ?, is_active = ?, is_superuser = ?, "
@@ -60,6 +61,7 @@ StoreResult<Unit> UserStore::update(const User& u, const std::vector<HookEvent>&
                                 {u.email, u.hashed_password, static_cast<long long>(u.is_active),
                                  static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified), u.id});
             if (!r) return r.error();
+            if (end) return end_sessions(conn_, u.id, *end);
             return Unit{};
         },
         events);

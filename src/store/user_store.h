@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/session_store.h"
 #include "users/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
@@ -27,7 +28,9 @@ public:
     // duplicate when the address is taken in any letter case.
     StoreResult<Unit> create(const User& user, const std::vector<HookEvent>& events);
     // Writes every column of `user`; duplicate when its e-mail is taken.
-    StoreResult<Unit> update(const User& user, const std::vector<HookEvent>& events);
+    // With `end`, also ends the user's sessions but end's, in the same transaction.
+    StoreResult<Unit> update(const User& user, const std::vector<HookEvent>& events,
+                             const std::optional<SessionKeep>& end = std::nullopt);
     // Changes only the hash, and only if it is still `old_hash` (a rehash must
     // not undo a concurrent password change).
     StoreResult<Unit> update_hash_if(std::string_view id, std::string_view old_hash, std::string_view new_hash);

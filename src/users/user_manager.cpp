@@ -118,12 +118,16 @@ UserResult<User> UserManager::create(std::string_view email, std::string_view pa
 UserResult<std::optional<User>> UserManager::authenticate(std::string_view email, std::string_view password) {
     auto found = store_.get_by_email(email);
     if (!found) return make_error(from_store(found.error()));
-    if (!*found) {
+    return check_password(std::move(*found), password);
+}
+
+UserResult<std::optional<User>> UserManager::check_password(std::optional<User> found, std::string_view password) {
+    if (!found) {
         // Hash anyway, so that an unknown address costs what a wrong password costs.
         d_.hasher.verify_dummy(password);
         return std::optional<User>{};
     }
-    User user = std::move(**found);
+    User user = std::move(*found);
     auto verdict = d_.hasher.verify(password, user.hashed_password);
     if (!verdict.ok) return std::optional<User>{};
     if (verdict.needs_rehash) {
@@ -138,6 +142,10 @@ UserResult<std::optional<User>> UserManager::authenticate(std::string_view email
 }
 
 UserResult<Unit> UserManager::on_after_login(const User& user) { return record(event("after_login", user)); }
+
+UserResult<Unit> UserManager::on_after_refresh_reuse(const User& user) {
+    return record(event("after_refresh_reuse", user));
+}
 
 UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
     if (events.empty()) return Unit{};
@@ -185,7 +193,7 @@ UserResult<User> UserManager::reset_password(std::string_view token, std::string
     updated.hashed_password = d_.hasher.hash(password);
     if (updated.hashed_password.empty()) return make_error(UserError::unavailable);
     auto events = event("after_reset_password", updated);
-    auto r = store_.update(updated, events);
+    auto r = store_.update(updated, events, SessionKeep{});
     if (!r) return make_error(from_store(r.error()));
     wake(events);
     return updated;
@@ -227,7 +235,8 @@ UserResult<User> UserManager::verify(std::string_view token) {
     return user;
 }
 
-UserResult<User> UserManager::update(const User& user, const UserUpdate& change, bool safe) {
+UserResult<User> UserManager::update(const User& user, const UserUpdate& change, bool safe,
+                                     const SessionKeep& keep) {
     User next = user;
     const Config& c = d_.config;
     if (change.email && *change.email != user.email) {
@@ -251,7 +260,9 @@ UserResult<User> UserManager::update(const User& user, const UserUpdate& change,
         if (change.is_verified) next.is_verified = *change.is_verified;
     }
     auto events = event("after_update", next);
-    auto r = store_.update(next, events);
+    std::optional<SessionKeep> end;
+    if (change.password || (user.is_active && !next.is_active)) end = keep;
+    auto r = store_.update(next, events, end);
     if (!r) return make_error(from_store(r.error()));  // duplicate: a racing registration won
     wake(events);
     return next;
@@ -271,7 +282,7 @@ UserResult<User> UserManager::set_password(const User& user, std::string_view pa
     User next = user;
     next.hashed_password = d_.hasher.hash(password);
     if (next.hashed_password.empty()) return make_error(UserError::unavailable);
-    auto r = store_.update(next, {});
+    auto r = store_.update(next, {}, SessionKeep{});
     if (!r) return make_error(from_store(r.error()));
     return next;
 }
