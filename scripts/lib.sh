@@ -20,8 +20,25 @@ LOG=$VAR/log
 SECRETS=$VAR/secrets
 DB_DATA=$VAR/mysql
 DB_SOCKET=$RUN/mysqld.sock
-APP_SOCKET=$RUN/fcgi-users.sock
 NGINX_DIR=$VAR/nginx
+
+# WEB holds what the web servers' workers must reach: fcgi-users' socket, the
+# demo pages, nginx's temporary files, Apache's document root. Run as root,
+# nginx's and Apache's workers drop to WEB_USER, which may not enter the
+# checkout or $VAR (root's home and every mktemp -d folder are 0700); so WEB is
+# then a folder of its own under /run, group WEB_USER (setgid, so the socket
+# fcgi-users creates there is in that group too), and nothing of the user's
+# own is opened up. Run as anyone else, the workers are that user and WEB is
+# $VAR/web.
+if [ "$(id -u)" -eq 0 ]; then
+    WEB_USER=www-data
+    WEB=${FCGI_USERS_WEB_DIR:-/run/fcgi-users-dev/$(printf '%s' "$VAR" | sha256sum | cut -c1-16)}
+else
+    WEB_USER=
+    WEB=${FCGI_USERS_WEB_DIR:-$VAR/web}
+fi
+APP_SOCKET=$WEB/fcgi-users.sock
+export FCGI_USERS_APP_SOCKET=$APP_SOCKET  # the tests talk FastCGI to it directly
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -76,7 +93,17 @@ stop_pid() {
     rm -f "$file"
 }
 
-make_dirs() { mkdir -p "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR"; chmod 700 "$SECRETS"; }
+make_dirs() {
+    mkdir -p "$RUN" "$LOG" "$SECRETS" "$NGINX_DIR" "$WEB"
+    chmod 700 "$SECRETS"
+    if [ -n "$WEB_USER" ]; then
+        chgrp "$WEB_USER" "$WEB" && chmod 2750 "$WEB"
+        chmod 755 "$(dirname "$WEB")"
+    fi
+}
+
+# Removes WEB when it lives outside $VAR (nothing else would).
+web_cleanup() { case "$WEB" in "$VAR"/*) ;; *) rm -rf "$WEB" ;; esac; }
 
 secret() {  # secret NAME: the file holding it, made on first use
     local f=$SECRETS/$1
@@ -163,7 +190,8 @@ app_start() {
     pid_alive "$RUN/fcgi-users.pid" && return 0
     app_env
     "$BUILD/fcgi-users" migrate >>"$LOG/fcgi-users.log" 2>&1 || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users migrate failed"; }
-    setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1 &
+    # umask 007: the socket is group-writable, for the web server's workers (WEB).
+    (umask 007; exec setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1) &
     echo $! > "$RUN/fcgi-users.pid"
     local i
     for ((i = 0; i < 100; i++)); do
@@ -178,9 +206,9 @@ app_stop() { stop_pid "$RUN/fcgi-users.pid" 30; }
 
 nginx_conf() {
     local user_line=""
-    [ "$(id -u)" -eq 0 ] && user_line="user root;"  # workers must reach the sockets under var/
-    mkdir -p "$NGINX_DIR/tmp" "$NGINX_DIR/html"
-    sed -e "s|@VAR@|$VAR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
+    [ -n "$WEB_USER" ] && user_line="user $WEB_USER $WEB_USER;"
+    mkdir -p "$WEB/nginx-tmp" "$WEB/html"
+    sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$HTTP_PORT|g" \
         -e "s|@APP_SOCKET@|$APP_SOCKET|g" -e "s|@USER_LINE@|$user_line|g" \
         -e "s|@PROTECTED_PORT@|$PROTECTED_PORT|g" -e "s|@APP_PORT@|$DEMO_APP_PORT|g" \
         "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
@@ -188,13 +216,13 @@ nginx_conf() {
     cp "$ROOT"/nginx/*.conf "$NGINX_DIR/"
     rm -f "$NGINX_DIR"/extra-*.conf
     if [ -n "${FCGI_USERS_NGINX_EXTRA:-}" ]; then
-        sed -e "s|@VAR@|$VAR|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
+        sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
     fi
     # The demo site's pages.
-    mkdir -p "$NGINX_DIR/html/private" "$NGINX_DIR/html/admin"
-    echo "private page: any logged-in user sees this" > "$NGINX_DIR/html/private/index.html"
-    echo "admin page: superusers only" > "$NGINX_DIR/html/admin/index.html"
-    echo "<html><body>log in at /auth/cookie/login, then come back</body></html>" > "$NGINX_DIR/html/login.html"
+    mkdir -p "$WEB/html/private" "$WEB/html/admin"
+    echo "private page: any logged-in user sees this" > "$WEB/html/private/index.html"
+    echo "admin page: superusers only" > "$WEB/html/admin/index.html"
+    echo "<html><body>log in at /auth/cookie/login, then come back</body></html>" > "$WEB/html/login.html"
 }
 
 nginx_start() {
@@ -227,13 +255,12 @@ apache_start() {
     fi
     pid_alive "$RUN/apache.pid" && return 0
     local user_line=""
-    [ "$(id -u)" -eq 0 ] && user_line='User daemon\nGroup daemon'  # sed turns \n into a line break
-    mkdir -p "$VAR/apache/htdocs/protected" "$VAR/apache/htdocs/admin"
-    echo "protected by fcgi-users through Apache" > "$VAR/apache/htdocs/protected/index.html"
-    echo "superusers only, through Apache" > "$VAR/apache/htdocs/admin/index.html"
-    chmod -R a+rX "$VAR/apache"
+    [ -n "$WEB_USER" ] && user_line="User $WEB_USER\nGroup $WEB_USER"  # sed turns \n into a line break
+    mkdir -p "$VAR/apache" "$WEB/apache-htdocs/protected" "$WEB/apache-htdocs/admin" "$WEB/apache-run"
+    echo "protected by fcgi-users through Apache" > "$WEB/apache-htdocs/protected/index.html"
+    echo "superusers only, through Apache" > "$WEB/apache-htdocs/admin/index.html"
     sed -e "s|@FCGI_TCP_PORT@|$FCGI_TCP_PORT|g" "$ROOT/apache/fcgi-users-apache.conf" > "$VAR/apache/fcgi-users-apache.conf"
-    sed -e "s|@VAR@|$VAR|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
+    sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
         "$ROOT/apache/apache2.conf.in" > "$VAR/apache/apache2.conf"
     apache2 -t -f "$VAR/apache/apache2.conf" 2>"$LOG/apache-test.log" || { cat "$LOG/apache-test.log" >&2; die "apache configuration test failed"; }
     apache2 -f "$VAR/apache/apache2.conf" -k start || die "apache did not start (see $LOG/apache-error.log)"
@@ -244,4 +271,4 @@ apache_start() {
 apache_stop() { stop_pid "$RUN/apache.pid" 20; stop_pid "$RUN/fcgi-users-tcp.pid" 20; }
 
 stack_up() { db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
-stack_down() { apache_stop; nginx_stop; app_stop; db_stop; }
+stack_down() { apache_stop; nginx_stop; app_stop; db_stop; web_cleanup; }

@@ -12,7 +12,7 @@
 
 #include "auth/session_purger.h"
 #include "config/config.h"
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
 #include "util/log.h"

@@ -3,7 +3,7 @@
 // it, {prefix}/refresh where refresh tokens are on, and /auth/logout-all.
 #include <ctime>
 
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "http/body.h"

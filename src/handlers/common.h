@@ -6,9 +6,9 @@
 #include <string>
 
 #include "auth/authenticator.h"
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "http/response.h"
-#include "users/user.h"
+#include "model/user.h"
 
 namespace fu {
 

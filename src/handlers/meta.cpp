@@ -1,6 +1,6 @@
 // Routes about the service itself: GET /healthz, GET /metrics and
 // GET /openapi.json.
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "openapi_json.h"

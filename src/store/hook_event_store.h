@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "users/user.h"
+#include "model/hook_event.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "users/user.h"
+#include "model/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 

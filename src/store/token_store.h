@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "users/user.h"
+#include "model/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 

@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "users/user.h"
+#include "model/user.h"
 #include "wrap/mariadb.h"
 
 namespace fu {

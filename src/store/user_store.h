@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "model/hook_event.h"
+#include "model/user.h"
 #include "store/session_store.h"
-#include "users/user.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 

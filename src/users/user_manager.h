@@ -12,7 +12,8 @@
 #include "store/user_store.h"
 #include "users/password.h"
 #include "users/tokens.h"
-#include "users/user.h"
+#include "model/user.h"
+#include "model/hook_event.h"
 #include "util/result.h"
 
 namespace fu {

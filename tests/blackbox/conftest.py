@@ -15,10 +15,10 @@ BASE = os.environ.get("FCGI_USERS_TEST_URL", "")
 VAR = os.environ.get("FCGI_USERS_VAR", "")
 HOOK_FILE = os.environ.get("FCGI_USERS_HOOK_FILE", "")
 
-if not BASE or not VAR:
+if not BASE or not VAR or "FCGI_USERS_APP_SOCKET" not in os.environ:
     raise RuntimeError("black-box tests run against the stack of scripts/test; run scripts/test")
 
-APP_SOCKET = os.path.join(VAR, "run", "fcgi-users.sock")
+APP_SOCKET = os.environ["FCGI_USERS_APP_SOCKET"]  # scripts/lib.sh: under WEB
 APP_PID_FILE = os.path.join(VAR, "run", "fcgi-users.pid")
 PASSWORD = "guinevere-forever"
 

@@ -1,5 +1,5 @@
 // Summing the per-thread shards into Prometheus text.
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 
 #include <cstdio>
 

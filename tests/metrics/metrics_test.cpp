@@ -1,5 +1,5 @@
 // Metrics: shards summed by route pattern and status, histogram, gauge.
-#include "fcgi/metrics.h"
+#include "metrics/metrics.h"
 
 #include <gtest/gtest.h>
 
