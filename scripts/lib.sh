@@ -45,7 +45,7 @@ die() { say "error: $*"; exit 1; }
 
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
-          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2)
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev)
 
 ensure_packages() {
     local missing=() p
