@@ -42,7 +42,8 @@ std::optional<std::string> Authenticator::read_transport(const http::Request& re
 }
 
 Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendConfig& backend,
-                                                                 const std::string& token, TokenSession& session) {
+                                                                 const std::string& token,
+                                                                 TokenSession& session) {
     if (backend.strategy == Strategy::database) {
         if (token.size() != kDatabaseTokenChars) return std::optional<User>{};
         auto user = tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
@@ -58,7 +59,8 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
     // One statement: the user row, its session state and the revoked ids.
     auto found = sessions_.find_user(sub, session.id, session.sid);
     if (!found) return make_error(from_db(found.error()));
-    if (!*found || !session_alive(session, **found, config_.access_token_lifetime)) return std::optional<User>{};
+    if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
+        return std::optional<User>{};
     return std::optional<User>{std::move((*found)->user)};
 }
 
@@ -78,7 +80,9 @@ Result<Authenticated, AuthError> Authenticator::current_user(const http::Request
         auto user = read_token(backend, *token, session);
         if (!user) return user.error();
         if (*user)
-            return check(Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)}, need);
+            return check(
+                Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)},
+                need);
     }
     return check(std::nullopt, need);
 }
@@ -91,10 +95,12 @@ Result<Authenticated, AuthError> Authenticator::current_user(const http::Request
     auto user = read_token(backend, *token, session);
     if (!user) return user.error();
     if (!*user) return make_error(AuthError::unauthorized);
-    return check(Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)}, need);
+    return check(Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)},
+                 need);
 }
 
-Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& backend, const User& user,
+Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& backend,
+                                                          const User& user,
                                                           const NewSession& session) {
     if (backend.strategy == Strategy::jwt) {
         std::optional<long long> generation = session.generation;
@@ -120,7 +126,9 @@ Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& b
     return token;
 }
 
-std::string Authenticator::new_session_id() { return sodium::random_token(kIdBytes); }
+std::string Authenticator::new_session_id() {
+    return sodium::random_token(kIdBytes);
+}
 
 Result<Unit, AuthError> Authenticator::destroy_token(const Authenticated& who) {
     if (who.backend->strategy == Strategy::database) {
@@ -130,11 +138,15 @@ Result<Unit, AuthError> Authenticator::destroy_token(const Authenticated& who) {
     }
     // The token until its own expiry; its session (every token refreshed
     // from the same login) until the last of them can have expired.
-    if (auto r = sessions_.revoke(who.session.id, who.session.exp); !r) return make_error(from_db(r.error()));
+    if (auto r = sessions_.revoke(who.session.id, who.session.exp); !r)
+        return make_error(from_db(r.error()));
     if (!who.session.sid.empty()) {
-        long long until = static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
-        if (auto r = sessions_.revoke(who.session.sid, until); !r) return make_error(from_db(r.error()));
-        if (auto r = refresh_.revoke_family(who.session.sid); !r) return make_error(from_db(r.error()));
+        long long until =
+            static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
+        if (auto r = sessions_.revoke(who.session.sid, until); !r)
+            return make_error(from_db(r.error()));
+        if (auto r = refresh_.revoke_family(who.session.sid); !r)
+            return make_error(from_db(r.error()));
     }
     return Unit{};
 }
@@ -148,8 +160,10 @@ Result<Unit, AuthError> Authenticator::end_sessions(const Authenticated& who) {
 SessionKeep Authenticator::keep_of(const Authenticated& who, std::string_view user_id) {
     SessionKeep keep;
     if (who.user.id != user_id) return keep;
-    if (who.backend->strategy == Strategy::database) keep.token_hash = sodium::sha256_base64url(who.token);
-    else keep.sid = who.session.sid;
+    if (who.backend->strategy == Strategy::database)
+        keep.token_hash = sodium::sha256_base64url(who.token);
+    else
+        keep.sid = who.session.sid;
     return keep;
 }
 

@@ -29,7 +29,9 @@ std::string LoginThrottle::client_address(const http::Request& req) const {
     const std::string* remote = req.param("REMOTE_ADDR");
     std::string addr = remote ? *remote : std::string();
     const auto& trusted = config_.sessions.trusted_proxies;
-    auto is_trusted = [&](const std::string& a) { return std::find(trusted.begin(), trusted.end(), a) != trusted.end(); };
+    auto is_trusted = [&](const std::string& a) {
+        return std::find(trusted.begin(), trusted.end(), a) != trusted.end();
+    };
     const std::string* xff = req.header("x-forwarded-for");
     if (!xff || !is_trusted(addr)) return addr;
     // Right to left: each trusted proxy vouches for the address before it.
@@ -45,9 +47,12 @@ std::string LoginThrottle::client_address(const http::Request& req) const {
     return addr;
 }
 
-long LoginThrottle::first_wait() const { return std::max<long>(1, config_.sessions.throttle_window / 60); }
+long LoginThrottle::first_wait() const {
+    return std::max<long>(1, config_.sessions.throttle_window / 60);
+}
 
-Result<LoginThrottle::Attempt, db::DbError> LoginThrottle::begin(std::string_view email, std::string_view address) {
+Result<LoginThrottle::Attempt, db::DbError> LoginThrottle::begin(std::string_view email,
+                                                                 std::string_view address) {
     const SessionConfig& s = config_.sessions;
     Attempt a;
     if (s.throttle_account_failures > 0) {
@@ -55,7 +60,8 @@ Result<LoginThrottle::Attempt, db::DbError> LoginThrottle::begin(std::string_vie
         for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         a.account = {key_of("account", lower), s.throttle_account_failures};
     }
-    if (s.throttle_address_failures > 0) a.address = {key_of("address", address), s.throttle_address_failures};
+    if (s.throttle_address_failures > 0)
+        a.address = {key_of("address", address), s.throttle_address_failures};
     auto found = store_.lookup_login(email, a.account.key, a.address.key);
     if (!found) return found.error();
     a.lookup = std::move(*found);
@@ -63,7 +69,8 @@ Result<LoginThrottle::Attempt, db::DbError> LoginThrottle::begin(std::string_vie
 }
 
 Result<Unit, db::DbError> LoginThrottle::failed(const Attempt& a) {
-    return store_.record_failure({a.account, a.address}, config_.sessions.throttle_window, first_wait());
+    return store_.record_failure({a.account, a.address}, config_.sessions.throttle_window,
+                                 first_wait());
 }
 
 Result<Unit, db::DbError> LoginThrottle::succeeded(const Attempt& a) {
@@ -79,8 +86,8 @@ Result<long long, db::DbError> LoginThrottle::token_wait(std::string_view addres
 Result<Unit, db::DbError> LoginThrottle::token_failed(std::string_view address) {
     const long limit = config_.sessions.throttle_token_failures;
     if (limit <= 0) return Unit{};
-    return store_.record_failure({{key_of("token", address), limit}}, config_.sessions.throttle_window,
-                                 first_wait());
+    return store_.record_failure({{key_of("token", address), limit}},
+                                 config_.sessions.throttle_window, first_wait());
 }
 
 }  // namespace fu

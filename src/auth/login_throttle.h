@@ -18,7 +18,7 @@
 namespace fu {
 
 class LoginThrottle {
-public:
+  public:
     LoginThrottle(const Config& config, ThrottleStore& store) : config_(config), store_(store) {}
 
     // REMOTE_ADDR, or when that is a trusted proxy, the last address of
@@ -42,9 +42,11 @@ public:
     Result<Unit, db::DbError> token_failed(std::string_view address);
 
     // Whole seconds for Retry-After, at least 1.
-    static long retry_after_seconds(long long wait_ms) { return static_cast<long>((wait_ms + 999) / 1000); }
+    static long retry_after_seconds(long long wait_ms) {
+        return static_cast<long>((wait_ms + 999) / 1000);
+    }
 
-private:
+  private:
     long first_wait() const;
 
     const Config& config_;

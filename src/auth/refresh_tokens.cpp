@@ -34,7 +34,8 @@ Result<Unit, RefreshError> RefreshTokens::revoke_family(const std::string& famil
     return Unit{};
 }
 
-Result<TokenPair, RefreshError> RefreshTokens::refresh(const BackendConfig& backend, std::string_view token,
+Result<TokenPair, RefreshError> RefreshTokens::refresh(const BackendConfig& backend,
+                                                       std::string_view token,
                                                        std::optional<User>& owner) {
     auto invalid = make_error(RefreshError::invalid);
     if (token.size() != 43) return invalid;
@@ -52,12 +53,13 @@ Result<TokenPair, RefreshError> RefreshTokens::refresh(const BackendConfig& back
     if (row.spent) return reuse();
     if (!row.user.is_active) return invalid;
     // Ended sessions end their refresh tokens too, but the kept one's.
-    bool alive = row.generation >= row.user_generation || (row.user_kept && *row.user_kept == row.family);
+    bool alive =
+        row.generation >= row.user_generation || (row.user_kept && *row.user_kept == row.family);
     if (!alive) return invalid;
     TokenPair pair;
     pair.refresh_token = sodium::random_token(kRefreshBytes);
-    auto spent = store_.rotate(hash, sodium::sha256_base64url(pair.refresh_token), row.family, row.user.id,
-                               row.user_generation, config_.sessions.refresh_lifetime);
+    auto spent = store_.rotate(hash, sodium::sha256_base64url(pair.refresh_token), row.family,
+                               row.user.id, row.user_generation, config_.sessions.refresh_lifetime);
     if (!spent) return make_error(from_db(spent.error()));
     if (*spent == SpendOutcome::already_spent) return reuse();  // a concurrent use won
     auto access = auth_.write_token(backend, row.user, NewSession{row.family, row.user_generation});

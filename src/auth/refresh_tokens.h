@@ -28,19 +28,21 @@ struct TokenPair {
 };
 
 class RefreshTokens {
-public:
-    RefreshTokens(const Config& config, Authenticator& auth, RefreshTokenStore& store, SessionStore& sessions)
+  public:
+    RefreshTokens(const Config& config, Authenticator& auth, RefreshTokenStore& store,
+                  SessionStore& sessions)
         : config_(config), auth_(auth), store_(store), sessions_(sessions) {}
 
     // A new refresh token of family `family` for `user`, whose session
     // generation is `generation`.
-    Result<std::string, AuthError> issue(const User& user, std::string_view family, long long generation);
+    Result<std::string, AuthError> issue(const User& user, std::string_view family,
+                                         long long generation);
     // Trades `token` for a new pair on `backend`. On `reused`, `owner` is the
     // user whose family was revoked (for the hook and the log).
     Result<TokenPair, RefreshError> refresh(const BackendConfig& backend, std::string_view token,
                                             std::optional<User>& owner);
 
-private:
+  private:
     Result<Unit, RefreshError> revoke_family(const std::string& family);
 
     const Config& config_;

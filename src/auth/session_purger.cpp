@@ -8,7 +8,9 @@
 
 namespace fu {
 
-void SessionPurger::start() { thread_ = std::thread([this] { loop(); }); }
+void SessionPurger::start() {
+    thread_ = std::thread([this] { loop(); });
+}
 
 void SessionPurger::stop() {
     {
@@ -27,8 +29,10 @@ void SessionPurger::loop() {
     while (!cv_.wait_for(lock, interval, [this] { return stopping_; })) {
         lock.unlock();
         auto r = stores.sessions().purge(config_.sessions.throttle_window);
-        if (!r) log::warn("session purge failed (database error); trying again in the next interval");
-        else if (*r > 0) log::debug("session purge: " + std::to_string(*r) + " expired rows deleted");
+        if (!r)
+            log::warn("session purge failed (database error); trying again in the next interval");
+        else if (*r > 0)
+            log::debug("session purge: " + std::to_string(*r) + " expired rows deleted");
         lock.lock();
     }
 }

@@ -14,7 +14,7 @@
 namespace fu {
 
 class SessionPurger {
-public:
+  public:
     explicit SessionPurger(const Config& config) : config_(config) {}
     ~SessionPurger() { stop(); }
     SessionPurger(const SessionPurger&) = delete;
@@ -24,7 +24,7 @@ public:
     // Wakes the thread and joins it.
     void stop();
 
-private:
+  private:
     void loop();
 
     const Config& config_;

@@ -17,7 +17,8 @@ TokenSession token_session(const cJSON* claims, std::string_view token) {
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     if (cJSON_IsNumber(exp)) t.exp = static_cast<long long>(exp->valuedouble);
     const cJSON* gen = cJSON_GetObjectItemCaseSensitive(claims, "sgen");
-    if (cJSON_IsNumber(gen) && std::isfinite(gen->valuedouble)) t.generation = static_cast<long long>(gen->valuedouble);
+    if (cJSON_IsNumber(gen) && std::isfinite(gen->valuedouble))
+        t.generation = static_cast<long long>(gen->valuedouble);
     return t;
 }
 

@@ -228,31 +228,37 @@ std::vector<Key> make_keys() {
         k.push_back(bool_key(base + ".requires_verification", false,
                              "Log-in through the " + n + " backend only for verified users.",
                              [n](Config& c) -> auto& { return c.backend_settings[n].requires_verification; }));
-        k.push_back(bool_key(base + ".refresh_tokens", n == "jwt",
-                             "Login through the " + n + " backend also answers a refresh_token, and " +
-                                 d.prefix + "/refresh trades it for a new pair (bearer transport, jwt "
-                                 "strategy only).",
-                             [n](Config& c) -> auto& { return c.backend_settings[n].refresh_tokens; }));
+        k.push_back(bool_key(
+            base + ".refresh_tokens", n == "jwt",
+            "Login through the " + n + " backend also answers a refresh_token, and " + d.prefix +
+                "/refresh trades it for a new pair (bearer transport, jwt "
+                "strategy only).",
+            [n](Config & c) -> auto& { return c.backend_settings[n].refresh_tokens; }));
     }
-    k.push_back(int_key("refresh_token.lifetime", 30L * 86400, 60, 365L * 86400,
-                        "Lifetime of a refresh token in seconds (each use spends it and gives a new one).",
-                        [](Config& c) -> auto& { return c.sessions.refresh_lifetime; }));
-    k.push_back(int_key("throttle.window", 900, 1, 86400,
-                        "Seconds over which failed logins and bad reset/verify tokens are counted; also the "
-                        "longest an account or address is refused.",
-                        [](Config& c) -> auto& { return c.sessions.throttle_window; }));
-    k.push_back(int_key("throttle.account_failures", 10, 0, 1000000,
-                        "Failed logins for one e-mail address within the window before logins to it answer "
-                        "429. 0: no limit.",
-                        [](Config& c) -> auto& { return c.sessions.throttle_account_failures; }));
-    k.push_back(int_key("throttle.address_failures", 100, 0, 1000000,
-                        "Failed logins from one client address within the window before its logins answer "
-                        "429. 0: no limit.",
-                        [](Config& c) -> auto& { return c.sessions.throttle_address_failures; }));
-    k.push_back(int_key("throttle.token_failures", 100, 0, 1000000,
-                        "Bad reset-password and verify tokens from one client address within the window "
-                        "before those routes answer 429. 0: no limit.",
-                        [](Config& c) -> auto& { return c.sessions.throttle_token_failures; }));
+    k.push_back(int_key(
+        "refresh_token.lifetime", 30L * 86400, 60, 365L * 86400,
+        "Lifetime of a refresh token in seconds (each use spends it and gives a new one).",
+        [](Config & c) -> auto& { return c.sessions.refresh_lifetime; }));
+    k.push_back(int_key(
+        "throttle.window", 900, 1, 86400,
+        "Seconds over which failed logins and bad reset/verify tokens are counted; also the "
+        "longest an account or address is refused.",
+        [](Config & c) -> auto& { return c.sessions.throttle_window; }));
+    k.push_back(int_key(
+        "throttle.account_failures", 10, 0, 1000000,
+        "Failed logins for one e-mail address within the window before logins to it answer "
+        "429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_account_failures; }));
+    k.push_back(int_key(
+        "throttle.address_failures", 100, 0, 1000000,
+        "Failed logins from one client address within the window before its logins answer "
+        "429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_address_failures; }));
+    k.push_back(int_key(
+        "throttle.token_failures", 100, 0, 1000000,
+        "Bad reset-password and verify tokens from one client address within the window "
+        "before those routes answer 429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_token_failures; }));
     k.push_back(Key{"throttle.trusted_proxies", "",
                     "Comma-separated proxy addresses (REMOTE_ADDR as nginx passes it) whose "
                     "X-Forwarded-For names the client. Empty: REMOTE_ADDR is the client.",
@@ -264,16 +270,18 @@ std::vector<Key> make_keys() {
                         for (std::string a; std::getline(ss, a, ',');) {
                             a = trim(a);
                             if (a.find_first_of(" \t/") != std::string::npos)
-                                throw ConfigError("throttle.trusted_proxies",
-                                                  "one address per entry, no masks (got '" + a + "')");
+                                throw ConfigError(
+                                    "throttle.trusted_proxies",
+                                    "one address per entry, no masks (got '" + a + "')");
                             if (!a.empty()) c.sessions.trusted_proxies.push_back(a);
                         }
                     },
                     [](const Config& c) { return c.sessions.trusted_proxies_text; }});
-    k.push_back(int_key("sessions.purge_interval", 60, 1, 86400,
-                        "Seconds between purges of expired revoked token ids, refresh tokens and "
-                        "throttle counters.",
-                        [](Config& c) -> auto& { return c.sessions.purge_interval; }));
+    k.push_back(int_key(
+        "sessions.purge_interval", 60, 1, 86400,
+        "Seconds between purges of expired revoked token ids, refresh tokens and "
+        "throttle counters.",
+        [](Config & c) -> auto& { return c.sessions.purge_interval; }));
 
     k.push_back(string_key("cookie.name", "fastapiusersauth", "Name of the auth cookie.",
                            [](Config& c) -> auto& { return c.cookie.name; }));

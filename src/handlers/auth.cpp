@@ -3,10 +3,10 @@
 // it, {prefix}/refresh where refresh tokens are on, and /auth/logout-all.
 #include <ctime>
 
-#include "metrics/metrics.h"
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "http/body.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 namespace fu {
@@ -126,14 +126,17 @@ http::Response refresh(const BackendConfig& backend, const http::Request& req, C
     auto pair = ctx.refresh.refresh(backend, *token, owner);
     if (pair) return token_answer(pair->access_token, pair->refresh_token);
     switch (pair.error().code) {
-    case RefreshError::invalid: return http::unauthorized();
-    case RefreshError::reused:
-        count(ctx, SessionEvent::refresh_reuse);
-        count(ctx, SessionEvent::token_revoked);
-        log::warn("refresh token reused for user " + owner->id + ": its session is revoked");
-        if (auto r = ctx.manager.on_after_refresh_reuse(*owner); !r) return server_failure(r.error().code);
-        return http::unauthorized();
-    case RefreshError::unavailable: return http::service_unavailable();
+        case RefreshError::invalid:
+            return http::unauthorized();
+        case RefreshError::reused:
+            count(ctx, SessionEvent::refresh_reuse);
+            count(ctx, SessionEvent::token_revoked);
+            log::warn("refresh token reused for user " + owner->id + ": its session is revoked");
+            if (auto r = ctx.manager.on_after_refresh_reuse(*owner); !r)
+                return server_failure(r.error().code);
+            return http::unauthorized();
+        case RefreshError::unavailable:
+            return http::service_unavailable();
     }  // no default: a new RefreshError is decided here
     return http::internal_error();
 }
@@ -164,7 +167,9 @@ void register_auth_routes(http::Router& router, const Config& config) {
                    [backend](const http::Request& req, Context& ctx) { return logout(*backend, req, ctx); });
         if (b.refresh_tokens)
             router.add("POST", b.prefix + "/refresh",
-                       [backend](const http::Request& req, Context& ctx) { return refresh(*backend, req, ctx); });
+                       [backend](const http::Request& req, Context& ctx) {
+                           return refresh(*backend, req, ctx);
+                       });
     }
 }
 

@@ -18,11 +18,11 @@ namespace fu {
 enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
 
 class Metrics {
-public:
-    static constexpr std::array<int, 14> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
-                                                      405, 413, 422, 429, 500, 503};
+  public:
+    static constexpr std::array<int, 14> kStatuses = {200, 201, 202, 204, 400, 401, 403,
+                                                      404, 405, 413, 422, 429, 500, 503};
     static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05,   0.1,   0.25,   0.5,   1.0};
+                                                        0.05,   0.1,   0.25,   0.5,   1.0};
 
     // shards: one per thread that records; routes: router.route_count().
     Metrics(size_t shards, const http::Router& router);
@@ -31,12 +31,14 @@ public:
     void record(size_t shard, size_t route, int status, double seconds);
     void set_hash_queue(long length) { hash_queue_.store(length, std::memory_order_relaxed); }
     // From any thread (these are rare: no shard needed).
-    void count(SessionEvent e) { events_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed); }
+    void count(SessionEvent e) {
+        events_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+    }
 
     // The Prometheus text of everything counted so far.
     std::string exposition() const;
 
-private:
+  private:
     struct Shard {
         explicit Shard(size_t routes) : counts((routes + 1) * (kStatuses.size() + 1)) {}
         std::vector<std::atomic<uint64_t>> counts;  // [route][status index]

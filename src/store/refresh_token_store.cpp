@@ -6,22 +6,26 @@
 
 namespace fu {
 
-Result<Unit, db::DbError> RefreshTokenStore::create(std::string_view token_hash, std::string_view family,
+Result<Unit, db::DbError> RefreshTokenStore::create(std::string_view token_hash,
+                                                    std::string_view family,
                                                     std::string_view user_id, long long generation,
                                                     long lifetime_seconds) {
-    auto r = conn_.exec("INSERT INTO refresh_token (token, family, user_id, generation, created_at, expires_at) "
-                        "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL ? SECOND)",
-                        {token_hash, family, user_id, generation, static_cast<long long>(lifetime_seconds)});
+    auto r = conn_.exec(
+        "INSERT INTO refresh_token (token, family, user_id, generation, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL ? SECOND)",
+        {token_hash, family, user_id, generation, static_cast<long long>(lifetime_seconds)});
     if (!r) return r.error();
     return Unit{};
 }
 
-Result<std::optional<RefreshRow>, db::DbError> RefreshTokenStore::find(std::string_view token_hash) {
-    auto r = conn_.exec("SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
-                        "t.family, t.generation, t.spent_at IS NOT NULL, t.revoked_at IS NOT NULL, "
-                        "t.expires_at <= UTC_TIMESTAMP(3), u.session_generation, u.session_kept "
-                        "FROM refresh_token t JOIN user u ON u.id = t.user_id WHERE t.token = ?",
-                        {token_hash});
+Result<std::optional<RefreshRow>, db::DbError> RefreshTokenStore::find(
+    std::string_view token_hash) {
+    auto r = conn_.exec(
+        "SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
+        "t.family, t.generation, t.spent_at IS NOT NULL, t.revoked_at IS NOT NULL, "
+        "t.expires_at <= UTC_TIMESTAMP(3), u.session_generation, u.session_kept "
+        "FROM refresh_token t JOIN user u ON u.id = t.user_id WHERE t.token = ?",
+        {token_hash});
     if (!r) return r.error();
     auto user = to_user(*r);
     if (!user) return std::optional<RefreshRow>{};
@@ -38,31 +42,35 @@ Result<std::optional<RefreshRow>, db::DbError> RefreshTokenStore::find(std::stri
     return std::optional<RefreshRow>{std::move(out)};
 }
 
-Result<SpendOutcome, db::DbError> RefreshTokenStore::rotate(std::string_view token_hash, std::string_view next_hash,
-                                                            std::string_view family, std::string_view user_id,
-                                                            long long generation, long lifetime_seconds) {
+Result<SpendOutcome, db::DbError> RefreshTokenStore::rotate(
+    std::string_view token_hash, std::string_view next_hash, std::string_view family,
+    std::string_view user_id, long long generation, long lifetime_seconds) {
     if (auto b = conn_.begin(); !b) return b.error();
     auto fail = [this](const Error<db::DbError>& e) -> Result<SpendOutcome, db::DbError> {
         if (e.code != db::DbError::unavailable) conn_.rollback();
         return e;
     };
     // The conditional UPDATE decides a race between two uses of one token.
-    auto spend = conn_.exec("UPDATE refresh_token SET spent_at = UTC_TIMESTAMP(3) "
-                            "WHERE token = ? AND spent_at IS NULL AND revoked_at IS NULL",
-                            {token_hash});
+    auto spend = conn_.exec(
+        "UPDATE refresh_token SET spent_at = UTC_TIMESTAMP(3) "
+        "WHERE token = ? AND spent_at IS NULL AND revoked_at IS NULL",
+        {token_hash});
     if (!spend) return fail(spend.error());
     if (spend->affected != 1) {
         conn_.rollback();
         return SpendOutcome::already_spent;
     }
-    if (auto r = create(next_hash, family, user_id, generation, lifetime_seconds); !r) return fail(r.error());
+    if (auto r = create(next_hash, family, user_id, generation, lifetime_seconds); !r)
+        return fail(r.error());
     if (auto c = conn_.commit(); !c) return fail(c.error());
     return SpendOutcome::spent;
 }
 
 Result<Unit, db::DbError> RefreshTokenStore::revoke_family(std::string_view family) {
-    auto r = conn_.exec("UPDATE refresh_token SET revoked_at = UTC_TIMESTAMP(3) WHERE family = ? AND revoked_at IS NULL",
-                        {family});
+    auto r = conn_.exec(
+        "UPDATE refresh_token SET revoked_at = UTC_TIMESTAMP(3) WHERE family = ? AND revoked_at IS "
+        "NULL",
+        {family});
     if (!r) return r.error();
     return Unit{};
 }

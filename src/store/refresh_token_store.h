@@ -27,21 +27,23 @@ struct RefreshRow {
 enum class SpendOutcome { spent, already_spent };
 
 class RefreshTokenStore {
-public:
+  public:
     explicit RefreshTokenStore(db::Connection& conn) : conn_(conn) {}
 
-    Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view family, std::string_view user_id,
-                                     long long generation, long lifetime_seconds);
+    Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view family,
+                                     std::string_view user_id, long long generation,
+                                     long lifetime_seconds);
     Result<std::optional<RefreshRow>, db::DbError> find(std::string_view token_hash);
     // Spends `token_hash` and records its successor in one transaction;
     // already_spent when a concurrent use spent it first (nothing recorded).
-    Result<SpendOutcome, db::DbError> rotate(std::string_view token_hash, std::string_view next_hash,
-                                             std::string_view family, std::string_view user_id,
-                                             long long generation, long lifetime_seconds);
+    Result<SpendOutcome, db::DbError> rotate(std::string_view token_hash,
+                                             std::string_view next_hash, std::string_view family,
+                                             std::string_view user_id, long long generation,
+                                             long lifetime_seconds);
     // Marks every token of `family` revoked.
     Result<Unit, db::DbError> revoke_family(std::string_view family);
 
-private:
+  private:
     db::Connection& conn_;
 };
 

@@ -7,14 +7,16 @@
 
 namespace fu {
 
-Result<std::optional<SessionUser>, db::DbError> SessionStore::find_user(std::string_view id, std::string_view id1,
+Result<std::optional<SessionUser>, db::DbError> SessionStore::find_user(std::string_view id,
+                                                                        std::string_view id1,
                                                                         std::string_view id2) {
     // The revoked ids ride on the user row's statement: no second round trip.
-    auto r = conn_.exec("SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
-                        "u.session_generation, u.session_kept, u.sessions_ended_ms, "
-                        "EXISTS(SELECT 1 FROM revoked_token r WHERE r.id IN (?, ?)) "
-                        "FROM user u WHERE u.id = ?",
-                        {id1, id2, id});
+    auto r = conn_.exec(
+        "SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
+        "u.session_generation, u.session_kept, u.sessions_ended_ms, "
+        "EXISTS(SELECT 1 FROM revoked_token r WHERE r.id IN (?, ?)) "
+        "FROM user u WHERE u.id = ?",
+        {id1, id2, id});
     if (!r) return r.error();
     auto user = to_user(*r);
     if (!user) return std::optional<SessionUser>{};
@@ -36,21 +38,25 @@ Result<std::optional<long long>, db::DbError> SessionStore::generation(std::stri
 }
 
 Result<Unit, db::DbError> SessionStore::revoke(std::string_view id, long long until_unix) {
-    auto r = conn_.exec("INSERT INTO revoked_token (id, expires_at) VALUES (?, FROM_UNIXTIME(?)) "
-                        "ON DUPLICATE KEY UPDATE expires_at = GREATEST(expires_at, VALUES(expires_at))",
-                        {id, until_unix});
+    auto r = conn_.exec(
+        "INSERT INTO revoked_token (id, expires_at) VALUES (?, FROM_UNIXTIME(?)) "
+        "ON DUPLICATE KEY UPDATE expires_at = GREATEST(expires_at, VALUES(expires_at))",
+        {id, until_unix});
     if (!r) return r.error();
     return Unit{};
 }
 
-Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id, const SessionKeep& keep) {
+Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id,
+                                       const SessionKeep& keep) {
     db::Param kept = keep.sid.empty() ? db::Param(nullptr) : db::Param(std::string_view(keep.sid));
-    auto u = conn.exec("UPDATE user SET session_generation = session_generation + 1, session_kept = ?, "
-                       "sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED) "
-                       "WHERE id = ?",
-                       {kept, user_id});
+    auto u = conn.exec(
+        "UPDATE user SET session_generation = session_generation + 1, session_kept = ?, "
+        "sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED) "
+        "WHERE id = ?",
+        {kept, user_id});
     if (!u) return u.error();
-    auto d = conn.exec("DELETE FROM accesstoken WHERE user_id = ? AND token <> ?", {user_id, keep.token_hash});
+    auto d = conn.exec("DELETE FROM accesstoken WHERE user_id = ? AND token <> ?",
+                       {user_id, keep.token_hash});
     if (!d) return d.error();
     return Unit{};
 }

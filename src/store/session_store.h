@@ -17,10 +17,10 @@ namespace fu {
 // A user row with what decides whether one of its access tokens still counts.
 struct SessionUser {
     User user;
-    long long generation = 0;                // user.session_generation
-    std::optional<std::string> kept;          // the session that survived the last ending
-    std::optional<long long> ended_ms;        // when sessions were last ended (Unix ms); never: nullopt
-    bool revoked = false;                     // one of the ids asked about is revoked
+    long long generation = 0;           // user.session_generation
+    std::optional<std::string> kept;    // the session that survived the last ending
+    std::optional<long long> ended_ms;  // when sessions were last ended (Unix ms); never: nullopt
+    bool revoked = false;               // one of the ids asked about is revoked
 };
 
 // Which of the user's sessions survive an ending: the JWT session id
@@ -31,13 +31,14 @@ struct SessionKeep {
 };
 
 class SessionStore {
-public:
+  public:
     explicit SessionStore(db::Connection& conn) : conn_(conn) {}
 
     // The user `id` (lower-case UUID), and whether `id1` or `id2` (token ids;
     // empty ones match nothing) are revoked, in one statement.
-    Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id, std::string_view id1,
-                                                             std::string_view id2);
+    Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id,
+                                                              std::string_view id1,
+                                                              std::string_view id2);
     // The user's session generation now (for a token issued without one at hand).
     Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
     // Refuses token id `id` until `until_unix` seconds (idempotent).
@@ -47,7 +48,7 @@ public:
     // Deletes expired revoked ids, refresh tokens and throttle rows; rows deleted.
     Result<long long, db::DbError> purge(long throttle_window_seconds);
 
-private:
+  private:
     db::Connection& conn_;
 };
 
@@ -55,6 +56,7 @@ private:
 // caller's transaction when there is one): the generation goes up by one, so
 // every access JWT and refresh token issued before is refused; the user's
 // database tokens but keep.token_hash are deleted.
-Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id, const SessionKeep& keep);
+Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id,
+                                       const SessionKeep& keep);
 
 }  // namespace fu

@@ -15,14 +15,16 @@ long long wait_of(const std::optional<std::string>& micros) {
 
 }  // namespace
 
-Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view email, std::string_view account,
+Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view email,
+                                                             std::string_view account,
                                                              std::string_view address) {
-    auto r = conn_.exec("SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
-                        "u.session_generation, t.wait_us, t.account_rows FROM "
-                        "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) AS wait_us, "
-                        "COALESCE(SUM(k = ?), 0) AS account_rows FROM login_throttle WHERE k IN (?, ?)) t "
-                        "LEFT JOIN user u ON u.email = ?",
-                        {account, account, address, email});
+    auto r = conn_.exec(
+        "SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
+        "u.session_generation, t.wait_us, t.account_rows FROM "
+        "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) AS wait_us, "
+        "COALESCE(SUM(k = ?), 0) AS account_rows FROM login_throttle WHERE k IN (?, ?)) t "
+        "LEFT JOIN user u ON u.email = ?",
+        {account, account, address, email});
     if (!r) return r.error();
     LoginLookup out;
     if (r->rows.empty()) return out;
@@ -44,22 +46,26 @@ Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view em
 }
 
 Result<long long, db::DbError> ThrottleStore::wait_ms(std::string_view key) {
-    auto r = conn_.exec("SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) "
-                        "FROM login_throttle WHERE k = ?",
-                        {key});
+    auto r = conn_.exec(
+        "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) "
+        "FROM login_throttle WHERE k = ?",
+        {key});
     if (!r) return r.error();
     return r->rows.empty() ? 0 : wait_of(r->rows[0][0]);
 }
 
-Result<Unit, db::DbError> ThrottleStore::record_failure(const std::vector<ThrottleKey>& keys, long window_seconds,
+Result<Unit, db::DbError> ThrottleStore::record_failure(const std::vector<ThrottleKey>& keys,
+                                                        long window_seconds,
                                                         long first_wait_seconds) {
-    std::string sql = "INSERT INTO login_throttle (k, threshold, failures, window_start, blocked_until) VALUES ";
+    std::string sql =
+        "INSERT INTO login_throttle (k, threshold, failures, window_start, blocked_until) VALUES ";
     std::vector<db::Param> params;
     const long long window = window_seconds, first = first_wait_seconds;
     for (const auto& k : keys) {
         if (k.key.empty() || k.threshold <= 0) continue;
         if (!params.empty()) sql += ", ";
-        sql += "(?, ?, 1, UTC_TIMESTAMP(3), IF(? <= 1, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, NULL))";
+        sql +=
+            "(?, ?, 1, UTC_TIMESTAMP(3), IF(? <= 1, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, NULL))";
         params.insert(params.end(), {std::string_view(k.key), static_cast<long long>(k.threshold),
                                      static_cast<long long>(k.threshold), first});
     }
@@ -67,14 +73,17 @@ Result<Unit, db::DbError> ThrottleStore::record_failure(const std::vector<Thrott
     // A window that has ended starts again as if the row were new (the
     // inserted values); else one more failure, and from the threshold on a
     // wait that doubles with each failure, capped by the window's end.
-    sql += " ON DUPLICATE KEY UPDATE "
-           "blocked_until = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, VALUES(blocked_until), "
-           "IF(failures + 1 >= VALUES(threshold), LEAST(window_start + INTERVAL ? SECOND, "
-           "UTC_TIMESTAMP(3) + INTERVAL (? << LEAST(failures + 1 - VALUES(threshold), 20)) SECOND), NULL)), "
-           "failures = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, 1, failures + 1), "
-           "threshold = VALUES(threshold), "
-           "window_start = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, UTC_TIMESTAMP(3), "
-           "window_start)";
+    sql +=
+        " ON DUPLICATE KEY UPDATE "
+        "blocked_until = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, "
+        "VALUES(blocked_until), "
+        "IF(failures + 1 >= VALUES(threshold), LEAST(window_start + INTERVAL ? SECOND, "
+        "UTC_TIMESTAMP(3) + INTERVAL (? << LEAST(failures + 1 - VALUES(threshold), 20)) SECOND), "
+        "NULL)), "
+        "failures = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, 1, failures + 1), "
+        "threshold = VALUES(threshold), "
+        "window_start = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, UTC_TIMESTAMP(3), "
+        "window_start)";
     params.insert(params.end(), {window, window, first, window, window});
     auto r = conn_.exec(sql, params);
     if (!r) return r.error();

@@ -28,7 +28,7 @@ struct LoginLookup {
 };
 
 class ThrottleStore {
-public:
+  public:
     explicit ThrottleStore(db::Connection& conn) : conn_(conn) {}
 
     // The user with e-mail `email` (case-insensitive) and the longest wait of
@@ -41,11 +41,11 @@ public:
     // key's first failure and lasts window_seconds; from `threshold` failures
     // on, the key is refused for first_wait_seconds, doubled with each
     // further failure, never past the window's end.
-    Result<Unit, db::DbError> record_failure(const std::vector<ThrottleKey>& keys, long window_seconds,
-                                             long first_wait_seconds);
+    Result<Unit, db::DbError> record_failure(const std::vector<ThrottleKey>& keys,
+                                             long window_seconds, long first_wait_seconds);
     Result<Unit, db::DbError> clear(std::string_view key);
 
-private:
+  private:
     db::Connection& conn_;
 };
 

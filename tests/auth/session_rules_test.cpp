@@ -12,7 +12,9 @@ namespace {
 
 constexpr long kLifetime = 3600;
 
-json::Doc claims(const std::string& text) { return json::parse(text); }
+json::Doc claims(const std::string& text) {
+    return json::parse(text);
+}
 
 SessionUser state(long long generation, std::optional<std::string> kept = std::nullopt,
                   std::optional<long long> ended_ms = std::nullopt, bool revoked = false) {
@@ -69,10 +71,13 @@ TEST(SessionRules, FastApiUsersTokensCountUntilAnEndingAfterTheirIssue) {
     // exp - lifetime is the earliest the token can have been issued.
     const long long exp = 1'000'000 + kLifetime;
     TokenSession foreign{"H", "", exp, std::nullopt};
-    EXPECT_TRUE(session_alive(foreign, state(0), kLifetime));                     // never ended
-    EXPECT_TRUE(session_alive(foreign, state(1, std::nullopt, 1'000'000'000), kLifetime));   // ended at issue
-    EXPECT_FALSE(session_alive(foreign, state(1, std::nullopt, 1'000'000'001), kLifetime));  // ended after
-    EXPECT_TRUE(session_alive(foreign, state(1, std::nullopt, 999'999'999), kLifetime));     // ended before
+    EXPECT_TRUE(session_alive(foreign, state(0), kLifetime));  // never ended
+    EXPECT_TRUE(session_alive(foreign, state(1, std::nullopt, 1'000'000'000),
+                              kLifetime));  // ended at issue
+    EXPECT_FALSE(
+        session_alive(foreign, state(1, std::nullopt, 1'000'000'001), kLifetime));  // ended after
+    EXPECT_TRUE(
+        session_alive(foreign, state(1, std::nullopt, 999'999'999), kLifetime));  // ended before
 }
 
 }  // namespace
