@@ -45,7 +45,8 @@ die() { say "error: $*"; exit 1; }
 
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
-          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev)
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev
+          dpkg-dev file lintian systemd man-db passwd)  # the last line: scripts/package and its test
 
 ensure_packages() {
     local missing=() p

@@ -118,8 +118,8 @@ constexpr size_t kMinSecretBytes = 32;
 std::vector<Key> make_keys() {
     std::vector<Key> k;
     k.push_back(string_key("listen", "",
-                           "FastCGI socket: a unix socket path, or host:port. Empty: the socket inherited "
-                           "on descriptor 0 from spawn-fcgi, systemd or mod_fcgid.",
+                           "FastCGI socket: a unix socket path, or host:port. Empty: the socket systemd "
+                           "passes (LISTEN_FDS), else the one on descriptor 0 (spawn-fcgi, mod_fcgid).",
                            [](Config& c) -> auto& { return c.listen; }));
     k.push_back(int_key("workers", 8, 1, 1024,
                         "Worker threads, each serving one FastCGI connection at a time.",

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "fcgi/listen_socket.h"
+#include "fcgi/notify.h"
 #include "metrics/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
@@ -35,6 +37,7 @@ std::atomic<int> g_listen_fd{-1};
 extern "C" void on_stop_signal(int) {
     g_stopping.store(true);
     FCGX_ShutdownPending();
+    listen::wake();
     int fd = g_listen_fd.load();
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
@@ -48,6 +51,7 @@ void install_signal_handlers() {
     struct sigaction ign {};
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, nullptr);
+    sigaction(SIGHUP, &ign, nullptr);  // configuration is read at start only: restart to change it
 }
 
 http::Pairs read_params(FCGX_Request* r) {
@@ -198,7 +202,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
         int rc;
         {
             std::lock_guard<std::mutex> lock(accept_mutex);
-            if (g_stopping.load()) break;
+            if (g_stopping.load() || !listen::wait_for_connection(listen_fd)) break;
             rc = FCGX_Accept_r(slot->get());
         }
         if (rc < 0) break;
@@ -246,6 +250,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
 int open_listen_socket(const Config& config) {
     if (FCGX_Init() != 0) throw ConfigError("listen", "libfcgi could not be initialised");
     if (config.listen.empty()) {
+        if (int fd = listen::systemd_socket(); fd >= 0) return fd;
         if (FCGX_IsCGI()) throw ConfigError("listen", "is empty and no FastCGI socket was inherited on descriptor 0");
         return 0;
     }
@@ -259,7 +264,9 @@ int open_listen_socket(const Config& config) {
 }
 
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd) {
-    g_listen_fd.store(listen_fd);
+    // An inherited socket outlives this process (systemd or spawn-fcgi holds
+    // it): a stop must not shut it down, only stop accepting (listen::wake).
+    g_listen_fd.store(config.listen.empty() ? -1 : listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
     HashPool hash_pool(config, deps, deps.hasher.slots(), static_cast<size_t>(config.workers));
@@ -270,7 +277,9 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");
+    notify::send("READY=1");
     for (auto& t : threads) t.join();
+    notify::send("STOPPING=1");
     hash_pool.stop();  // the logins already queued are answered too
     if (config.listen.find('/') != std::string::npos) unlink(config.listen.c_str());
     log::info("stopped: every request in flight answered");

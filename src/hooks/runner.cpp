@@ -73,6 +73,7 @@ Outcome run(const Command& cmd) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         signal(SIGPIPE, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);  // the service ignores it (src/fcgi/server.cpp); a hook must not
         dup2(devnull.get(), 0);
         dup2(out_pipe[1], 1);
         dup2(err_pipe[1], 2);

@@ -1,8 +1,15 @@
 // Log lines go to stderr in one write(2) each, so lines of different threads
-// never interleave.
+// never interleave. When stderr is the journal (systemd sets JOURNAL_STREAM
+// to its device:inode), each line starts with the syslog priority as
+// sd-daemon(3) describes ("<3>" error, "<4>" warn, "<6>" info, "<7>" debug)
+// and carries no timestamp, since the journal stamps every line itself.
 #include "util/log.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <atomic>
 #include <ctime>
@@ -23,22 +30,52 @@ const char* level_name(Level l) {
     return "?";
 }
 
-}  // namespace
+const char* priority_prefix(Level l) {
+    switch (l) {
+    case Level::debug: return "<7>";
+    case Level::info: return "<6>";
+    case Level::warn: return "<4>";
+    case Level::error: return "<3>";
+    }
+    return "<6>";
+}
 
-void set_level(Level level) { g_level.store(level); }
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (!stream) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st {};
+    if (fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
 
-void write(Level level, std::string_view line) {
-    if (level < g_level.load(std::memory_order_relaxed)) return;
+void append_stamp(std::string& out) {
     char stamp[32];
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     tm t{};
     gmtime_r(&ts.tv_sec, &t);
     size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &t);
-    std::string out;
-    out.reserve(line.size() + 48);
     out.append(stamp, n);
     out += "Z ";
+}
+
+}  // namespace
+
+void set_level(Level level) { g_level.store(level); }
+
+void write(Level level, std::string_view line) {
+    if (level < g_level.load(std::memory_order_relaxed)) return;
+    static const bool journal = stderr_is_journal();
+    std::string out;
+    out.reserve(line.size() + 48);
+    if (journal) {
+        out += priority_prefix(level);
+    } else {
+        append_stamp(out);
+    }
     out += level_name(level);
     out += ' ';
     out += line;

@@ -89,4 +89,21 @@ TEST(HookRunner, MissingWorkdirIsAFailureNotACrash) {
     EXPECT_NE(o.stderr_text.find("working directory"), std::string::npos);
 }
 
+TEST(HookRunner, SignalsTheServiceIgnoresAreDefaultAgainInTheHook) {
+    // fcgi-users ignores SIGHUP and SIGPIPE; a hook must not inherit that.
+    struct sigaction ign {}, old_hup {}, old_pipe {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGHUP, &ign, &old_hup);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    Outcome o = run(sh("grep '^SigIgn' /proc/self/status"));
+    sigaction(SIGHUP, &old_hup, nullptr);
+    sigaction(SIGPIPE, &old_pipe, nullptr);
+    EXPECT_EQ(o.exit_status, 0);
+    std::string mask = o.stdout_text.substr(o.stdout_text.find(':') + 1);
+    unsigned long long ignored = std::stoull(mask, nullptr, 16);
+    EXPECT_EQ(ignored & (1ULL << (SIGHUP - 1)), 0ULL) << o.stdout_text;
+    EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0ULL) << o.stdout_text;
+}
+
 }  // namespace fu::hooks
