@@ -8,26 +8,26 @@
 SELECT id, email, is_active, is_superuser, is_verified FROM user ORDER BY email;
 
 -- Find one user (e-mail compares case-insensitively).
-SELECT id, email, is_active, is_superuser, is_verified FROM user WHERE email = 'someone@example.com';
+SELECT id, email, is_active, is_superuser, is_verified FROM user WHERE email_key = LOWER('someone@example.com');
 
 -- Make a user superuser (and take it back with FALSE).
-UPDATE user SET is_superuser = TRUE WHERE email = 'someone@example.com';
+UPDATE user SET is_superuser = TRUE WHERE email_key = LOWER('someone@example.com');
 
 -- Deactivate a user: refused at login and on every authenticated route at once.
-UPDATE user SET is_active = FALSE WHERE email = 'someone@example.com';
+UPDATE user SET is_active = FALSE WHERE email_key = LOWER('someone@example.com');
 
 -- Mark a user's address as verified.
-UPDATE user SET is_verified = TRUE WHERE email = 'someone@example.com';
+UPDATE user SET is_verified = TRUE WHERE email_key = LOWER('someone@example.com');
 
 -- Delete a user; their database tokens and OAuth accounts go with them (ON DELETE CASCADE).
-DELETE FROM user WHERE email = 'someone@example.com';
+DELETE FROM user WHERE email_key = LOWER('someone@example.com');
 
 -- Log a user out everywhere, as POST /auth/logout-all does: every JWT, refresh token and
 -- database token issued so far is refused from the next request on.
 UPDATE user SET session_generation = session_generation + 1, session_kept = NULL,
        sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED)
- WHERE email = 'someone@example.com';
-DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email = 'someone@example.com');
+ WHERE email_key = LOWER('someone@example.com');
+DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
 
 -- Lift the login throttle of one account at once (keys are SHA-256 of "account:<e-mail>").
 DELETE FROM login_throttle

@@ -83,14 +83,13 @@ int run_serve(const fu::Config& config) {
     int listen_fd = fu::open_listen_socket(config);
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, hash_slots(config));
     fu::JwtCodec jwt(config.jwt_algorithm);
-    fu::TimingEqualizer forgot_timing, verify_timing;
     fu::hooks::Dispatcher dispatcher(config);
     fu::http::Router router;
     fu::register_routes(router, config);
     fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots()), router);
     fu::Deps deps{config, hasher, jwt,
-                  fu::UserManagerDeps{config, hasher, jwt, forgot_timing, verify_timing,
-                                      &fu::hooks::Dispatcher::wake_callback, &dispatcher},
+                  fu::UserManagerDeps{config, hasher, jwt, &fu::hooks::Dispatcher::wake_callback,
+                                      &dispatcher},
                   &metrics};
     {
         fu::DbThread db_thread;
@@ -141,10 +140,9 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     fu::DbThread db_thread;
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, 1);
     fu::JwtCodec jwt(config.jwt_algorithm);
-    fu::TimingEqualizer t1, t2;
-    fu::UserManagerDeps deps{config, hasher, jwt, t1, t2};
+    fu::UserManagerDeps deps{config, hasher, jwt};
     fu::Stores stores(config);
-    fu::UserManager manager(deps, stores.users());
+    fu::UserManager manager(deps, stores);
     std::string password = read_password();
     if (args[0] == "create") {
         auto user = manager.create(email, password, superuser, verified);
@@ -154,9 +152,15 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
             return 0;
         }
         switch (user.error().code) {
-        case fu::UserError::already_exists: std::cerr << "fcgi-users: a user with this e-mail exists\n"; break;
-        case fu::UserError::invalid_password: std::cerr << "fcgi-users: " << user.error().detail << "\n"; break;
-        default: std::cerr << "fcgi-users: the database failed (see the log above)\n"; break;
+            case fu::CreateUserError::already_exists:
+                std::cerr << "fcgi-users: a user with this e-mail exists\n";
+                break;
+            case fu::CreateUserError::invalid_password:
+                std::cerr << "fcgi-users: " << user.error().detail << "\n";
+                break;
+            default:
+                std::cerr << "fcgi-users: the database failed (see the log above)\n";
+                break;
         }
         return 1;
     }
@@ -168,7 +172,10 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     auto done = manager.set_password(**found, password);
     sodium_memzero(password.data(), password.size());
     if (!done) {
-        std::cerr << "fcgi-users: the database failed\n";
+        std::cerr << (done.error().code == fu::SetPasswordOutcome::stale
+                          ? "fcgi-users: the password changed meanwhile; nothing was written, run "
+                            "it again\n"
+                          : "fcgi-users: the database failed\n");
         return 1;
     }
     std::cout << "password set for " << (*found)->id << "\n";

@@ -98,6 +98,13 @@ void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, cons
     FCGX_Finish_r(r);
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     deps.metrics->record(shard, route, res.status, static_cast<double>(us) / 1e6);
+    if (res.after) {
+        try {
+            res.after();
+        } catch (const std::exception& e) {
+            log::error(std::string("exception after the answer: ") + e.what());
+        }
+    }
     if (config.access_log) {
         // The path is the client's: control characters would forge log lines.
         std::string path = req.path;
@@ -107,6 +114,23 @@ void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, cons
                   std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + "ms");
     }
 }
+
+// One thread's connection and the objects handlers reach the database through.
+struct WorkerContext {
+    explicit WorkerContext(const Deps& d)
+        : stores(d.config),
+          manager(d.manager, stores),
+          auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
+          refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),
+          throttle(d.config, stores.throttle()),
+          ctx{d, manager, auth, refresh, throttle} {}
+    Stores stores;
+    UserManager manager;
+    Authenticator auth;
+    RefreshTokens refresh;
+    LoginThrottle throttle;
+    Context ctx;
+};
 
 http::Response run_handler(const http::Handler& handler, const http::Request& req, Context& ctx) {
     try {
@@ -168,7 +192,8 @@ public:
 private:
     void loop(size_t shard) {
         DbThread db_thread;
-        Context ctx(deps_);
+        WorkerContext worker(deps_);
+        Context& ctx = worker.ctx;
         for (;;) {
             Job job;
             {
@@ -196,7 +221,8 @@ private:
 void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
             std::mutex& accept_mutex, HashPool& hash_pool, size_t shard) {
     DbThread db_thread;
-    Context ctx(deps);
+    WorkerContext thread_context(deps);
+    Context& ctx = thread_context.ctx;
     auto slot = std::make_unique<fcgi::Request>(listen_fd);
     while (!g_stopping.load()) {
         int rc;

@@ -25,8 +25,10 @@ http::Response auth_failure(AuthError e) {
     return http::internal_error();
 }
 
-http::Response server_failure(UserError e) {
-    return e == UserError::unavailable ? http::service_unavailable() : http::internal_error();
+http::Response accepted_then(std::function<void()> work) {
+    http::Response res = http::json_text(202, "null");
+    res.after = std::move(work);
+    return res;
 }
 
 http::Response store_failure(const Error<db::DbError>& e) {

@@ -2,6 +2,7 @@
 // responses for an authentication failure or a database outage.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,8 +18,16 @@ struct Context;
 // {"id", "email", "is_active", "is_superuser", "is_verified"}
 http::Response user_response(int status, const User& user);
 http::Response auth_failure(AuthError e);
-// unavailable: 503; anything unexpected: 500 (never internals).
-http::Response server_failure(UserError e);
+// For any operation's error enum: its `unavailable` is a 503, anything else
+// that reaches here a 500 (never internals).
+template <typename E>
+http::Response server_failure(E e) {
+    return e == E::unavailable ? http::service_unavailable() : http::internal_error();
+}
+
+// 202 null at once, then `work` once the answer is sent: for routes whose
+// answer must not tell, even by its time, what the work found.
+http::Response accepted_then(std::function<void()> work);
 http::Response store_failure(const Error<db::DbError>& e);
 // 429 {"detail": code} with Retry-After: the wait in whole seconds.
 http::Response too_many_attempts(const char* code, long long wait_ms);

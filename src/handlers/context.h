@@ -1,6 +1,7 @@
 // Context: what a handler works with. Deps are shared by all threads and
-// read-only; a Context belongs to one worker thread (its own connection,
-// stores, UserManager and Authenticator).
+// read-only; a Context belongs to one worker thread, whose UserManager and
+// Authenticator (over that thread's own connection) are the handlers' only
+// way to the database. fcgi/ builds them (WorkerContext).
 #pragma once
 
 #include "auth/authenticator.h"
@@ -8,7 +9,6 @@
 #include "auth/refresh_tokens.h"
 #include "config/config.h"
 #include "http/router.h"
-#include "store/stores.h"
 #include "users/password.h"
 #include "users/tokens.h"
 #include "users/user_manager.h"
@@ -26,18 +26,11 @@ struct Deps {
 };
 
 struct Context {
-    explicit Context(const Deps& d)
-        : deps(d), stores(d.config), manager(d.manager, stores.users()),
-          auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
-          refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),
-          throttle(d.config, stores.throttle()) {}
-
     const Deps& deps;
-    Stores stores;
-    UserManager manager;
-    Authenticator auth;
-    RefreshTokens refresh;
-    LoginThrottle throttle;
+    UserManager& manager;
+    Authenticator& auth;
+    RefreshTokens& refresh;
+    LoginThrottle& throttle;
 };
 
 // Every route, registered at start-up.

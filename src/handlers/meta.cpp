@@ -9,7 +9,7 @@ namespace fu {
 namespace {
 
 http::Response handle_healthz(const http::Request&, Context& ctx) {
-    if (!ctx.stores.ping()) return http::detail(503, "Database unavailable");
+    if (!ctx.manager.ping()) return http::detail(503, "Database unavailable");
     return http::json_text(200, R"({"status":"ok"})");
 }
 
@@ -17,7 +17,7 @@ http::Response handle_healthz(const http::Request&, Context& ctx) {
 // database says about hooks (left out while it does not answer).
 http::Response handle_metrics(const http::Request&, Context& ctx) {
     std::string body = ctx.deps.metrics ? ctx.deps.metrics->exposition() : std::string();
-    auto hooks = ctx.stores.hook_events().counts();
+    auto hooks = ctx.manager.hook_event_counts();
     body += "# HELP fcgi_users_database_up Whether the database answered this scrape.\n"
             "# TYPE fcgi_users_database_up gauge\n"
             "fcgi_users_database_up " + std::string(hooks ? "1" : "0") + "\n";

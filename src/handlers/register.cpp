@@ -6,6 +6,19 @@
 namespace fu {
 namespace {
 
+http::Response failure(const Error<CreateUserError>& e) {
+    switch (e.code) {
+        case CreateUserError::already_exists:
+            return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
+        case CreateUserError::invalid_password:
+            return http::bad_request("REGISTER_INVALID_PASSWORD", e.detail);
+        case CreateUserError::unavailable:
+        case CreateUserError::internal:
+            return server_failure(e.code);
+    }  // no default: a new CreateUserError is decided here
+    return http::internal_error();
+}
+
 http::Response handle_register(const http::Request& req, Context& ctx) {
     http::JsonBody body(req);
     auto email = body.required_email("email");
@@ -17,21 +30,7 @@ http::Response handle_register(const http::Request& req, Context& ctx) {
     if (body.failed()) return body.response();
 
     auto user = ctx.manager.create(*email, *password);
-    if (user) return user_response(201, *user);
-    switch (user.error().code) {
-    case UserError::already_exists: return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
-    case UserError::invalid_password:
-        return http::bad_request("REGISTER_INVALID_PASSWORD", user.error().detail);
-    case UserError::not_exists:
-    case UserError::inactive:
-    case UserError::already_verified:
-    case UserError::invalid_verify_token:
-    case UserError::invalid_reset_password_token:
-    case UserError::unavailable:
-    case UserError::internal:
-        return server_failure(user.error().code);
-    }  // no default: a new UserError is decided here
-    return http::internal_error();
+    return user ? user_response(201, *user) : failure(user.error());
 }
 
 }  // namespace

@@ -23,21 +23,36 @@ std::optional<UserUpdate> read_update(http::JsonBody& body, bool safe) {
     return u;
 }
 
-http::Response update_answer(const UserResult<User>& r) {
-    if (r) return user_response(200, *r);
-    switch (r.error().code) {
-    case UserError::already_exists: return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
-    case UserError::invalid_password: return http::bad_request("UPDATE_USER_INVALID_PASSWORD", r.error().detail);
-    case UserError::not_exists:
-    case UserError::inactive:
-    case UserError::already_verified:
-    case UserError::invalid_verify_token:
-    case UserError::invalid_reset_password_token:
-    case UserError::unavailable:
-    case UserError::internal:
-        return server_failure(r.error().code);
-    }  // no default: a new UserError is decided here
+// The route group's failures, each decided here once (no default: a new
+// error value is a compile error until it is).
+http::Response failure(const Error<UpdateError>& e) {
+    switch (e.code) {
+        case UpdateError::email_taken:
+            return http::bad_request("UPDATE_USER_EMAIL_ALREADY_EXISTS");
+        case UpdateError::invalid_password:
+            return http::bad_request("UPDATE_USER_INVALID_PASSWORD", e.detail);
+        case UpdateError::not_exists:
+            return http::not_found();  // deleted meanwhile
+        case UpdateError::unavailable:
+        case UpdateError::internal:
+            return server_failure(e.code);
+    }
     return http::internal_error();
+}
+
+http::Response failure(UserError e) {
+    switch (e) {
+        case UserError::not_exists:
+            return http::not_found();
+        case UserError::unavailable:
+        case UserError::internal:
+            return server_failure(e);
+    }
+    return http::internal_error();
+}
+
+http::Response update_answer(const Result<User, UpdateError>& r) {
+    return r ? user_response(200, *r) : failure(r.error());
 }
 
 http::Response handle_get_me(const http::Request& req, Context& ctx) {
@@ -64,8 +79,7 @@ std::variant<User, http::Response> target_user(const http::Request& req, Context
     if (caller) *caller = *who;
     auto user = ctx.manager.get(req.path_params.at("id"));
     if (user) return std::move(*user);
-    if (user.error().code == UserError::not_exists) return http::not_found();
-    return server_failure(user.error().code);
+    return failure(user.error().code);
 }
 
 http::Response handle_get_user(const http::Request& req, Context& ctx) {
@@ -88,7 +102,7 @@ http::Response handle_patch_user(const http::Request& req, Context& ctx) {
 http::Response handle_delete_user(const http::Request& req, Context& ctx) {
     auto target = target_user(req, ctx);
     if (auto* res = std::get_if<http::Response>(&target)) return std::move(*res);
-    if (auto r = ctx.manager.remove(std::get<User>(target)); !r) return server_failure(r.error().code);
+    if (auto r = ctx.manager.remove(std::get<User>(target)); !r) return failure(r.error().code);
     return http::no_content();
 }
 

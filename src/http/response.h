@@ -2,6 +2,7 @@
 // shapes of API.md (FastAPI's {"detail": ...}).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,9 @@ struct Response {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    // Work to do once the answer has been sent and the request finished, on
+    // the same thread (fcgi/ runs it; exceptions are logged, not answered).
+    std::function<void()> after;
 
     Response& with_header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));

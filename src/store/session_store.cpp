@@ -62,14 +62,10 @@ Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view us
 }
 
 Result<Unit, db::DbError> SessionStore::end_all(std::string_view user_id, const SessionKeep& keep) {
-    if (auto b = conn_.begin(); !b) return b.error();
-    auto r = end_sessions(conn_, user_id, keep);
-    if (!r) {
-        if (r.error().code != db::DbError::unavailable) conn_.rollback();
-        return r.error();
-    }
-    if (auto c = conn_.commit(); !c) return c.error();
-    return Unit{};
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return tx.error();
+    if (auto r = end_sessions(conn_, user_id, keep); !r) return r.error();
+    return tx->commit();
 }
 
 Result<long long, db::DbError> SessionStore::purge(long throttle_window_seconds) {

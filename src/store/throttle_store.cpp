@@ -3,6 +3,7 @@
 // order of record_failure's assignments is part of its meaning.
 #include "store/throttle_store.h"
 
+#include "store/user_row.h"
 #include "wrap/mariadb.h"
 
 namespace fu {
@@ -23,7 +24,7 @@ Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view em
         "u.session_generation, t.wait_us, t.account_rows FROM "
         "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) AS wait_us, "
         "COALESCE(SUM(k = ?), 0) AS account_rows FROM login_throttle WHERE k IN (?, ?)) t "
-        "LEFT JOIN user u ON u.email = ?",
+        "LEFT JOIN user u ON u.email_key = " FU_EMAIL_KEY,
         {account, account, address, email});
     if (!r) return r.error();
     LoginLookup out;

@@ -1,4 +1,5 @@
-// SQL of table user; every change commits together with its hook events.
+// SQL of table user: one conditional statement per change, committed together
+// with its hook events inside one db::Transaction.
 #include "store/user_store.h"
 
 #include "store/hook_event_store.h"
@@ -7,6 +8,17 @@
 #include "wrap/mariadb.h"
 
 namespace fu {
+namespace {
+
+constexpr const char* kColumns = "id, email, hashed_password, is_active, is_superuser, is_verified";
+
+// Every store failure outside the operation's own outcomes.
+template <typename E>
+Error<E> db_failure(const Error<StoreError>& e) {
+    return make_error(e.code == StoreError::unavailable ? E::unavailable : E::failed, e.detail);
+}
+
+}  // namespace
 
 StoreResult<std::optional<User>> UserStore::select_one(std::string_view sql, std::string_view key) {
     auto r = conn_.exec(sql, {key});
@@ -15,78 +27,186 @@ StoreResult<std::optional<User>> UserStore::select_one(std::string_view sql, std
 }
 
 StoreResult<std::optional<User>> UserStore::get(std::string_view id) {
-    return select_one("SELECT id, email, hashed_password, is_active, is_superuser, is_verified FROM user WHERE id = ?",
-                      id);
+    return select_one(std::string("SELECT ") + kColumns + " FROM user WHERE id = ?", id);
 }
 
 StoreResult<std::optional<User>> UserStore::get_by_email(std::string_view email) {
     return select_one(
-        "SELECT id, email, hashed_password, is_active, is_superuser, is_verified FROM user WHERE email = ?", email);
+        std::string("SELECT ") + kColumns + " FROM user WHERE email_key = " FU_EMAIL_KEY, email);
 }
 
-template <typename F>
-StoreResult<Unit> UserStore::in_transaction(F&& change, const std::vector<HookEvent>& events) {
-    if (auto b = conn_.begin(); !b) return b.error();
-    auto fail = [this](const Error<StoreError>& e) -> StoreResult<Unit> {
-        if (e.code != StoreError::unavailable) conn_.rollback();
-        return e;
-    };
-    if (auto r = change(); !r) return fail(r.error());
+StoreResult<Unit> UserStore::commit_with(db::Transaction& tx, const User& user,
+                                         const EventNames& events) {
     HookEventStore hooks(conn_);
-    for (const auto& ev : events)
-        if (auto r = hooks.insert(ev); !r) return fail(r.error());
-    if (auto c = conn_.commit(); !c) return fail(c.error());
-    return Unit{};
+    for (const auto& name : events)
+        if (auto r = hooks.insert(HookEvent{name, user.id, user.email, std::nullopt}); !r)
+            return r.error();
+    return tx.commit();
 }
 
-StoreResult<Unit> UserStore::create(const User& u, const std::vector<HookEvent>& events) {
-    return in_transaction(
-        [&]() -> StoreResult<Unit> {
-            auto r = conn_.exec("INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) "
-                                "VALUES (?, ?, ?, ?, ?, ?)",
-                                {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
-                                 static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
-            if (!r) return r.error();
-            return Unit{};
-        },
-        events);
+Result<User, CreateError> UserStore::create(const User& u, const EventNames& events) {
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return db_failure<CreateError>(tx.error());
+    auto r = conn_.exec(
+        "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
+        "is_verified) VALUES (?, ?, ?, ?, ?, ?)",
+        {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
+         static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
+    if (!r && r.error().code == StoreError::duplicate) return make_error(CreateError::email_taken);
+    if (!r) return db_failure<CreateError>(r.error());
+    if (auto c = commit_with(*tx, u, events); !c) return db_failure<CreateError>(c.error());
+    return u;
 }
 
-StoreResult<Unit> UserStore::update(const User& u, const std::vector<HookEvent>& events,
-                                    const std::optional<SessionKeep>& end) {
-    return in_transaction(
-        [&]() -> StoreResult<Unit> {
-            auto r = conn_.exec("UPDATE user SET email = ?, hashed_password = ?, is_active = ?, is_superuser = ?, "
-                                "is_verified = ? WHERE id = ?",
-                                {u.email, u.hashed_password, static_cast<long long>(u.is_active),
-                                 static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified), u.id});
-            if (!r) return r.error();
-            if (end) return end_sessions(conn_, u.id, *end);
-            return Unit{};
-        },
-        events);
+Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
+                                                       std::string_view new_hash,
+                                                       std::string_view expected_hash,
+                                                       bool only_if_active,
+                                                       const EventNames& events,
+                                                       const std::optional<SessionKeep>& end) {
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return db_failure<SetPasswordError>(tx.error());
+    auto r =
+        only_if_active
+            ? conn_.exec(
+                  "UPDATE user SET hashed_password = ? "
+                  "WHERE id = ? AND hashed_password = ? AND is_active",
+                  {new_hash, id, expected_hash})
+            : conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+                         {new_hash, id, expected_hash});
+    if (!r) return db_failure<SetPasswordError>(r.error());
+    // A new hash always differs from the old one (fresh salt): no match, no row changed.
+    if (r->affected != 1) return make_error(SetPasswordError::stale);
+    if (end)
+        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<SetPasswordError>(e.error());
+    auto after = get(id);
+    if (!after) return db_failure<SetPasswordError>(after.error());
+    if (!*after) return make_error(SetPasswordError::stale);
+    if (auto c = commit_with(*tx, **after, events); !c)
+        return db_failure<SetPasswordError>(c.error());
+    return std::move(**after);
 }
 
-StoreResult<Unit> UserStore::update_hash_if(std::string_view id, std::string_view old_hash,
-                                            std::string_view new_hash) {
+Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id,
+                                                          std::string_view new_hash,
+                                                          std::string_view expected_hash) {
     auto r = conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
-                        {new_hash, id, old_hash});
-    if (!r) return r.error();
+                        {new_hash, id, expected_hash});
+    if (!r) return db_failure<SetPasswordError>(r.error());
+    if (r->affected != 1) return make_error(SetPasswordError::stale);
     return Unit{};
 }
 
-StoreResult<Unit> UserStore::remove(std::string_view id, const std::vector<HookEvent>& events) {
-    return in_transaction(
-        [&]() -> StoreResult<Unit> {
-            auto r = conn_.exec("DELETE FROM user WHERE id = ?", {id});
-            if (!r) return r.error();
-            return Unit{};
-        },
-        events);
+Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id,
+                                                         std::string_view email,
+                                                         const EventNames& events) {
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return db_failure<MarkVerifiedError>(tx.error());
+    auto r = conn_.exec(
+        "UPDATE user SET is_verified = TRUE "
+        "WHERE id = ? AND email_key = " FU_EMAIL_KEY " AND NOT is_verified",
+        {id, email});
+    if (!r) return db_failure<MarkVerifiedError>(r.error());
+    auto after = get(id);
+    if (!after) return db_failure<MarkVerifiedError>(after.error());
+    if (r->affected != 1) {
+        // Why nothing changed, for the answer: the same user at the same
+        // address already verified, or the token no longer names this row.
+        auto same = get_by_email(email);
+        if (!same) return db_failure<MarkVerifiedError>(same.error());
+        if (*same && (*same)->id == id && (*same)->is_verified)
+            return make_error(MarkVerifiedError::already_verified);
+        return make_error(MarkVerifiedError::stale);
+    }
+    if (!*after) return make_error(MarkVerifiedError::stale);
+    if (auto c = commit_with(*tx, **after, events); !c)
+        return db_failure<MarkVerifiedError>(c.error());
+    return std::move(**after);
+}
+
+Result<User, ProfileError> UserStore::update_profile(std::string_view id,
+                                                     const ProfileChange& change,
+                                                     const EventNames& events,
+                                                     const std::optional<SessionKeep>& end) {
+    return admin_update(id, AdminChange{change, std::nullopt, std::nullopt, std::nullopt}, events,
+                        end);
+}
+
+Result<User, ProfileError> UserStore::admin_update(std::string_view id, const AdminChange& change,
+                                                   const EventNames& events,
+                                                   const std::optional<SessionKeep>& end) {
+    // The statement names only the columns the request changes. Its text is
+    // made of constant pieces (one cached prepared statement per shape), and
+    // is_verified is assigned before email: MariaDB evaluates SET left to
+    // right, and the unverifying compares the new address with the old one.
+    std::string sql = "UPDATE user SET id = id";
+    std::vector<db::Param> params;
+    const ProfileChange& p = change.profile;
+    if (change.is_verified) {
+        sql += ", is_verified = ?";
+        params.emplace_back(static_cast<long long>(*change.is_verified));
+    } else if (p.email) {
+        sql += ", is_verified = IF(email_key = " FU_EMAIL_KEY ", is_verified, FALSE)";
+        params.emplace_back(std::string_view(*p.email));
+    }
+    if (p.email) {
+        sql += ", email = ?";
+        params.emplace_back(std::string_view(*p.email));
+    }
+    if (p.hashed_password) {
+        sql += ", hashed_password = ?";
+        params.emplace_back(std::string_view(*p.hashed_password));
+    }
+    if (change.is_active) {
+        sql += ", is_active = ?";
+        params.emplace_back(static_cast<long long>(*change.is_active));
+    }
+    if (change.is_superuser) {
+        sql += ", is_superuser = ?";
+        params.emplace_back(static_cast<long long>(*change.is_superuser));
+    }
+    sql += " WHERE id = ?";
+    params.emplace_back(id);
+
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return db_failure<ProfileError>(tx.error());
+    auto r = conn_.exec(sql, params);
+    if (!r && r.error().code == StoreError::duplicate) return make_error(ProfileError::email_taken);
+    if (!r) return db_failure<ProfileError>(r.error());
+    if (end)
+        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<ProfileError>(e.error());
+    // affected counts changed rows only: an unchanged row is no failure.
+    auto after = get(id);
+    if (!after) return db_failure<ProfileError>(after.error());
+    if (!*after) return make_error(ProfileError::not_found);
+    if (auto c = commit_with(*tx, **after, events); !c) return db_failure<ProfileError>(c.error());
+    return std::move(**after);
+}
+
+Result<User, DeleteError> UserStore::remove(std::string_view id, const EventNames& events) {
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return db_failure<DeleteError>(tx.error());
+    // Locks the row, so the events carry what was deleted.
+    auto before =
+        select_one(std::string("SELECT ") + kColumns + " FROM user WHERE id = ? FOR UPDATE", id);
+    if (!before) return db_failure<DeleteError>(before.error());
+    if (!*before) return make_error(DeleteError::not_found);
+    auto r = conn_.exec("DELETE FROM user WHERE id = ?", {id});
+    if (!r) return db_failure<DeleteError>(r.error());
+    if (r->affected != 1) return make_error(DeleteError::not_found);
+    if (auto c = commit_with(*tx, **before, events); !c) return db_failure<DeleteError>(c.error());
+    return std::move(**before);
 }
 
 StoreResult<Unit> UserStore::record(const std::vector<HookEvent>& events) {
-    return in_transaction([]() -> StoreResult<Unit> { return Unit{}; }, events);
+    auto tx = db::Transaction::begin(conn_);
+    if (!tx) return tx.error();
+    HookEventStore hooks(conn_);
+    for (const auto& ev : events)
+        if (auto r = hooks.insert(ev); !r) return r.error();
+    return tx->commit();
 }
+
+#undef FU_EMAIL_KEY
 
 }  // namespace fu

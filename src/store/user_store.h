@@ -1,48 +1,105 @@
 // UserStore: table `user` (and the hook events written with its changes).
 // The only code besides token_store and hook_event_store that writes SQL.
 // Not thread-safe: one per worker thread, over that thread's Connection.
+//
+// Writes are one operation per intent, never "write this row back": each is a
+// single conditional UPDATE/INSERT/DELETE that touches only its own columns,
+// so two requests that read the same user earlier cannot undo each other's
+// change. Each returns the row as its own change left it (read in the same
+// transaction) and records its hook events, built from that row, in the same
+// transaction. Each has its own small error enum: only the outcomes it can have.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "model/hook_event.h"
 #include "model/user.h"
+#include "model/hook_event.h"
 #include "store/session_store.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 
 namespace fu {
+namespace db {
+class Transaction;
+}
 
 using StoreError = db::DbError;
 template <typename T>
 using StoreResult = Result<T, StoreError>;
+
+// Names of the hook events a change records (e.g. "after_update"); the store
+// fills in the user's id and e-mail from the row as the change left it.
+using EventNames = std::vector<std::string>;
+
+enum class CreateError { email_taken, unavailable, failed };
+// stale: no row matched the condition any more (the password changed since it
+// was read, the user was deleted or, when required, deactivated).
+enum class SetPasswordError { stale, unavailable, failed };
+// stale: the user is gone or its address is no longer the one given.
+enum class MarkVerifiedError { already_verified, stale, unavailable, failed };
+enum class ProfileError { email_taken, not_found, unavailable, failed };
+enum class DeleteError { not_found, unavailable, failed };
+
+// PATCH /users/me: only the fields present change.
+struct ProfileChange {
+    std::optional<std::string> email;  // unverifies unless only its letter case changes
+    std::optional<std::string> hashed_password;
+};
+
+// PATCH /users/{id}: the profile and the three flags; an explicit is_verified
+// wins over the unverifying of an e-mail change.
+struct AdminChange {
+    ProfileChange profile;
+    std::optional<bool> is_active;
+    std::optional<bool> is_superuser;
+    std::optional<bool> is_verified;
+};
 
 class UserStore {
 public:
     explicit UserStore(db::Connection& conn) : conn_(conn) {}
 
     StoreResult<std::optional<User>> get(std::string_view id);
-    // Case-insensitive, by the column's collation.
+    // By the lower-cased address (email_key): letter case folds, nothing else.
     StoreResult<std::optional<User>> get_by_email(std::string_view email);
-    // duplicate when the address is taken in any letter case.
-    StoreResult<Unit> create(const User& user, const std::vector<HookEvent>& events);
-    // Writes every column of `user`; duplicate when its e-mail is taken.
-    // With `end`, also ends the user's sessions but end's, in the same transaction.
-    StoreResult<Unit> update(const User& user, const std::vector<HookEvent>& events,
-                             const std::optional<SessionKeep>& end = std::nullopt);
-    // Changes only the hash, and only if it is still `old_hash` (a rehash must
-    // not undo a concurrent password change).
-    StoreResult<Unit> update_hash_if(std::string_view id, std::string_view old_hash, std::string_view new_hash);
-    StoreResult<Unit> remove(std::string_view id, const std::vector<HookEvent>& events);
+
+    // email_taken when the address is taken in any letter case.
+    Result<User, CreateError> create(const User& user, const EventNames& events);
+    // hashed_password := new_hash, only while it still is expected_hash (and,
+    // with only_if_active, while the user is active).
+    // With `end`, also ends the user's sessions but end's (session_store.h),
+    // in the same transaction.
+    Result<User, SetPasswordError> set_password(std::string_view id, std::string_view new_hash,
+                                                std::string_view expected_hash, bool only_if_active,
+                                                const EventNames& events,
+                                                const std::optional<SessionKeep>& end = std::nullopt);
+    // A login's rehash of the same password under newer parameters:
+    // hashed_password := new_hash while it still is expected_hash. Not a
+    // password change: it touches nothing else and records no event.
+    Result<Unit, SetPasswordError> rehash_password(std::string_view id, std::string_view new_hash,
+                                                   std::string_view expected_hash);
+    // is_verified := true, only while the address is still `email` (in any
+    // letter case) and the user is not verified yet.
+    Result<User, MarkVerifiedError> mark_verified(std::string_view id, std::string_view email,
+                                                  const EventNames& events);
+    // With `end`, as set_password.
+    Result<User, ProfileError> update_profile(std::string_view id, const ProfileChange& change,
+                                              const EventNames& events,
+                                              const std::optional<SessionKeep>& end = std::nullopt);
+    Result<User, ProfileError> admin_update(std::string_view id, const AdminChange& change,
+                                            const EventNames& events,
+                                            const std::optional<SessionKeep>& end = std::nullopt);
+    // `before` and `after` events both carry the row as it was.
+    Result<User, DeleteError> remove(std::string_view id, const EventNames& events);
     // Records events on their own (forgot-password, request-verify, login).
     StoreResult<Unit> record(const std::vector<HookEvent>& events);
 
 private:
     StoreResult<std::optional<User>> select_one(std::string_view sql, std::string_view key);
-    template <typename F>
-    StoreResult<Unit> in_transaction(F&& change, const std::vector<HookEvent>& events);
+    // Records `events` for `user` and commits: the end of every change.
+    StoreResult<Unit> commit_with(db::Transaction& tx, const User& user, const EventNames& events);
 
     db::Connection& conn_;
 };

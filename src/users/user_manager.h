@@ -4,32 +4,37 @@
 // One per worker thread (it uses that thread's stores).
 #pragma once
 
-#include <atomic>
 #include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "model/hook_event.h"
+#include "model/user.h"
+#include "store/stores.h"
 #include "store/user_store.h"
 #include "users/password.h"
 #include "users/tokens.h"
-#include "model/user.h"
-#include "model/hook_event.h"
 #include "util/result.h"
 
 namespace fu {
 
-// fastapi_users/exceptions.py, one for one, plus the database's two failures.
-enum class UserError {
-    already_exists,
-    not_exists,
-    inactive,
-    already_verified,
-    invalid_verify_token,
-    invalid_reset_password_token,
-    invalid_password,  // detail: the policy's reason
-    unavailable,       // database gone: 503
-    internal,          // anything else: 500
-};
+// Each operation has its own small error enum (fastapi_users/exceptions.py,
+// one for one, plus the database's two failures: unavailable is a 503,
+// internal a 500). Each route group maps its enum to HTTP in one place.
+
+// Lookups and events recorded on their own.
+enum class UserError { not_exists, unavailable, internal };
+// create (register, the CLI).
+enum class CreateUserError { already_exists, invalid_password, unavailable, internal };
+// reset_password: bad_token also when the password changed, or the user was
+// deactivated or deleted, while the reset ran.
+enum class ResetError { bad_token, invalid_password, unavailable, internal };
+// verify: bad_token also when the address changed since the token was issued.
+enum class VerifyError { bad_token, already_verified, unavailable, internal };
+// update (PATCH /users/me, /users/{id}).
+enum class UpdateError { email_taken, invalid_password, not_exists, unavailable, internal };
+// set_password (the CLI): stale when the password changed while hashing.
+enum class SetPasswordOutcome { stale, unavailable, internal };
 
 template <typename T>
 using UserResult = Result<T, UserError>;
@@ -43,68 +48,71 @@ struct UserUpdate {
     std::optional<bool> is_verified;
 };
 
-// Keeps the slower path's cost, so the faster one can be padded to it and
-// response time does not tell whether an address has an account.
-class TimingEqualizer {
-public:
-    void record(long long micros);
-    long long typical() const { return typical_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<long long> typical_{0};
-};
-
 struct UserManagerDeps {
     const Config& config;
     const PasswordHasher& hasher;
     const JwtCodec& jwt;
-    TimingEqualizer& forgot_timing;
-    TimingEqualizer& verify_timing;
     void (*wake_hooks)(void*) = nullptr;  // called after events were recorded
     void* wake_arg = nullptr;
 };
 
 class UserManager {
 public:
-    UserManager(const UserManagerDeps& deps, UserStore& store) : d_(deps), store_(store) {}
+  UserManager(const UserManagerDeps& deps, Stores& stores)
+      : d_(deps), stores_(stores), store_(stores.users()) {}
 
-    UserResult<User> get(std::string_view id);
-    // safe: the three flags come from `flags` only when false (the CLI).
-    UserResult<User> create(std::string_view email, std::string_view password, bool superuser = false,
-                            bool verified = false);
-    // nullopt: bad credentials (unknown address, wrong password). An inactive
-    // user is returned; the caller refuses it. Rehashes outdated hashes.
-    UserResult<std::optional<User>> authenticate(std::string_view email, std::string_view password);
-    // authenticate's second half, for a caller that looked the user up
-    // itself (the login throttle's lookup): hashes even for no user.
-    UserResult<std::optional<User>> check_password(std::optional<User> found, std::string_view password);
-    UserResult<Unit> on_after_login(const User& user);
-    UserResult<Unit> on_after_refresh_reuse(const User& user);
-    UserResult<Unit> forgot_password(std::string_view email);
-    UserResult<User> reset_password(std::string_view token, std::string_view password);
-    UserResult<Unit> request_verify(std::string_view email);
-    UserResult<User> verify(std::string_view token);
-    // safe: email and password only (PATCH /users/me); otherwise the flags too.
-    // A new password or a deactivation ends the user's sessions but `keep`'s
-    // (the caller's own, when it changes itself), in the same transaction.
-    UserResult<User> update(const User& user, const UserUpdate& change, bool safe, const SessionKeep& keep = {});
-    UserResult<Unit> remove(const User& user);
-    // Sets a new password without a policy check (the administrator's CLI).
-    UserResult<User> set_password(const User& user, std::string_view password);
+  UserResult<User> get(std::string_view id);
+  // superuser/verified: the CLI only; registration creates neither.
+  Result<User, CreateUserError> create(std::string_view email, std::string_view password,
+                                       bool superuser = false, bool verified = false);
+  // nullopt: bad credentials (unknown address, wrong password). An inactive
+  // user is returned; the caller refuses it. Rehashes outdated hashes.
+  UserResult<std::optional<User>> authenticate(std::string_view email, std::string_view password);
+  // authenticate's second half, for a caller that looked the user up
+  // itself (the login throttle's lookup): hashes even for no user.
+  UserResult<std::optional<User>> check_password(std::optional<User> found,
+                                                 std::string_view password);
+  UserResult<Unit> on_after_login(const User& user);
+  UserResult<Unit> on_after_refresh_reuse(const User& user);
+  // Issues a reset token to an existing active user (hook event), nothing
+  // otherwise. Callers answer before calling it: its time must not tell
+  // whether the address has an account.
+  UserResult<Unit> forgot_password(std::string_view email);
+  // One token resets once: the new hash is written only while the hash the
+  // token was issued for is still there and the user still active.
+  Result<User, ResetError> reset_password(std::string_view token, std::string_view password);
+  // As forgot_password, for verification tokens (and the same timing rule).
+  UserResult<Unit> request_verify(std::string_view email);
+  Result<User, VerifyError> verify(std::string_view token);
+  // safe: email and password only (PATCH /users/me); otherwise the flags too.
+  // Writes only the fields given, so concurrent changes of other fields stay.
+  // A new password or a deactivation ends the user's sessions but `keep`'s
+  // (the caller's own, when it changes itself), in the same transaction.
+  Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe,
+                                   const SessionKeep& keep = {});
+  UserResult<Unit> remove(const User& user);
+  // Sets a new password without a policy check (the administrator's CLI).
+  Result<User, SetPasswordOutcome> set_password(const User& user, std::string_view password);
+  // Whether the database answers now (GET /healthz).
+  UserResult<Unit> ping();
+  // Hook deliveries pending and failed for good (GET /metrics).
+  UserResult<HookEventStore::Counts> hook_event_counts();
 
-    std::string reset_fingerprint(const User& user) const;
+  std::string reset_fingerprint(const User& user) const;
 
 private:
-    std::vector<HookEvent> event(const char* name, const User& user,
-                                 std::optional<std::string> token = std::nullopt) const;
-    // Records events that no change carries (login, forgot, request-verify).
-    UserResult<Unit> record(const std::vector<HookEvent>& events);
-    UserError from_store(const Error<StoreError>& e) const;
-    // Tells the hook dispatcher that `events` were just recorded.
-    void wake(const std::vector<HookEvent>& events) const;
+  // `name` if a hook is configured for it, else nothing.
+  EventNames event(const char* name) const;
+  std::vector<HookEvent> event(const char* name, const User& user,
+                               std::optional<std::string> token = std::nullopt) const;
+  // Records events that no change carries (login, forgot, request-verify).
+  UserResult<Unit> record(const std::vector<HookEvent>& events);
+  // Tells the hook dispatcher that events were just recorded.
+  void wake(size_t events) const;
 
-    const UserManagerDeps& d_;
-    UserStore& store_;
+  const UserManagerDeps& d_;
+  Stores& stores_;
+  UserStore& store_;
 };
 
 }  // namespace fu

@@ -138,6 +138,32 @@ Result<Unit, DbError> Connection::ping() {
     return Unit{};
 }
 
+Result<bool, DbError> Connection::in_transaction() {
+    auto r = exec("SELECT @@in_transaction");
+    if (!r) return r.error();
+    return !r->rows.empty() && r->rows[0][0].value_or("0") != "0";
+}
+
+Result<Transaction, DbError> Transaction::begin(Connection& conn) {
+    if (auto r = conn.begin(); !r) return r.error();
+    return Transaction(conn);
+}
+
+Result<Unit, DbError> Transaction::commit() {
+    Connection* c = conn_;
+    conn_ = nullptr;
+    if (!c) return make_error(DbError::other, "commit without a transaction");
+    auto r = c->commit();
+    // A COMMIT that failed without losing the connection leaves the
+    // transaction open on the server: end it here, not on the next request.
+    if (!r && r.error().code != DbError::unavailable) c->rollback();
+    return r;
+}
+
+Transaction::~Transaction() {
+    if (conn_) conn_->rollback();
+}
+
 Result<Rows, DbError> Connection::exec_once(std::string_view sql, const std::vector<Param>& params) {
     auto m = open();
     if (!m) return m.error();

@@ -64,10 +64,9 @@ public:
     Result<Rows, DbError> exec(std::string_view sql, const std::vector<Param>& params = {});
     // Runs SQL text without parameters (transactions, migrations). Never with request data.
     Result<Unit, DbError> run(std::string_view sql);
-    Result<Unit, DbError> begin();
-    Result<Unit, DbError> commit();
-    void rollback();
     Result<Unit, DbError> ping();
+    // Whether a transaction is open on this connection (the server's own view).
+    Result<bool, DbError> in_transaction();
 
     bool is_open() const { return mysql_ != nullptr; }
     void close();
@@ -81,11 +80,35 @@ private:
     template <typename F>
     auto retrying(F&& f) -> decltype(f());
     Error<DbError> fail(const char* what, unsigned err, const char* msg);
+    // Only through Transaction, so that no path can leave one open.
+    friend class Transaction;
+    Result<Unit, DbError> begin();
+    Result<Unit, DbError> commit();
+    void rollback();
 
     Settings settings_;
     MysqlPtr mysql_;
     std::map<std::string, StmtPtr, std::less<>> stmts_;
     bool in_transaction_ = false;
+};
+
+// The one way to run a transaction: begin() opens it, commit() ends it, and
+// the destructor rolls back whatever was not committed, on every path out
+// (an early return, an error, an exception). Not copyable; one at a time per
+// connection.
+class Transaction {
+  public:
+    static Result<Transaction, DbError> begin(Connection& conn);
+    Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+    Transaction& operator=(Transaction&&) = delete;
+    Transaction(const Transaction&) = delete;
+    ~Transaction();
+
+    Result<Unit, DbError> commit();
+
+  private:
+    explicit Transaction(Connection& conn) : conn_(&conn) {}
+    Connection* conn_;  // null once committed or rolled back
 };
 
 }  // namespace fu::db

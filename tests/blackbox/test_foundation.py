@@ -96,6 +96,9 @@ def test_database_outage_is_503_then_recovers():
         assert "SQL" not in r.text and "mysql" not in r.text.lower()
         r = requests.post(url("/auth/register"), json={"email": "x" + email, "password": "guinevere-forever"})
         assert r.status_code == 503
+        # These two answer before looking at the address, but not before the database.
+        for path in ("/auth/forgot-password", "/auth/request-verify-token"):
+            assert requests.post(url(path), json={"email": email}).status_code == 503, path
     finally:
         stack("db-start")
     assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)

@@ -261,12 +261,15 @@ def test_hook_output_is_logged_without_the_token_and_no_descriptor_leaks(default
 
 
 def test_hook_survives_sigkill_of_the_worker(default_app):
-    # The first process's hook hangs; the process is killed with SIGKILL right
-    # after answering 202; the restarted one delivers the event.
+    # The first process's hook hangs; the process is killed with SIGKILL while
+    # it runs; the restarted one delivers the event. (forgot-password records
+    # the event just after its 202, so the test waits for the attempt.)
     restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2")
     email = unique_email()
     u = register(email)
     forgot(email)
+    assert wait_for(lambda: sql(f"SELECT attempts FROM hook_event WHERE user_id = '{u['id']}' "
+                                "AND event = 'after_forgot_password' AND attempts > 0"))
     pid = int(open(APP_PID_FILE).read())
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")

@@ -1,0 +1,150 @@
+"""Concurrent changes to one user must not undo each other (issue 11): each race
+runs many times, several users at once, through nginx against the real MariaDB.
+A change that wrote back a whole row read earlier loses some of these rounds."""
+import concurrent.futures
+import time
+
+import requests
+
+from conftest import PASSWORD, bearer, login, register, sql, unique_email, url, wait_hook
+
+ROUNDS = 4    # batches, one after the other
+USERS = 5     # users racing at once in each batch
+# Where the second request lands: from "together" to "while the first hashes".
+DELAYS = [0.0, 0.01, 0.03, 0.06, 0.1]
+
+
+def run_rounds(one_round):
+    """Runs one_round(i) ROUNDS * USERS times, USERS at a time; returns the failures."""
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2 * USERS) as pool:
+        for batch in range(ROUNDS):
+            futures = [pool.submit(one_round, pool, batch * USERS + i) for i in range(USERS)]
+            for f in futures:
+                problem = f.result()
+                if problem:
+                    failures.append(problem)
+    return failures
+
+
+def both(pool, delay, first, second):
+    """Starts first(), then second() `delay` seconds later; returns both results."""
+    a = pool.submit(first)
+    time.sleep(delay)
+    b = pool.submit(second)
+    return a.result(), b.result()
+
+
+def token_of(user_id, event, request_path, email):
+    r = requests.post(url(request_path), json={"email": email})
+    assert r.status_code == 202, r.text
+    return wait_hook(user_id, event)[0]["token"]
+
+
+def user_row(user_id):
+    rows = sql(f"SELECT email, is_active, is_verified, is_superuser FROM user WHERE id = '{user_id}'")
+    email, active, verified, superuser_flag = rows[0]
+    return {"email": email, "is_active": active == "1", "is_verified": verified == "1",
+            "is_superuser": superuser_flag == "1"}
+
+
+def can_login(email, password):
+    r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": password})
+    return r.status_code == 200
+
+
+def test_reset_racing_a_deactivation_never_reactivates(superuser):
+    _, _, admin = superuser
+
+    def one_round(pool, i):
+        email = unique_email("race-reset")
+        u = register(email)
+        token = token_of(u["id"], "after_forgot_password", "/auth/forgot-password", email)
+        reset, patch = both(
+            pool, DELAYS[i % len(DELAYS)],
+            lambda: requests.post(url("/auth/reset-password"),
+                                  json={"token": token, "password": "a-brand-new-password"}),
+            lambda: requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin),
+                                   json={"is_active": False}))
+        if patch.status_code != 200 or reset.status_code not in (200, 400):
+            return f"round {i}: reset {reset.status_code}, patch {patch.status_code}"
+        if user_row(u["id"])["is_active"]:
+            return f"round {i}: reset {reset.status_code} left the deactivated user active"
+        return None
+
+    assert run_rounds(one_round) == []
+
+
+def test_verify_racing_a_password_change_keeps_both():
+    def one_round(pool, i):
+        email = unique_email("race-verify")
+        u = register(email)
+        access = login(email)
+        token = token_of(u["id"], "after_request_verify", "/auth/request-verify-token", email)
+        new_password = f"changed-password-{i}"
+        patch, verify = both(
+            pool, DELAYS[i % len(DELAYS)],
+            lambda: requests.patch(url("/users/me"), headers=bearer(access), json={"password": new_password}),
+            lambda: requests.post(url("/auth/verify"), json={"token": token}))
+        if patch.status_code != 200 or verify.status_code != 200:
+            return f"round {i}: patch {patch.status_code}, verify {verify.status_code} {verify.text}"
+        row = user_row(u["id"])
+        if not row["is_verified"]:
+            return f"round {i}: the password change undid the verification"
+        if not can_login(email, new_password):
+            return f"round {i}: the verification undid the password change"
+        return None
+
+    assert run_rounds(one_round) == []
+
+
+def test_two_patches_of_different_fields_both_stay(superuser):
+    _, _, admin = superuser
+
+    def one_round(pool, i):
+        email = unique_email("race-patch")
+        u = register(email)
+        access = login(email)
+        new_email = unique_email("race-patched")
+        new_password = f"patched-password-{i}"
+        mine, theirs = both(
+            pool, DELAYS[i % len(DELAYS)],
+            lambda: requests.patch(url("/users/me"), headers=bearer(access), json={"password": new_password}),
+            lambda: requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin),
+                                   json={"email": new_email, "is_superuser": True}))
+        if mine.status_code != 200 or theirs.status_code != 200:
+            return f"round {i}: /users/me {mine.status_code}, /users/id {theirs.status_code}"
+        row = user_row(u["id"])
+        if row["email"] != new_email or not row["is_superuser"]:
+            return f"round {i}: the password change undid the administrator's change: {row}"
+        if not can_login(new_email, new_password):
+            return f"round {i}: the administrator's change undid the password change"
+        return None
+
+    assert run_rounds(one_round) == []
+
+
+def test_one_reset_token_sent_twice_at_once_resets_once():
+    def one_round(pool, i):
+        email = unique_email("race-token")
+        u = register(email)
+        token = token_of(u["id"], "after_forgot_password", "/auth/forgot-password", email)
+        answers = both(
+            pool, 0.0,
+            lambda: requests.post(url("/auth/reset-password"), json={"token": token, "password": "first-of-two"}),
+            lambda: requests.post(url("/auth/reset-password"), json={"token": token, "password": "second-of-two"}))
+        codes = sorted(a.status_code for a in answers)
+        # The events are written in the same transaction as the new hash.
+        events = sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}' "
+                     "AND event = 'after_reset_password'")[0][0]
+        if codes != [200, 400] or events != "1":
+            return f"round {i}: answers {codes}, {events} after_reset_password events"
+        loser = next(a for a in answers if a.status_code == 400)
+        if loser.json() != {"detail": "RESET_PASSWORD_BAD_TOKEN"}:
+            return f"round {i}: the second reset answered {loser.text}"
+        winner = "first-of-two" if answers[0].status_code == 200 else "second-of-two"
+        if not can_login(email, winner) or can_login(email, PASSWORD):
+            return f"round {i}: the password is not the winner's"
+        return None
+
+    assert run_rounds(one_round) == []

@@ -1,0 +1,103 @@
+// The database of scripts/test, for in-process tests of the store and the user
+// manager: its settings come from the FCGI_USERS_* environment that
+// scripts/test exports while its stack is up. Without them (or without the
+// database) every such test fails, saying so; none is skipped.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "store/db_settings.h"
+#include "store/stores.h"
+#include "wrap/mariadb.h"
+
+extern char** environ;
+
+namespace fu::testdb {
+
+inline std::map<std::string, std::string> environment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string kv(*e);
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return env;
+}
+
+// The configuration fcgi-users runs with on the test stack (hooks included).
+inline const Config& config() {
+    static const Config c = Config::load("", environment());
+    return c;
+}
+
+// Runs body(i, *make()) on `threads` threads, each with its own objects from
+// make() (a connection, as each server worker has), released together once
+// all have connected.
+template <typename Make, typename Body>
+void at_once(int threads, Make make, Body body) {
+    std::atomic<int> ready{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            DbThread db_thread;
+            auto state = make();
+            ready.fetch_add(1);
+            while (ready.load() < threads) std::this_thread::yield();
+            body(t, *state);
+        });
+    }
+    for (auto& th : pool) th.join();
+}
+
+// A fixture whose SetUp fails the test unless the test database answers.
+class DatabaseTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_TRUE(std::getenv("FCGI_USERS_DB_SOCKET") || std::getenv("FCGI_USERS_DB_HOST"))
+            << "this test needs the MariaDB of scripts/test (FCGI_USERS_DB_* are not set): run "
+               "scripts/test";
+        ASSERT_GE(sodium_init(), 0);
+        conn_ = std::make_unique<db::Connection>(db_settings(config()));
+        auto up = conn_->ping();
+        ASSERT_TRUE(up) << "the test database does not answer (MariaDB error " << up.error().detail
+                        << ")";
+    }
+
+    // A fresh address no other test uses.
+    static std::string unique_email(const std::string& prefix) {
+        unsigned char b[6];
+        randombytes_buf(b, sizeof b);
+        static const char* hex = "0123456789abcdef";
+        std::string tag;
+        for (unsigned char c : b) {
+            tag += hex[c >> 4];
+            tag += hex[c & 15];
+        }
+        return prefix + "." + tag + "@camelot.bt";
+    }
+
+    // One SQL value, as text ("" for no row).
+    std::string scalar(std::string_view sql, const std::vector<db::Param>& params = {}) {
+        auto r = conn_->exec(sql, params);
+        if (!r) {
+            ADD_FAILURE() << "query failed: " << sql;
+            return "";
+        }
+        if (r->rows.empty()) return "";
+        return r->rows[0][0].value_or("NULL");
+    }
+
+    std::unique_ptr<db::Connection> conn_;
+};
+
+}  // namespace fu::testdb
