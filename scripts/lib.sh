@@ -123,6 +123,7 @@ app_env() {
     export FCGI_USERS_ACCESS_TOKEN_SECRET_FILE=${FCGI_USERS_ACCESS_TOKEN_SECRET_FILE:-$(secret access_token)}
     export FCGI_USERS_RESET_SECRET_FILE=${FCGI_USERS_RESET_SECRET_FILE:-$(secret reset)}
     export FCGI_USERS_VERIFY_SECRET_FILE=${FCGI_USERS_VERIFY_SECRET_FILE:-$(secret verify)}
+    export FCGI_USERS_HOOK_TOKEN_KEY_FILE=${FCGI_USERS_HOOK_TOKEN_KEY_FILE:-$(secret hook_token_key)}
     export FCGI_USERS_MIGRATIONS_DIR=$ROOT/sql
     # The stack records every event in $VAR/hooks.jsonl (tokens included), so
     # the reset and verify flows can be followed by hand. FCGI_USERS_HOOK_<EVENT>

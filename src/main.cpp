@@ -4,6 +4,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -60,17 +62,53 @@ long hash_slots(const fu::Config& c) {
     return n == 0 ? 1 : static_cast<long>(n);
 }
 
+// The terminal's settings while a password is read without echo, for the
+// signal handler that puts them back if the read is interrupted.
+termios g_saved_terminal{};
+
+extern "C" void restore_terminal_and_die(int sig) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);  // async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+// Turns echo off for its lifetime, and puts the terminal back on every path:
+// return, exception, and the signals that end a process at a prompt.
+class NoEcho {
+public:
+    NoEcho() {
+        if (tcgetattr(STDIN_FILENO, &g_saved_terminal) != 0) return;
+        active_ = true;
+        struct sigaction sa {};
+        sa.sa_handler = restore_terminal_and_die;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+        termios quiet = g_saved_terminal;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    ~NoEcho() {
+        if (!active_) return;
+        tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_terminal);
+        for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+    }
+    NoEcho(const NoEcho&) = delete;
+    NoEcho& operator=(const NoEcho&) = delete;
+
+private:
+    static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    std::array<struct sigaction, kSignals.size()> old_{};
+    bool active_ = false;
+};
+
 std::string read_password() {
     std::string pw;
     if (isatty(STDIN_FILENO)) {
         std::cerr << "Password: " << std::flush;
-        termios old{};
-        tcgetattr(STDIN_FILENO, &old);
-        termios quiet = old;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-        std::getline(std::cin, pw);
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        {
+            NoEcho no_echo;
+            std::getline(std::cin, pw);
+        }
         std::cerr << "\n";
     } else {
         std::getline(std::cin, pw);

@@ -136,6 +136,9 @@ std::vector<Key> make_keys() {
     k.push_back(int_key("max_body_bytes", 65536, 1024, 64L * 1024 * 1024,
                         "Largest request body accepted; a larger one gets 413.",
                         [](Config& c) -> auto& { return c.max_body_bytes; }));
+    k.push_back(int_key("request_body_timeout", 10, 1, 3600,
+                        "Seconds a worker waits for a whole request body; after that, 408.",
+                        [](Config& c) -> auto& { return c.request_body_timeout; }));
     k.push_back(path_key("mount_prefix", "",
                          "URL prefix under which nginx mounts the API (e.g. /api); stripped before routing.",
                          [](Config& c) -> auto& { return c.mount_prefix; }));
@@ -311,6 +314,17 @@ std::vector<Key> make_keys() {
                         [](Config& c) -> auto& { return c.hooks.max_attempts; }));
     k.push_back(int_key("hook.backoff", 5, 1, 86400, "Seconds before the first retry; doubled each time.",
                         [](Config& c) -> auto& { return c.hooks.backoff_seconds; }));
+    k.push_back(secret_key("hook.token_key", 0,
+                           "Key (32 bytes or more) sealing the tokens of pending hook events in the database "
+                           "(or hook.token_key_file); empty: derived from access_token.secret.",
+                           [](Config& c) -> auto& { return c.hooks.token_key; }));
+    k.push_back(int_key("hook.retention", 7L * 86400, 0, 3650L * 86400,
+                        "Seconds a delivered hook event stays in table hook_event before it is deleted; 0: kept.",
+                        [](Config& c) -> auto& { return c.hooks.retention_seconds; }));
+    k.push_back(bool_key("hook.token_in_argv", true,
+                         "Pass the token as $2, which any local user can read in ps while the hook runs; "
+                         "false: $2 is empty and the token is only in FCGI_USERS_TOKEN and on stdin.",
+                         [](Config& c) -> auto& { return c.hooks.token_in_argv; }));
     k.push_back(string_key("hook.workdir", "/", "Working directory of hook commands.",
                            [](Config& c) -> auto& { return c.hooks.workdir; }));
     k.push_back(string_key("hook.path", "/usr/local/bin:/usr/bin:/bin", "PATH of hook commands (their only other variables are HOME, LANG and FCGI_USERS_*).",
@@ -326,6 +340,10 @@ const std::vector<Key>& keys() {
 }
 
 std::string read_secret_file(const std::string& key, const std::string& path) {
+    // An ifstream opens a folder, then throws on the first read: refuse it here.
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw ConfigError(key, "'" + path + "' is not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(key, "cannot read '" + path + "'");
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -355,7 +373,9 @@ void check_listen(const std::string& listen) {
             if (colon == std::string::npos || colon + 1 == listen.size())
                 throw ConfigError("listen", "must be a socket path or host:port (got '" + listen + "')");
             std::string port = listen.substr(colon + 1);
-            if (port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) > 65535)
+            // At most five digits before converting: a longer number would overflow.
+            if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+                std::stol(port) > 65535)
                 throw ConfigError("listen", "bad port in '" + listen + "'");
         }
         return;
@@ -392,6 +412,8 @@ void finish(Config& c) {
         if (b.refresh_tokens && (b.transport != Transport::bearer || b.strategy != Strategy::jwt))
             throw ConfigError("backend." + b.name + ".refresh_tokens",
                               "needs the bearer transport and the jwt strategy");
+    if (!c.hooks.token_key.empty() && c.hooks.token_key.size() < kMinSecretBytes)
+        throw ConfigError("hook.token_key", "secret is shorter than " + std::to_string(kMinSecretBytes) + " bytes");
     for (const auto& [key, secret] : {std::pair{"access_token.secret", &c.access_token_secret},
                                       std::pair{"reset.secret", &c.reset_secret},
                                       std::pair{"verify.secret", &c.verify_secret}}) {

@@ -62,6 +62,9 @@ struct HookConfig {
     long timeout_seconds = 30;
     long max_attempts = 5;
     long backoff_seconds = 5;
+    SecretString token_key;     // seals pending tokens at rest; empty: derived from access_token.secret
+    long retention_seconds = 7L * 86400;  // delivered rows kept this long; 0: forever
+    bool token_in_argv = true;  // the token as $2 (visible in ps) besides FCGI_USERS_TOKEN and stdin
     std::string workdir;
     std::string path;
 };
@@ -85,6 +88,7 @@ struct Config {
     long listen_backlog = 256;
     long hash_queue_limit = 1024;
     long max_body_bytes = 65536;
+    long request_body_timeout = 10;  // seconds
     std::string mount_prefix;
     std::string log_level;
     bool access_log = true;

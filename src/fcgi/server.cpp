@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -20,6 +22,7 @@
 
 #include "fcgi/listen_socket.h"
 #include "fcgi/notify.h"
+#include "fcgi/read_deadline.h"
 #include "metrics/metrics.h"
 #include "handlers/check.h"
 #include "store/stores.h"
@@ -30,6 +33,7 @@ namespace fu {
 namespace {
 
 std::atomic<bool> g_stopping{false};
+std::atomic<bool> g_failed{false};  // a worker stopped the server on an error
 std::atomic<int> g_listen_fd{-1};
 
 // Only async-signal-safe calls: set the flag, tell libfcgi, and wake the
@@ -41,6 +45,44 @@ extern "C" void on_stop_signal(int) {
     int fd = g_listen_fd.load();
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
+
+// Errors that say the listening socket itself is unusable: retrying cannot
+// help, so the server stops with a failure status (a supervisor restarts it).
+// Every other accept error (EMFILE, ENFILE, ENOMEM, ENOBUFS, ECONNABORTED,
+// EPROTO, ...) is about one connection or a passing shortage.
+bool accept_error_is_fatal(int err) {
+    return err == EBADF || err == EINVAL || err == ENOTSOCK || err == EOPNOTSUPP || err == EFAULT;
+}
+
+// What a worker does after an accept error: wait, longer each time in a row
+// (1 ms doubling to 256 ms), so that a shortage of descriptors is waited out
+// without spinning, while the requests in flight finish and free some. One
+// log line per second at most across all workers, with the count since.
+class AcceptBackoff {
+public:
+    void failed(int err, Metrics& metrics) {
+        metrics.count_accept_error(err);
+        suppressed_.fetch_add(1, std::memory_order_relaxed);
+        auto now = Clock::now().time_since_epoch().count();
+        auto last = last_log_.load(std::memory_order_relaxed);
+        if (now - last >= std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() &&
+            last_log_.compare_exchange_strong(last, now)) {
+            long n = suppressed_.exchange(0);
+            log::warn(std::string("accept failed: ") + std::strerror(err) + " (" + std::to_string(n) +
+                      " accept errors in the last second); retrying");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1L << std::min(streak_, 8)));
+        ++streak_;
+    }
+    void succeeded() { streak_ = 0; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    int streak_ = 0;  // this worker's errors in a row
+    // Shared by all workers: when the last line was logged, and how many since.
+    static inline std::atomic<Clock::rep> last_log_{0};
+    static inline std::atomic<long> suppressed_{0};
+};
 
 void install_signal_handlers() {
     struct sigaction sa {};
@@ -64,29 +106,34 @@ http::Pairs read_params(FCGX_Request* r) {
     return out;
 }
 
-enum class BodyRead { ok, too_large, short_body };
+using Clock = std::chrono::steady_clock;
+
+enum class BodyRead { ok, too_large, short_body, too_slow };
 
 // CGI rules: no CONTENT_LENGTH, no body (an authorizer gets none either).
-BodyRead read_body(FCGX_Request* r, http::Request& req, long max_bytes) {
+// The whole body must arrive within request_body_timeout (deadline slot `slot`).
+BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config, ReadDeadlines& deadlines,
+                   size_t slot) {
     if (req.content_length <= 0 || req.role == "AUTHORIZER") return BodyRead::ok;
-    if (req.content_length > max_bytes) return BodyRead::too_large;
+    if (req.content_length > config.max_body_bytes) return BodyRead::too_large;
     size_t want = static_cast<size_t>(req.content_length);
     req.body.resize(want);
     size_t got = 0;
+    deadlines.arm(slot, r->ipcFd, Clock::now() + std::chrono::seconds(config.request_body_timeout));
     while (got < want) {
         int n = FCGX_GetStr(req.body.data() + got, static_cast<int>(std::min<size_t>(want - got, 1 << 20)), r->in);
         if (n <= 0) break;
         got += static_cast<size_t>(n);
     }
+    bool late = deadlines.disarm(slot);
     req.body.resize(got);
-    return got < want ? BodyRead::short_body : BodyRead::ok;
+    if (got == want) return BodyRead::ok;
+    return late ? BodyRead::too_slow : BodyRead::short_body;
 }
 
 void write_all(FCGX_Request* r, const std::string& data) {
     FCGX_PutStr(data.data(), static_cast<int>(data.size()), r->out);
 }
-
-using Clock = std::chrono::steady_clock;
 
 // Writes the answer, finishes the request, counts it and logs its one access line.
 void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, const http::Request& req,
@@ -106,11 +153,8 @@ void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, cons
         }
     }
     if (config.access_log) {
-        // The path is the client's: control characters would forge log lines.
-        std::string path = req.path;
-        for (char& c : path)
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-        log::info(req.method + " " + path + " " + std::to_string(res.status) + " " +
+        // log::write makes the client's control characters '?'.
+        log::info(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
                   std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + "ms");
     }
 }
@@ -219,11 +263,12 @@ private:
 };
 
 void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex, HashPool& hash_pool, size_t shard) {
+            std::mutex& accept_mutex, HashPool& hash_pool, ReadDeadlines& deadlines, size_t shard) {
     DbThread db_thread;
     WorkerContext thread_context(deps);
     Context& ctx = thread_context.ctx;
     auto slot = std::make_unique<fcgi::Request>(listen_fd);
+    AcceptBackoff backoff;
     while (!g_stopping.load()) {
         int rc;
         {
@@ -231,13 +276,25 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
             if (g_stopping.load() || !listen::wait_for_connection(listen_fd)) break;
             rc = FCGX_Accept_r(slot->get());
         }
-        if (rc < 0) break;
+        if (rc < 0) {
+            if (g_stopping.load()) break;
+            if (accept_error_is_fatal(-rc)) {
+                log::error(std::string("accept failed: ") + std::strerror(-rc) + "; stopping");
+                g_failed.store(true);
+                on_stop_signal(SIGTERM);
+                break;
+            }
+            backoff.failed(-rc, *deps.metrics);
+            continue;
+        }
+        backoff.succeeded();
         auto start = Clock::now();
         http::Request req = http::request_from_params(read_params(slot->get()), config.mount_prefix);
         http::Response res;
         size_t route = router.route_count();  // "unmatched" until the router says otherwise
-        switch (read_body(slot->get(), req, config.max_body_bytes)) {
+        switch (read_body(slot->get(), req, config, deadlines, shard)) {
         case BodyRead::too_large: res = http::payload_too_large(); break;
+        case BodyRead::too_slow: res = http::detail(408, "Request body not received in time"); break;
         case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
         case BodyRead::ok:
             if (req.role == "AUTHORIZER") {
@@ -296,10 +353,12 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     install_signal_handlers();
     std::mutex accept_mutex;
     HashPool hash_pool(config, deps, deps.hasher.slots(), static_cast<size_t>(config.workers));
+    ReadDeadlines deadlines(static_cast<size_t>(config.workers));
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps), listen_fd,
-                             std::ref(accept_mutex), std::ref(hash_pool), static_cast<size_t>(i));
+                             std::ref(accept_mutex), std::ref(hash_pool), std::ref(deadlines),
+                             static_cast<size_t>(i));
     log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");
@@ -309,7 +368,7 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     hash_pool.stop();  // the logins already queued are answered too
     if (config.listen.find('/') != std::string::npos) unlink(config.listen.c_str());
     log::info("stopped: every request in flight answered");
-    return 0;
+    return g_failed.load() ? 1 : 0;
 }
 
 }  // namespace fu

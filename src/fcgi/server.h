@@ -3,6 +3,9 @@
 // hash_slots hash threads that finish the requests which hash a password
 // (the workers hand them over and accept again), and a graceful stop: SIGTERM/SIGINT stop accepting, the requests in flight
 // finish, contexts (and database connections) close, serve() returns.
+// A failed accept (EMFILE, ENOMEM, ...) never ends a worker: it pauses and
+// retries (counted in /metrics); a request body must arrive within
+// request_body_timeout (else 408).
 #pragma once
 
 #include <string>
@@ -16,7 +19,8 @@ namespace fu {
 // Throws ConfigError naming `listen` when it cannot.
 int open_listen_socket(const Config& config);
 
-// Serves until a stop signal; returns the process exit status. deps.metrics
+// Serves until a stop signal; returns the process exit status (1 when the
+// listening socket itself failed). deps.metrics
 // must have a shard for each worker and each hash thread (workers first).
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd);
 

@@ -1,9 +1,10 @@
 // GET /auth/check for nginx auth_request (and the FastCGI AUTHORIZER role):
 // who is asking, as /users/me decides it, answered in X-User-* headers.
-// Requirements come from nginx: the auth_request URI's query
-// (?require=superuser, ?require=verified, ?optional) or the FastCGI
-// parameter FCGI_USERS_REQUIRE ("superuser,verified", "optional").
-// Fails closed: anything it cannot parse is a 401.
+// Requirements come from the server's configuration only: the FastCGI
+// parameter FCGI_USERS_REQUIRE ("superuser,verified", "optional"), and for the
+// check route also the query nginx's auth_request URI writes
+// (?require=superuser, ?optional). Never from an AUTHORIZER's QUERY_STRING,
+// which is the protected URL's, written by the client.
 #include "handlers/check.h"
 
 #include <cctype>
@@ -18,7 +19,8 @@ namespace {
 struct CheckRules {
     Requirements need;
     bool optional = false;
-    bool valid = true;
+    bool valid = true;         // every word of FCGI_USERS_REQUIRE known
+    bool valid_query = true;   // every parameter of the check route's query known
 };
 
 void apply_rule(CheckRules& rules, std::string_view word) {
@@ -41,12 +43,18 @@ void apply_list(CheckRules& rules, std::string_view list) {
     }
 }
 
+// In the AUTHORIZER role QUERY_STRING is the protected URL's: the client's,
+// so only the RESPONDER check route (where nginx's auth_request URI writes
+// it) reads the query.
 CheckRules rules_of(const http::Request& req) {
     CheckRules rules;
-    for (const auto& [k, v] : req.query) {
-        if (k == "require") apply_list(rules, v);
-        else if (k == "optional") rules.optional = true;
-        else rules.valid = false;
+    if (req.role != "AUTHORIZER") {
+        for (const auto& [k, v] : req.query) {
+            if (k == "require") apply_list(rules, v);
+            else if (k == "optional") rules.optional = true;
+            else rules.valid = false;
+        }
+        rules.valid_query = rules.valid;
     }
     if (const std::string* p = req.param("FCGI_USERS_REQUIRE")) apply_list(rules, *p);
     return rules;
@@ -57,9 +65,17 @@ CheckRules rules_of(const http::Request& req) {
 CheckOutcome check_request(const http::Request& req, Context& ctx) {
     CheckOutcome out;
     CheckRules rules = rules_of(req);
-    if (!rules.valid) {
-        log::warn("check: unknown requirement in '" + req.raw_query + "': refusing");
+    if (!rules.valid_query) {
+        log::warn("check: unknown requirement in the query '" + req.raw_query + "': refusing");
         out.status = 401;
+        return out;
+    }
+    if (!rules.valid) {
+        // The server's configuration is wrong: no one gets in until it is fixed.
+        const std::string* p = req.param("FCGI_USERS_REQUIRE");
+        log::error("check: configuration error: FCGI_USERS_REQUIRE '" + (p ? *p : std::string()) +
+                   "' has a word other than superuser, verified, optional, active");
+        out.status = 500;
         return out;
     }
     auto who = ctx.auth.current_user(req, rules.need);
@@ -89,6 +105,7 @@ http::Response handle_check(const http::Request& req, Context& ctx) {
     case 200: res = http::json_text(200, "{}"); break;
     case 401: return http::unauthorized();
     case 403: return http::forbidden();
+    case 500: return http::internal_error();
     default: return http::service_unavailable();
     }
     for (const auto& [k, v] : c.user) res.with_header("X-User-" + k, v);

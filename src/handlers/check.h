@@ -13,7 +13,7 @@ namespace fu {
 struct Context;
 
 struct CheckOutcome {
-    int status = 401;  // 200, 401, 403 or 503
+    int status = 401;  // 200, 401, 403, 503, or 500 for a misconfigured FCGI_USERS_REQUIRE
     std::vector<std::pair<std::string, std::string>> user;  // (Id, ...), (Email, ...), ... when someone is logged in
 };
 

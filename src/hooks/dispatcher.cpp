@@ -41,7 +41,11 @@ Command command_for(const Config& config, const HookEventRow& row, const std::st
     Command c;
     c.shell_text = shell_text;
     c.args.push_back(row.event.user_id);
-    if (row.event.token) c.args.push_back(*row.event.token);
+    // $2 is visible in ps to every local user while the command runs: with
+    // hook.token_in_argv = false it is empty, and the token comes only in
+    // FCGI_USERS_TOKEN and on standard input.
+    if (row.event.token) c.args.push_back(config.hooks.token_in_argv ? *row.event.token : std::string());
+    if (row.event.token) c.stdin_text = *row.event.token + "\n";
     c.env = {{"PATH", config.hooks.path},
              {"HOME", config.hooks.workdir},
              {"LANG", "C.UTF-8"},
@@ -61,7 +65,12 @@ void Dispatcher::start() {
 }
 
 void Dispatcher::stop() {
-    if (stopping_.exchange(true)) return;
+    {
+        // Set under the mutex: a thread between its predicate check and its
+        // wait would otherwise miss the notify (a lost wake-up).
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_.exchange(true)) return;
+    }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -73,6 +82,22 @@ void Dispatcher::wake() {
         ++wakes_;
     }
     cv_.notify_one();
+}
+
+// Idle threads delete delivered rows past hook.retention, one of them at a
+// time, every retention (at most a minute) apart, a bounded batch each.
+void Dispatcher::purge_if_due(Stores& stores) {
+    if (config_.hooks.retention_seconds == 0) return;
+    auto interval = std::chrono::seconds(std::min<long>(config_.hooks.retention_seconds, 60));
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (now < next_purge_) return;
+        next_purge_ = now + interval;
+    }
+    auto purged = stores.hook_events().purge_delivered(config_.hooks.retention_seconds, 1000);
+    if (purged && *purged > 0)
+        log::info("hooks: " + std::to_string(*purged) + " delivered events older than hook.retention deleted");
 }
 
 void Dispatcher::loop() {
@@ -89,6 +114,15 @@ void Dispatcher::loop() {
         auto claimed = stores.hook_events().claim_due(1, lease);
         if (claimed && !claimed->empty()) {
             const HookEventRow& row = claimed->front();
+            if (row.token_unreadable) {
+                // Sealed under another hook.token_key: running it without its token would
+                // look delivered and deliver nothing.
+                log::error("hook " + row.event.event + " #" + std::to_string(row.id) +
+                           ": its token cannot be opened (hook.token_key changed?); marked failed");
+                (void)stores.hook_events().mark_attempt_failed(row.id, -1, "token sealed under another hook.token_key",
+                                                                std::nullopt);
+                continue;
+            }
             auto it = config_.hooks.commands.find(row.event.event);
             if (it == config_.hooks.commands.end() || it->second.empty()) {
                 // Configured when recorded, not any more: nothing to run.
@@ -118,6 +152,7 @@ void Dispatcher::loop() {
             (void)stores.hook_events().mark_attempt_failed(row.id, o.exit_status, tail, retry);
             continue;
         }
+        purge_if_due(stores);
         std::unique_lock<std::mutex> lock(mutex_);
         cv_.wait_for(lock, kPollInterval, [&] { return stopping_.load() || wakes_ != seen; });
     }

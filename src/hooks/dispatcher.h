@@ -3,15 +3,21 @@
 // command (runner.h), and record the outcome: done, retried after an
 // exponential back-off, or failed for good after hook.max_attempts. Rows
 // outlive the process: after a crash they are delivered on the next start.
+// Delivered rows are deleted after hook.retention.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "config/config.h"
+
+namespace fu {
+class Stores;
+}
 
 namespace fu::hooks {
 
@@ -31,6 +37,7 @@ public:
 
 private:
     void loop();
+    void purge_if_due(Stores& stores);
 
     const Config& config_;
     std::vector<std::thread> threads_;
@@ -38,6 +45,7 @@ private:
     std::condition_variable cv_;
     std::atomic<bool> stopping_{false};
     unsigned long wakes_ = 0;
+    std::chrono::steady_clock::time_point next_purge_{};  // under mutex_
 };
 
 }  // namespace fu::hooks

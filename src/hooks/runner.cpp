@@ -1,14 +1,17 @@
-// fork/exec of one hook command, with its output read through pipes and its
-// process group killed at the time-out.
+// posix_spawn of one hook command, with its output read through pipes, its
+// exit awaited on a pidfd, and its process group killed at the time-out.
 #include "hooks/runner.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cstring>
 
@@ -40,19 +43,34 @@ private:
     int fd_ = -1;
 };
 
+// posix_spawn's attributes and file actions, destroyed on every path.
+struct SpawnSetup {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    SpawnSetup() {
+        posix_spawnattr_init(&attr);
+        posix_spawn_file_actions_init(&actions);
+    }
+    ~SpawnSetup() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attr);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
 }  // namespace
 
 Outcome run(const Command& cmd) {
     Outcome out;
-    int out_pipe[2], err_pipe[2];
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    if (pipe2(in_pipe, O_CLOEXEC) != 0) return out;
+    Fd in_r(in_pipe[0]), in_w(in_pipe[1]);
     if (pipe2(out_pipe, O_CLOEXEC) != 0) return out;
     Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
     if (pipe2(err_pipe, O_CLOEXEC) != 0) return out;
     Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
-    Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 
-    // Everything the child needs is built before fork: after it, only
-    // async-signal-safe calls.
     std::vector<std::string> argv_s = {"/bin/sh", "-c", cmd.shell_text, "fcgi-users"};
     argv_s.insert(argv_s.end(), cmd.args.begin(), cmd.args.end());
     std::vector<char*> argv;
@@ -63,46 +81,60 @@ Outcome run(const Command& cmd) {
     std::vector<char*> envp;
     for (auto& e : env_s) envp.push_back(e.data());
     envp.push_back(nullptr);
-    const char* workdir = cmd.workdir.c_str();
 
-    pid_t pid = fork();
-    if (pid < 0) return out;
-    if (pid == 0) {
-        setpgid(0, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);  // the service ignores it (src/fcgi/server.cpp); a hook must not
-        dup2(devnull.get(), 0);
-        dup2(out_pipe[1], 1);
-        dup2(err_pipe[1], 2);
-        close_range(3, ~0U, 0);
-        if (chdir(workdir) != 0) {
-            static const char msg[] = "fcgi-users: cannot enter the hook's working directory\n";
-            (void)!write(2, msg, sizeof msg - 1);
-            _exit(126);
-        }
-        execve("/bin/sh", argv.data(), envp.data());
-        static const char msg[] = "fcgi-users: cannot run /bin/sh\n";
-        (void)!write(2, msg, sizeof msg - 1);
-        _exit(127);
+    // Its own process group (killed whole at the time-out), no blocked
+    // signals, SIGPIPE and SIGHUP as default, and only descriptors 0-2: every other one
+    // of this process (sockets, database connections) closed in the child.
+    SpawnSetup setup;
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGHUP);  // the service ignores it (src/fcgi/server.cpp); a hook must not
+    posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&setup.attr, 0);
+    posix_spawnattr_setsigmask(&setup.attr, &none);
+    posix_spawnattr_setsigdefault(&setup.attr, &defaults);
+    posix_spawn_file_actions_adddup2(&setup.actions, in_r.get(), 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, out_w.get(), 1);
+    posix_spawn_file_actions_adddup2(&setup.actions, err_w.get(), 2);
+    posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+    posix_spawn_file_actions_addchdir_np(&setup.actions, cmd.workdir.c_str());
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr, argv.data(), envp.data());
+    if (rc != 0) {
+        // As a shell says of a command it cannot run: 126, and why.
+        out.exit_status = 126;
+        out.stderr_text = std::string("fcgi-users: cannot start /bin/sh in the hook's working directory '") +
+                          cmd.workdir + "': " + std::strerror(rc) + "\n";
+        return out;
     }
-    setpgid(pid, pid);  // also here, so kill(-pid) works whichever runs first
+    in_r.reset();
     out_w.reset();
     err_w.reset();
+    // Whatever the command reads of it; a pipe holds far more than a token,
+    // so this never blocks, and closing it gives the command its end of file.
+    if (!cmd.stdin_text.empty()) (void)!::write(in_w.get(), cmd.stdin_text.data(), cmd.stdin_text.size());
+    in_w.reset();
 
+    // The child's exit is a readable descriptor: one poll waits for output,
+    // exit and the deadline together (no polling loop).
+    Fd exited(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cmd.timeout_seconds);
-    bool out_open = true, err_open = true;
+    bool out_open = true, err_open = true, running = exited.get() >= 0;
     char buf[4096];
-    while (out_open || err_open) {
+    // Done when both pipes closed and the shell exited: a background child
+    // still holding the output keeps it running, until the time-out.
+    while (out_open || err_open || running) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             out.timed_out = true;
             break;
         }
-        pollfd fds[2] = {{out_open ? out_r.get() : -1, POLLIN, 0}, {err_open ? err_r.get() : -1, POLLIN, 0}};
-        int n = poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        pollfd fds[3] = {{out_open ? out_r.get() : -1, POLLIN, 0},
+                         {err_open ? err_r.get() : -1, POLLIN, 0},
+                         {running ? exited.get() : -1, POLLIN, 0}};
+        int n = poll(fds, 3, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < 2; ++i) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -113,24 +145,13 @@ Outcome run(const Command& cmd) {
                 (i == 0 ? out_open : err_open) = false;
             }
         }
+        if (fds[2].revents & POLLIN) running = false;
     }
-    if (out.timed_out) {
-        kill(-pid, SIGKILL);
-    }
+    if (out.timed_out) kill(-pid, SIGKILL);  // the whole group, background children included
     int status = 0;
-    // The pipes closed (or time ran out); the shell may still be running a
-    // background child that closed its output: wait until the deadline.
-    while (true) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) break;
-        if (w < 0 && errno != EINTR) return out;
-        if (std::chrono::steady_clock::now() >= deadline && !out.timed_out) {
-            out.timed_out = true;
-            kill(-pid, SIGKILL);
-        }
-        usleep(10000);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return out;
     }
-    if (out.timed_out) kill(-pid, SIGKILL);  // whatever is left of the group
     if (WIFEXITED(status)) out.exit_status = WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) out.exit_status = 128 + WTERMSIG(status);
     return out;

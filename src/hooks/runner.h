@@ -1,8 +1,9 @@
 // Runs one hook command: /bin/sh -c COMMAND fcgi-users USER_ID [TOKEN] in its
 // own process group, with a minimal environment, a working directory, no
-// inherited descriptors but stdin (/dev/null), stdout and stderr (pipes read
-// here), and a time-out after which the whole group is killed. Every child
-// is reaped. Values are arguments and environment, never command text.
+// inherited descriptors but stdin (stdin_text, then end of file), stdout and
+// stderr (pipes read here), and a time-out after which the whole group is
+// killed. Every child is reaped. Values are arguments, environment and
+// standard input, never command text.
 #pragma once
 
 #include <string>
@@ -16,6 +17,7 @@ struct Command {
     std::vector<std::string> args;  // $1, $2, ...
     std::vector<std::pair<std::string, std::string>> env;
     std::string workdir;
+    std::string stdin_text;  // what the command reads on standard input
     long timeout_seconds = 30;
 };
 

@@ -38,6 +38,11 @@ JsonBody::JsonBody(const Request& req) {
         errors_.push_back({{"body", 0}, "JSON decode error: the body is not UTF-8", "json_invalid"});
         return;
     }
+    // A raw NUL is never valid JSON (Python refuses it), and cJSON would end a string there.
+    if (req.body.find('\0') != std::string::npos) {
+        errors_.push_back({{"body", 0}, "JSON decode error: a NUL byte", "json_invalid"});
+        return;
+    }
     doc_ = json::parse(req.body);
     if (!doc_) {
         errors_.push_back({{"body", 0}, "JSON decode error", "json_invalid"});
@@ -48,7 +53,16 @@ JsonBody::JsonBody(const Request& req) {
                            "model_attributes_type"});
         return;
     }
+    nul_fields_ = json::keys_with_nul(req.body);
     parsed_ = true;
+}
+
+// cJSON's C string ends at a \u0000, so the value read would be cut short
+// ("a@example.com\u0000<script>" read as "a@example.com"): refused instead.
+bool JsonBody::holds_nul(const char* name) {
+    if (!nul_fields_.count(name)) return false;
+    add(name, "String should not contain a NUL character", "string_type");
+    return true;
 }
 
 const cJSON* JsonBody::field(const char* name) const {
@@ -72,6 +86,7 @@ std::optional<std::string> JsonBody::required_string(const char* name) {
         add(name, "Input should be a valid string", "string_type");
         return std::nullopt;
     }
+    if (holds_nul(name)) return std::nullopt;
     return std::string(f->valuestring);
 }
 
@@ -83,6 +98,7 @@ std::optional<std::string> JsonBody::optional_string(const char* name, bool null
         add(name, "Input should be a valid string", "string_type");
         return std::nullopt;
     }
+    if (holds_nul(name)) return std::nullopt;
     return std::string(f->valuestring);
 }
 

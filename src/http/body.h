@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,11 @@ public:
 private:
     const cJSON* field(const char* name) const;
     void add(const char* name, std::string msg, std::string type);
+    bool holds_nul(const char* name);  // and if so, records the error
 
     json::Doc doc_;
     bool parsed_ = false;
+    std::set<std::string> nul_fields_;  // top-level strings with a \u0000
     std::vector<FieldError> errors_;
 };
 

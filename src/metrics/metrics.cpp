@@ -1,6 +1,7 @@
 // Summing the per-thread shards into Prometheus text.
 #include "metrics/metrics.h"
 
+#include <cerrno>
 #include <cstdio>
 
 namespace fu {
@@ -11,6 +12,16 @@ size_t status_index(int status) {
         if (Metrics::kStatuses[i] == status) return i;
     return Metrics::kStatuses.size();  // "other"
 }
+
+struct AcceptErrorName {
+    int err;
+    const char* name;
+};
+constexpr std::array<AcceptErrorName, 5> kAcceptErrors = {{{EMFILE, "EMFILE"},
+                                                           {ENFILE, "ENFILE"},
+                                                           {ENOMEM, "ENOMEM"},
+                                                           {ENOBUFS, "ENOBUFS"},
+                                                           {ECONNABORTED, "ECONNABORTED"}}};
 
 std::string number(double v) {
     char buf[32];
@@ -23,6 +34,12 @@ std::string number(double v) {
 Metrics::Metrics(size_t shards, const http::Router& router) : router_(router) {
     for (size_t i = 0; i < shards; ++i)
         shards_.push_back(std::make_unique<Shard>(router.route_count()));
+}
+
+void Metrics::count_accept_error(int err) {
+    size_t i = 0;
+    while (i < kAcceptErrors.size() && kAcceptErrors[i].err != err) ++i;
+    accept_errors_[i].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::record(size_t shard, size_t route, int status, double seconds) {
@@ -74,11 +91,15 @@ std::string Metrics::exposition() const {
     out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) +
            "\n";
     out += "fcgi_users_request_duration_seconds_count " + std::to_string(count) + "\n";
-    out +=
-        "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
-        "# TYPE fcgi_users_hash_queue_length gauge\n"
-        "fcgi_users_hash_queue_length " +
-        std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    out += "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
+           "# TYPE fcgi_users_hash_queue_length gauge\n"
+           "fcgi_users_hash_queue_length " + std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    out += "# HELP fcgi_users_accept_errors_total Failed accepts, retried after a pause.\n"
+           "# TYPE fcgi_users_accept_errors_total counter\n";
+    for (size_t i = 0; i < accept_errors_.size(); ++i)
+        out += std::string("fcgi_users_accept_errors_total{error=\"") +
+               (i < kAcceptErrors.size() ? kAcceptErrors[i].name : "other") + "\"} " +
+               std::to_string(accept_errors_[i].load(std::memory_order_relaxed)) + "\n";
     struct Counter {
         SessionEvent event;
         const char* name;

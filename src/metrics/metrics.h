@@ -18,9 +18,9 @@ namespace fu {
 enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
 
 class Metrics {
-  public:
-    static constexpr std::array<int, 14> kStatuses = {200, 201, 202, 204, 400, 401, 403,
-                                                      404, 405, 413, 422, 429, 500, 503};
+public:
+    static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
+                                                      405, 408, 413, 422, 429, 500, 503};
     static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                         0.05,   0.1,   0.25,   0.5,   1.0};
 
@@ -34,6 +34,9 @@ class Metrics {
     void count(SessionEvent e) {
         events_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
     }
+    // From any thread: one failed accept(2), counted by its errno (EMFILE,
+    // ENFILE, ENOMEM, ENOBUFS, ECONNABORTED, or "other").
+    void count_accept_error(int err);
 
     // The Prometheus text of everything counted so far.
     std::string exposition() const;
@@ -51,6 +54,7 @@ class Metrics {
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<long> hash_queue_{0};
     std::array<std::atomic<uint64_t>, 4> events_{};
+    std::array<std::atomic<uint64_t>, 6> accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };
 
 }  // namespace fu

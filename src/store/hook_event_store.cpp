@@ -13,7 +13,10 @@ Result<Unit, db::DbError> HookEventStore::insert(const HookEvent& ev) {
     cJSON_AddStringToObject(payload.get(), "user_id", ev.user_id.c_str());
     cJSON_AddStringToObject(payload.get(), "user_email", ev.user_email.c_str());
     std::string text = json::print(payload.get());
-    db::Param token = ev.token ? db::Param(std::string_view(*ev.token)) : db::Param(nullptr);
+    // Sealed: a copy of the database (a backup, a replica) holds no usable token.
+    std::optional<std::string> sealed;
+    if (ev.token) sealed = box_.seal(*ev.token);
+    db::Param token = sealed ? db::Param(std::string_view(*sealed)) : db::Param(nullptr);
     auto r = conn_.exec("INSERT INTO hook_event (event, user_id, user_email, token, payload, next_attempt_at) "
                         "VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
                         {ev.event, ev.user_id, ev.user_email, token, text});
@@ -46,6 +49,11 @@ Result<std::vector<HookEventRow>, db::DbError> HookEventStore::claim_due(long li
         h.event.user_id = f[1].value_or("");
         h.event.user_email = f[2].value_or("");
         h.event.token = f[3];
+        // Rows written before tokens were sealed hold them in clear.
+        if (f[3] && sodium::SecretBox::looks_sealed(*f[3])) {
+            h.event.token = box_.open(*f[3]);
+            h.token_unreadable = !h.event.token;
+        }
         h.attempts = std::stol(f[4].value_or("0"));
         out.push_back(std::move(h));
     }
@@ -73,6 +81,14 @@ Result<Unit, db::DbError> HookEventStore::mark_attempt_failed(long long id, int 
                               {static_cast<long long>(exit_status), error_tail, id});
     if (!r) return r.error();
     return Unit{};
+}
+
+Result<long long, db::DbError> HookEventStore::purge_delivered(long age_seconds, long limit) {
+    auto r = conn_.exec("DELETE FROM hook_event WHERE done_at IS NOT NULL "
+                        "AND done_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?",
+                        {static_cast<long long>(age_seconds), static_cast<long long>(limit)});
+    if (!r) return r.error();
+    return static_cast<long long>(r->affected);
 }
 
 Result<HookEventStore::Counts, db::DbError> HookEventStore::counts() {

@@ -10,6 +10,7 @@
 #include "model/hook_event.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
+#include "wrap/secret_box.h"
 
 namespace fu {
 
@@ -17,11 +18,13 @@ struct HookEventRow {
     long long id = 0;
     HookEvent event;
     long attempts = 0;  // including the one just claimed
+    bool token_unreadable = false;  // sealed under another key: event.token is empty
 };
 
 class HookEventStore {
 public:
-    explicit HookEventStore(db::Connection& conn) : conn_(conn) {}
+    // Tokens are sealed with `box` when written and opened when claimed.
+    HookEventStore(db::Connection& conn, sodium::SecretBox box) : conn_(conn), box_(std::move(box)) {}
 
     Result<Unit, db::DbError> insert(const HookEvent& ev);
     // Due rows (oldest first, at most `limit`), each leased for `lease_seconds`.
@@ -37,8 +40,13 @@ public:
     };
     Result<Counts, db::DbError> counts();
 
+    // Deletes at most `limit` rows delivered more than `age_seconds` ago;
+    // returns how many.
+    Result<long long, db::DbError> purge_delivered(long age_seconds, long limit);
+
 private:
     db::Connection& conn_;
+    sodium::SecretBox box_;
 };
 
 }  // namespace fu

@@ -7,9 +7,10 @@ namespace fu {
 
 Stores::Stores(const Config& config)
     : conn_(std::make_unique<db::Connection>(db_settings(config))),
-      users_(*conn_),
+      hooks_(*conn_, sodium::SecretBox(config.hooks.token_key.empty() ? config.access_token_secret.view()
+                                                                        : config.hooks.token_key.view())),
+      users_(*conn_, hooks_),
       tokens_(*conn_),
-      hooks_(*conn_),
       sessions_(*conn_),
       refresh_(*conn_),
       throttle_(*conn_) {}

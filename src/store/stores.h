@@ -52,9 +52,9 @@ public:
 
 private:
     std::unique_ptr<db::Connection> conn_;
+    HookEventStore hooks_;  // before users_, which writes events through it
     UserStore users_;
     TokenStore tokens_;
-    HookEventStore hooks_;
     SessionStore sessions_;
     RefreshTokenStore refresh_;
     ThrottleStore throttle_;

@@ -37,9 +37,8 @@ StoreResult<std::optional<User>> UserStore::get_by_email(std::string_view email)
 
 StoreResult<Unit> UserStore::commit_with(db::Transaction& tx, const User& user,
                                          const EventNames& events) {
-    HookEventStore hooks(conn_);
     for (const auto& name : events)
-        if (auto r = hooks.insert(HookEvent{name, user.id, user.email, std::nullopt}); !r)
+        if (auto r = hooks_.insert(HookEvent{name, user.id, user.email, std::nullopt}); !r)
             return r.error();
     return tx.commit();
 }
@@ -201,9 +200,8 @@ Result<User, DeleteError> UserStore::remove(std::string_view id, const EventName
 StoreResult<Unit> UserStore::record(const std::vector<HookEvent>& events) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return tx.error();
-    HookEventStore hooks(conn_);
     for (const auto& ev : events)
-        if (auto r = hooks.insert(ev); !r) return r.error();
+        if (auto r = hooks_.insert(ev); !r) return r.error();
     return tx->commit();
 }
 

@@ -16,6 +16,7 @@
 
 #include "model/user.h"
 #include "model/hook_event.h"
+#include "store/hook_event_store.h"
 #include "store/session_store.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
@@ -59,7 +60,8 @@ struct AdminChange {
 
 class UserStore {
 public:
-    explicit UserStore(db::Connection& conn) : conn_(conn) {}
+    // Hook events of a change are written through `hooks`, in its transaction.
+    UserStore(db::Connection& conn, HookEventStore& hooks) : conn_(conn), hooks_(hooks) {}
 
     StoreResult<std::optional<User>> get(std::string_view id);
     // By the lower-cased address (email_key): letter case folds, nothing else.
@@ -102,6 +104,7 @@ private:
     StoreResult<Unit> commit_with(db::Transaction& tx, const User& user, const EventNames& events);
 
     db::Connection& conn_;
+    HookEventStore& hooks_;
 };
 
 }  // namespace fu

@@ -14,6 +14,7 @@ namespace fu {
 namespace {
 
 constexpr size_t kMaxTokenBytes = 8192;
+constexpr double kIatLeewaySeconds = 60;  // clocks of two servers sharing a key may differ
 
 bool audience_matches(const cJSON* aud, std::string_view audience) {
     if (cJSON_IsString(aud)) return audience == aud->valuestring;
@@ -56,7 +57,8 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     if (!header || !payload || !signature) return bad;
 
     // Only the configured algorithm: "none", another HMAC or RSA never pass.
-    json::Doc head = json::parse(*header);
+    // Duplicate names are refused: one signed token, one reading.
+    json::Doc head = json::parse(*header, json::DuplicateKeys::refuse);
     const cJSON* alg = cJSON_GetObjectItemCaseSensitive(head.get(), "alg");
     if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring) return bad;
     std::string mac = name_ == "HS512" ? sodium::hmac_sha512(key.view(), signing_input)
@@ -64,10 +66,16 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     if (signature->size() != mac.size() || sodium_memcmp(signature->data(), mac.data(), mac.size()) != 0)
         return bad;
 
-    json::Doc claims = json::parse(*payload);
+    json::Doc claims = json::parse(*payload, json::DuplicateKeys::refuse);
     if (!claims || !cJSON_IsObject(claims.get())) return bad;
+    auto now = static_cast<double>(std::time(nullptr));
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!cJSON_IsNumber(exp) || exp->valuedouble <= static_cast<double>(std::time(nullptr))) return bad;
+    if (!cJSON_IsNumber(exp) || exp->valuedouble <= now) return bad;
+    // As PyJWT: not before nbf, and not issued in the future (beyond a clock skew).
+    const cJSON* nbf = cJSON_GetObjectItemCaseSensitive(claims.get(), "nbf");
+    if (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble > now)) return bad;
+    const cJSON* iat = cJSON_GetObjectItemCaseSensitive(claims.get(), "iat");
+    if (iat && (!cJSON_IsNumber(iat) || iat->valuedouble > now + kIatLeewaySeconds)) return bad;
     if (!audience_matches(cJSON_GetObjectItemCaseSensitive(claims.get(), "aud"), audience)) return bad;
     return claims;
 }

@@ -27,7 +27,9 @@ public:
     std::string encode(const SecretString& key, const cJSON* claims, long lifetime_seconds) const;
 
     // The claims of a token signed with `key` and the pinned algorithm, whose
-    // exp is a number in the future and whose aud (string or list) holds `audience`.
+    // exp is a number in the future and whose aud (string or list) holds `audience`;
+    // nbf, when present, not in the future; iat, when present, at most 60 s
+    // in the future; no name twice in the header or the claims.
     Result<json::Doc, TokenError> decode(std::string_view token, const SecretString& key,
                                          std::string_view audience) const;
 

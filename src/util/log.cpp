@@ -1,8 +1,10 @@
 // Log lines go to stderr in one write(2) each, so lines of different threads
-// never interleave. When stderr is the journal (systemd sets JOURNAL_STREAM
-// to its device:inode), each line starts with the syslog priority as
-// sd-daemon(3) describes ("<3>" error, "<4>" warn, "<6>" info, "<7>" debug)
-// and carries no timestamp, since the journal stamps every line itself.
+// never interleave, and with every control character made '?', so no logged
+// value (a path, a query, a header) can forge a line or a terminal escape.
+// When stderr is the journal (systemd sets JOURNAL_STREAM to its
+// device:inode), each line starts with the syslog priority as sd-daemon(3)
+// describes ("<3>" error, "<4>" warn, "<6>" info, "<7>" debug) and carries no
+// timestamp, since the journal stamps every line itself.
 #include "util/log.h"
 
 #include <sys/stat.h>
@@ -78,7 +80,10 @@ void write(Level level, std::string_view line) {
     }
     out += level_name(level);
     out += ' ';
-    out += line;
+    for (char c : line) {
+        auto u = static_cast<unsigned char>(c);
+        out += u < 0x20 || u == 0x7f ? '?' : c;
+    }
     out += '\n';
     const char* p = out.data();
     size_t left = out.size();

@@ -9,6 +9,8 @@ namespace fu::log {
 enum class Level { debug, info, warn, error };
 
 void set_level(Level level);
+// Control characters in `line` (below 0x20, and 0x7f) are written as '?':
+// callers may log client-supplied values as they are.
 void write(Level level, std::string_view line);
 
 inline void info(std::string_view line) { write(Level::info, line); }

@@ -1,9 +1,11 @@
-// RAII owners for cJSON: json::Doc owns a tree, json::Text a printed string.
+// RAII owners for cJSON: json::Doc owns a tree, json::Text a printed string;
+// and parsing with the rules Python applies that cJSON does not.
 #pragma once
 
 #include <cjson/cJSON.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -19,16 +21,20 @@ struct TextDeleter {
 };
 using Text = std::unique_ptr<char, TextDeleter>;
 
-// Parses exactly `text` (no trailing garbage). Null on malformed input.
-inline Doc parse(std::string_view text) {
-    const char* end = nullptr;
-    Doc d(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
-    if (!d) return d;
-    while (end < text.data() + text.size() && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-        ++end;
-    if (end != text.data() + text.size()) d.reset();
-    return d;
-}
+// What parse does when an object names a key twice.
+enum class DuplicateKeys {
+    last_wins,  // as Python's json (and so FastAPI): the later value replaces the earlier
+    refuse,     // the text is refused (signed JWT parts: no two readings of one token)
+};
+
+// Parses exactly `text` (no trailing garbage), at every depth applying
+// `duplicates`. Null on malformed input (or a refused duplicate).
+Doc parse(std::string_view text, DuplicateKeys duplicates = DuplicateKeys::last_wins);
+
+// The keys of the top-level object in `text` (already valid JSON) whose
+// string value holds the escape \u0000: cJSON ends its C string there, so
+// such a value would be read cut short. The last occurrence of a key decides.
+std::set<std::string> keys_with_nul(std::string_view text);
 
 inline std::string print(const cJSON* item) {
     Text t(cJSON_PrintUnformatted(item));

@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <vector>
+
 namespace fu::sodium {
 
 std::string base64url(const unsigned char* data, size_t len) {
@@ -13,11 +15,11 @@ std::string base64url(const unsigned char* data, size_t len) {
 }
 
 std::string random_token(size_t n_bytes) {
-    unsigned char buf[64];
-    if (n_bytes > sizeof buf) n_bytes = sizeof buf;
-    randombytes_buf(buf, n_bytes);
-    std::string s = base64url(buf, n_bytes);
-    sodium_memzero(buf, sizeof buf);
+    // Sized from the request: a fixed buffer silently shortened long tokens.
+    std::vector<unsigned char> buf(n_bytes);
+    randombytes_buf(buf.data(), n_bytes);
+    std::string s = base64url(buf.data(), n_bytes);
+    sodium_memzero(buf.data(), buf.size());
     return s;
 }
 

@@ -21,6 +21,16 @@ if not BASE or not VAR or "FCGI_USERS_APP_SOCKET" not in os.environ:
 APP_SOCKET = os.environ["FCGI_USERS_APP_SOCKET"]  # scripts/lib.sh: under WEB
 APP_PID_FILE = os.path.join(VAR, "run", "fcgi-users.pid")
 PASSWORD = "guinevere-forever"
+BINARY = os.path.join(os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build")), "fcgi-users")
+
+
+def stack_env(**extra):
+    """The environment scripts/lib.sh gives fcgi-users on the test stack."""
+    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; env"], capture_output=True, text=True,
+                         check=True, env=dict(os.environ)).stdout
+    env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("FCGI_USERS_") or line.startswith("PATH="))
+    env.update(extra)
+    return env
 
 
 def url(path):

@@ -87,6 +87,42 @@ def test_malformed_utf8_is_422_everywhere_never_5xx(user):
     assert r.status_code == 400
 
 
+def post_json(path, text, token=None, method="POST"):
+    headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
+    return requests.request(method, url(path), data=text.encode(), headers=headers)
+
+
+def test_a_nul_in_an_email_or_password_is_422_never_cut_short(user):
+    _, _, token = user
+    email = unique_email("nul")
+    for body in ('{"email": "%s\\u0000<script>", "password": "%s"}' % (email, PASSWORD),
+                 '{"email": "%s", "password": "%s\\u0000tail"}' % (email, PASSWORD),
+                 '{"email": "%s", "password": "\\u0000%s"}' % (email, PASSWORD)):
+        r = post_json("/auth/register", body)
+        assert r.status_code == 422, body
+        assert r.json()["detail"][0]["loc"][0] == "body"
+    raw = b'{"email": "%s\x00<script>", "password": "%s"}' % (email.encode(), PASSWORD.encode())
+    r = requests.post(url("/auth/register"), data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert sql(f"SELECT COUNT(*) FROM user WHERE email = '{email}'") == [["0"]]
+    r = post_json("/users/me", '{"password": "%s\\u0000"}' % PASSWORD, token, "PATCH")
+    assert r.status_code == 422
+    r = post_json("/auth/forgot-password", '{"email": "%s\\u0000x"}' % email)
+    assert r.status_code == 422
+
+
+def test_duplicate_json_keys_the_last_wins_as_in_fastapi(user):
+    _, _, token = user
+    first, last = unique_email("first"), unique_email("last")
+    r = post_json("/auth/register", '{"email": "%s", "password": "%s", "email": "%s"}' % (first, PASSWORD, last))
+    assert r.status_code == 201 and r.json()["email"] == last
+    r = post_json("/auth/register", '{"email": "%s", "password": "x", "password": "%s"}' % (unique_email(), PASSWORD))
+    assert r.status_code == 201
+    newer = unique_email("patched")
+    r = post_json("/users/me", '{"email": "%s", "email": "%s"}' % (unique_email("ignored"), newer), token, "PATCH")
+    assert r.status_code == 200 and r.json()["email"] == newer
+
+
 def test_concurrent_registrations_have_exactly_one_winner():
     email = unique_email("race")
     variants = [email, email.upper(), email.title()] * 6

@@ -9,18 +9,8 @@ import time
 import requests
 
 import fcgi_client
-from conftest import ROOT, VAR, login, sql, unique_email, url, wait_for
+from conftest import BINARY, VAR, login, sql, stack_env, unique_email, url, wait_for
 
-BINARY = os.path.join(os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build")), "fcgi-users")
-
-
-def stack_env(**extra):
-    """The environment scripts/lib.sh gives fcgi-users on the test stack."""
-    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; env"], capture_output=True, text=True,
-                         check=True, env=dict(os.environ)).stdout
-    env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("FCGI_USERS_") or line.startswith("PATH="))
-    env.update(extra)
-    return env
 
 
 def run(*args, env=None, stdin=""):
@@ -38,13 +28,15 @@ def test_check_config_prints_every_key_with_secrets_masked():
 
 
 def test_bad_configuration_is_one_line_naming_the_key_and_exit_2():
-    cases = {
-        "FCGI_USERS_WORKERS": ("lots", "workers"),
-        "FCGI_USERS_JWT_ALGORITHM": ("none", "jwt.algorithm"),
-        "FCGI_USERS_LISTEN": ("/no/such/dir/sock", "listen"),
-        "FCGI_USERS_COOKIE_SAMESITE": ("sometimes", "cookie.samesite"),
-    }
-    for var, (value, key) in cases.items():
+    cases = [
+        ("FCGI_USERS_WORKERS", "lots", "workers"),
+        ("FCGI_USERS_JWT_ALGORITHM", "none", "jwt.algorithm"),
+        ("FCGI_USERS_LISTEN", "/no/such/dir/sock", "listen"),
+        ("FCGI_USERS_LISTEN", "127.0.0.1:99999999999999999999", "listen"),
+        ("FCGI_USERS_COOKIE_SAMESITE", "sometimes", "cookie.samesite"),
+        ("FCGI_USERS_RESET_SECRET_FILE", VAR, "reset.secret_file"),  # a folder
+    ]
+    for var, value, key in cases:
         r = run("check-config", env=stack_env(**{var: value}))
         assert r.returncode == 2, var
         lines = r.stderr.strip().splitlines()
@@ -105,3 +97,21 @@ def test_serve_without_any_socket_is_a_configuration_error():
     r = subprocess.run([BINARY, "serve"], env=stack_env(FCGI_USERS_LISTEN=""), stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "listen" in r.stderr
+
+
+def test_user_create_puts_terminal_echo_back_when_interrupted():
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([BINARY, "user", "create", "--email", unique_email("tty")], stdin=slave,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=stack_env())
+        assert proc.stderr.read(len("Password:")) == b"Password:"
+        assert wait_for(lambda: not termios.tcgetattr(slave)[3] & termios.ECHO, timeout=10)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGINT
+        assert termios.tcgetattr(slave)[3] & termios.ECHO, "echo left off"
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -153,6 +153,27 @@ def test_authorizer_role(user):
     assert status == 403
 
 
+def test_authorizer_ignores_the_protected_urls_query_string(user):
+    _, _, token = user
+    auth = {"HTTP_AUTHORIZATION": "Bearer " + token}
+
+    def status(query, require=None, credentials=None):
+        params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/protected/page?" + query, "QUERY_STRING": query}
+        if require is not None:
+            params["FCGI_USERS_REQUIRE"] = require
+        params.update(credentials or {})
+        return fcgi_client.request(APP_SOCKET, params, role=fcgi_client.AUTHORIZER)[0]
+
+    assert status("optional") == 401
+    assert status("require=optional") == 401
+    assert status("page=2", credentials=auth) == 200
+    assert status("require=superuser", credentials=auth) == 200
+    assert status("optional", require="superuser", credentials=auth) == 403
+    # An unknown word in the server's configuration is its error, not a way in.
+    assert status("", require="superuser,bogus", credentials=auth) == 500
+    assert status("", require="optional,bogus") == 500
+
+
 # ------------------------------------------- Apache: mod_authnz_fcgi, proxy_fcgi
 
 APACHE = f"http://127.0.0.1:{HTTP_PORT + 4}"
@@ -186,6 +207,41 @@ def test_apache_protects_a_directory_with_the_authorizer_role(user):
     assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 200
     sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
     assert requests.get(APACHE + "/protected/", headers=bearer(token)).status_code == 401
+
+
+def raw_get(base, path, headers=None):
+    """GET with the path sent byte for byte (requests would resolve dot segments)."""
+    import http.client
+    host, port = base.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_clients_query_string_changes_nothing_on_either_server(user, superuser):
+    _, _, token = user
+    _, _, admin_token = superuser
+    for base, protected in ((SITE, "/private/"), (APACHE, "/protected/")):
+        assert raw_get(base, protected + "?optional") == 401, base
+        assert raw_get(base, protected + "?require=optional") == 401, base
+        assert raw_get(base, protected + "?page=2", bearer(token)) == 200, base
+        assert raw_get(base, protected + "?page=2", bearer(admin_token)) == 200, base
+        assert raw_get(base, "/admin/?page=2", bearer(admin_token)) == 200, base
+        assert raw_get(base, "/admin/?page=2", bearer(token)) == 403, base
+        assert raw_get(base, "/admin/?optional", bearer(token)) == 403, base
+
+
+def test_apache_admin_cannot_be_reached_by_another_spelling(user, superuser):
+    _, _, token = user
+    _, _, admin_token = superuser
+    for path in ("/admin/", "/%61dmin/", "/./admin/", "/protected/../admin/", "/admin/./", "/protected/%2e%2e/admin/"):
+        assert raw_get(APACHE, path, bearer(token)) in (403, 404), path
+        assert raw_get(APACHE, path) in (401, 404), path
+    for path in ("/%61dmin/", "/./admin/", "/protected/../admin/"):
+        assert raw_get(APACHE, path, bearer(admin_token)) == 200, path
 
 
 def test_odd_uris_cannot_weaken_a_protected_location(user):

@@ -4,6 +4,7 @@ line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
 need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
 import os
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -271,11 +272,78 @@ def test_hook_survives_sigkill_of_the_worker(default_app):
     assert wait_for(lambda: sql(f"SELECT attempts FROM hook_event WHERE user_id = '{u['id']}' "
                                 "AND event = 'after_forgot_password' AND attempts > 0"))
     pid = int(open(APP_PID_FILE).read())
+
+    def hook_groups():  # the hook commands this process started: each leads its own process group
+        out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid=,args="], capture_output=True, text=True).stdout
+        return [int(line.split()[0]) for line in out.splitlines() if "sleep 61" in line]
+
+    groups = wait_for(hook_groups)
+    assert groups, "the hook never started"
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
-    subprocess.run(["pkill", "-KILL", "-f", "^sleep 61$"], check=False)
+    for group in groups:  # only what this test started, by its process group
+        os.killpg(group, signal.SIGKILL)
     os.remove(APP_PID_FILE)
     restart_app()
     delivered = wait_hook(u["id"], "after_forgot_password", timeout=20)
     assert delivered[0]["token"]
     assert reset(delivered[0]["token"], "after-the-crash-password").status_code == 200
+
+
+def test_the_dev_stacks_hook_file_is_readable_by_its_owner_only(tmp_path):
+    u = register(unique_email())
+    wait_hook(u["id"], "after_register")
+    assert stat.S_IMODE(os.stat(HOOK_FILE).st_mode) == 0o600
+    # A file made earlier with a wider mode is narrowed on the next event.
+    older = tmp_path / "older.jsonl"
+    older.write_text("")
+    os.chmod(older, 0o644)
+    env = dict(os.environ, FCGI_USERS_EVENT="after_register", FCGI_USERS_USER_ID="u", FCGI_USERS_USER_EMAIL="e@x.y")
+    subprocess.run([os.path.join(ROOT, "scripts", "hooks", "append-json-line"), str(older)], env=env, check=True)
+    assert stat.S_IMODE(os.stat(older).st_mode) == 0o600
+
+
+# --------------------------------------------- hook tokens: ps, rest, retention
+
+def _seen_by_hook(path):
+    """A hook command writing "$2|$FCGI_USERS_TOKEN|<stdin>" to `path`, then failing (so its row stays pending)."""
+    return f'printf "%s|%s|%s" "$2" "$FCGI_USERS_TOKEN" "$(cat)" > {path}; exit 1'
+
+
+def test_token_in_argv_false_leaves_2_empty_and_the_token_sealed_at_rest(default_app):
+    seen = os.path.join(VAR, f"seen-{uuid.uuid4().hex}")
+    restart_app(hook_after_forgot_password=_seen_by_hook(seen), hook_token_in_argv="false",
+                hook_backoff="3600", hook_max_attempts="5")
+    email = unique_email()
+    u = register(email)
+    forgot(email)
+    assert wait_for(lambda: os.path.exists(seen) and open(seen).read().count("|") == 2)
+    argv2, env_token, stdin_token = open(seen).read().split("|")
+    assert argv2 == ""
+    assert env_token and env_token == stdin_token
+    # The pending row (it failed, a retry waits) holds the token sealed, never in clear.
+    rows = sql(f"SELECT token FROM hook_event WHERE user_id = '{u['id']}' AND event = 'after_forgot_password' "
+               "AND done_at IS NULL")
+    assert len(rows) == 1
+    assert rows[0][0].startswith("v1.") and env_token not in rows[0][0]
+
+
+def test_token_in_argv_by_default_and_on_stdin(default_app):
+    seen = os.path.join(VAR, f"seen-{uuid.uuid4().hex}")
+    restart_app(hook_after_forgot_password=_seen_by_hook(seen), hook_backoff="3600")
+    email = unique_email()
+    register(email)
+    forgot(email)
+    assert wait_for(lambda: os.path.exists(seen) and open(seen).read().count("|") == 2)
+    argv2, env_token, stdin_token = open(seen).read().split("|")
+    assert argv2 and argv2 == env_token == stdin_token
+
+
+def test_delivered_events_are_erased_then_purged_after_the_retention(default_app):
+    restart_app(hook_retention="1")
+    email = unique_email()
+    u = register(email)
+    forgot(email)
+    wait_hook(u["id"], "after_forgot_password")
+    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}'") == [["0"]],
+                    timeout=30), "delivered rows were not purged"

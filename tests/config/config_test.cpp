@@ -83,6 +83,9 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_EQ(error_key(temp_file("auth.backends = jwt,oauth\n"), env), "auth.backends");
     EXPECT_EQ(error_key(temp_file("listen = /no/such/folder/fcgi.sock\n"), env), "listen");
     EXPECT_EQ(error_key(temp_file("listen = 127.0.0.1:notaport\n"), env), "listen");
+    EXPECT_EQ(error_key(temp_file("listen = 127.0.0.1:99999999999999999999\n"), env), "listen");
+    EXPECT_EQ(error_key(temp_file("listen = 127.0.0.1:065536\n"), env), "listen");
+    EXPECT_EQ(error_key(temp_file("reset.secret_file = /tmp\n"), env), "reset.secret_file");
     EXPECT_EQ(error_key("/no/such/file.conf", env), "config");
     auto shortsecret = env;
     shortsecret["FCGI_USERS_RESET_SECRET"] = "short";

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -87,6 +89,23 @@ TEST(HookRunner, MissingWorkdirIsAFailureNotACrash) {
     Outcome o = run(c);
     EXPECT_EQ(o.exit_status, 126);
     EXPECT_NE(o.stderr_text.find("working directory"), std::string::npos);
+}
+
+TEST(HookRunner, StandardInputCarriesTheGivenTextThenEndOfFile) {
+    Command c = sh("read -r line; printf '%s|' \"$line\"; cat; echo end");
+    c.stdin_text = "the-token\n";
+    Outcome o = run(c);
+    EXPECT_EQ(o.exit_status, 0);
+    EXPECT_EQ(o.stdout_text, "the-token|end\n");
+}
+
+TEST(HookRunner, ReapsTheShellBeforeReturning) {
+    Command c = sh("exit 7");
+    Outcome o = run(c);
+    EXPECT_EQ(o.exit_status, 7);
+    // Reaped: no child of this process is left, zombie or not.
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
+    EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(HookRunner, SignalsTheServiceIgnoresAreDefaultAgainInTheHook) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace fu {
 namespace {
 
@@ -42,6 +44,20 @@ TEST(Metrics, HashQueueGauge) {
     Metrics m(1, r);
     m.set_hash_queue(7);
     EXPECT_NE(m.exposition().find("fcgi_users_hash_queue_length 7\n"), std::string::npos);
+}
+
+TEST(Metrics, AcceptErrorsByErrno) {
+    http::Router r = router();
+    Metrics m(1, r);
+    m.count_accept_error(EMFILE);
+    m.count_accept_error(EMFILE);
+    m.count_accept_error(ECONNABORTED);
+    m.count_accept_error(EPROTO);
+    std::string text = m.exposition();
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"EMFILE\"} 2\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"ECONNABORTED\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"ENFILE\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"other\"} 1\n"), std::string::npos);
 }
 
 }  // namespace fu

@@ -13,12 +13,15 @@
 namespace fu {
 namespace {
 
+const std::string kHookKey(32, 'h');  // seals hook tokens in these tests
+
 class UserStoreTest : public testdb::DatabaseTest {
   protected:
     void SetUp() override {
         testdb::DatabaseTest::SetUp();
         if (HasFatalFailure()) return;
-        store_ = std::make_unique<UserStore>(*conn_);
+        hooks_ = std::make_unique<HookEventStore>(*conn_, sodium::SecretBox(kHookKey));
+        store_ = std::make_unique<UserStore>(*conn_, *hooks_);
     }
 
     User make_user(const std::string& email, const std::string& hash = "hash-0") {
@@ -48,13 +51,18 @@ class UserStoreTest : public testdb::DatabaseTest {
             scalar("SELECT COUNT(*) FROM hook_event WHERE user_id = ? AND event = ?", {id, event}));
     }
 
+    std::unique_ptr<HookEventStore> hooks_;
     std::unique_ptr<UserStore> store_;
 };
 
 // A worker's store over its own (connected) connection.
 struct WorkerStore {
-    WorkerStore() : conn(db_settings(testdb::config())), store(conn) { (void)conn.ping(); }
+    WorkerStore()
+        : conn(db_settings(testdb::config())), hooks(conn, sodium::SecretBox(kHookKey)), store(conn, hooks) {
+        (void)conn.ping();
+    }
     db::Connection conn;
+    HookEventStore hooks;
     UserStore store;
 };
 

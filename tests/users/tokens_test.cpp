@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "wrap/jwt.h"
+#include "wrap/sodium.h"
 
 namespace fu {
 namespace {
@@ -35,6 +36,18 @@ std::string raw_token(jwt_alg_t alg, const SecretString* key, const std::string&
 }
 
 std::string future() { return std::to_string(std::time(nullptr) + 600); }
+
+std::string from_now(long seconds) { return std::to_string(std::time(nullptr) + seconds); }
+
+// A token whose header and payload are exactly these bytes, HS256-signed.
+std::string hand_signed(const std::string& header, const std::string& payload) {
+    auto b64 = [](const std::string& s) {
+        return sodium::base64url(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    };
+    std::string signing = b64(header) + "." + b64(payload);
+    std::string mac = sodium::hmac_sha256(kKey.view(), signing);
+    return signing + "." + b64(mac);
+}
 
 }  // namespace
 
@@ -108,6 +121,34 @@ TEST(JwtCodec, RefusesNonCanonicalEncodings) {
     EXPECT_FALSE(codec.decode(t + ".x", kKey, "fastapi-users:auth"));
     std::string no_sig = t.substr(0, t.rfind('.') + 1);
     EXPECT_FALSE(codec.decode(no_sig, kKey, "fastapi-users:auth"));
+}
+
+TEST(JwtCodec, NotBeforeAndIssuedAtAsPyJwt) {
+    JwtCodec codec("HS256");
+    auto token = [](const std::string& extra) {
+        return raw_token(JWT_ALG_HS256, &kKey,
+                         R"({"sub":"x","aud":"fastapi-users:auth","exp":)" + future() + extra + "}");
+    };
+    EXPECT_TRUE(codec.decode(token(",\"nbf\":" + from_now(-10)), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(token(",\"nbf\":" + from_now(120)), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(token(",\"nbf\":\"0\""), kKey, "fastapi-users:auth"));
+    EXPECT_TRUE(codec.decode(token(",\"iat\":" + from_now(0)), kKey, "fastapi-users:auth"));
+    EXPECT_TRUE(codec.decode(token(",\"iat\":" + from_now(5)), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(token(",\"iat\":" + from_now(3600)), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(token(",\"iat\":\"now\""), kKey, "fastapi-users:auth"));
+}
+
+TEST(JwtCodec, RefusesDuplicateClaims) {
+    JwtCodec codec("HS256");
+    std::string header = R"({"alg":"HS256","typ":"JWT"})";
+    std::string claims = R"("aud":"fastapi-users:auth","exp":)" + future();
+    EXPECT_TRUE(codec.decode(hand_signed(header, R"({"sub":"a",)" + claims + "}"), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(hand_signed(header, R"({"sub":"a","sub":"b",)" + claims + "}"), kKey,
+                              "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(hand_signed(header, R"({"sub":"a",)" + claims + R"(,"exp":1})"), kKey,
+                              "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(hand_signed(R"({"alg":"HS256","alg":"HS256"})", R"({"sub":"a",)" + claims + "}"),
+                              kKey, "fastapi-users:auth"));
 }
 
 }  // namespace fu

@@ -1,0 +1,89 @@
+// Parsing with cJSON, plus what cJSON leaves out: it keeps every duplicate
+// key (and its lookups find the first, where Python keeps the last), and it
+// decodes \u0000 into a C string that then ends early.
+#include "wrap/cjson.h"
+
+#include <cstring>
+#include <unordered_set>
+
+namespace fu::json {
+namespace {
+
+// Walking each object's members from the last: the first time a name is
+// seen it is the one Python keeps; every earlier one is dropped (or refused).
+bool apply_duplicates(cJSON* item, DuplicateKeys duplicates) {
+    if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) return true;
+    if (cJSON_IsObject(item) && item->child) {
+        std::unordered_set<std::string_view> seen;
+        cJSON* member = item->child->prev;  // cJSON keeps the last member in child->prev
+        while (member) {
+            cJSON* earlier = member == item->child ? nullptr : member->prev;
+            if (!seen.insert(member->string ? member->string : "").second) {
+                if (duplicates == DuplicateKeys::refuse) return false;
+                cJSON_Delete(cJSON_DetachItemViaPointer(item, member));
+            }
+            member = earlier;
+        }
+    }
+    for (cJSON* child = item->child; child; child = child->next)
+        if (!apply_duplicates(child, duplicates)) return false;
+    return true;
+}
+
+// A key as written between its quotes, with its escapes decoded by cJSON.
+std::string decoded_key(std::string_view raw) {
+    if (raw.find('\\') == std::string_view::npos) return std::string(raw);
+    std::string quoted = "\"" + std::string(raw) + "\"";
+    Doc d(cJSON_ParseWithLength(quoted.data(), quoted.size()));
+    return cJSON_IsString(d.get()) ? std::string(d->valuestring) : std::string(raw);
+}
+
+}  // namespace
+
+Doc parse(std::string_view text, DuplicateKeys duplicates) {
+    const char* end = nullptr;
+    Doc d(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
+    if (!d) return d;
+    while (end < text.data() + text.size() && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        ++end;
+    if (end != text.data() + text.size() || !apply_duplicates(d.get(), duplicates)) d.reset();
+    return d;
+}
+
+std::set<std::string> keys_with_nul(std::string_view text) {
+    std::set<std::string> out;
+    int depth = 0;
+    bool expecting_key = false;  // inside the top-level object, before a ':'
+    std::string key;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '{' || c == '[') {
+            ++depth;
+            expecting_key = depth == 1 && c == '{';
+        } else if (c == '}' || c == ']') {
+            --depth;
+        } else if (c == ',' && depth == 1) {
+            expecting_key = true;
+        } else if (c == '"') {
+            size_t start = ++i;
+            bool nul = false;
+            for (; i < text.size() && text[i] != '"'; ++i) {
+                if (text[i] != '\\') continue;
+                if (text.compare(i + 1, 5, "u0000") == 0) nul = true;
+                ++i;  // the escaped character: \" does not end the string
+            }
+            std::string_view raw = text.substr(start, i - start);
+            if (depth != 1) continue;
+            if (expecting_key) {
+                key = decoded_key(raw);
+                out.erase(key);  // a later occurrence replaces an earlier one
+                expecting_key = false;
+            } else if (nul) {
+                out.insert(key);
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace fu::json

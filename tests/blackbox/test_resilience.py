@@ -1,0 +1,121 @@
+"""The server keeps serving through what a hostile or overloaded world does to
+it: slow request bodies (direct and through Apache's mod_proxy_fcgi) and a
+process out of file descriptors under a burst of logins."""
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import requests
+
+import fcgi_client
+from conftest import APP_SOCKET, BASE, BINARY, PASSWORD, VAR, register, stack_env, unique_email, wait_for
+
+HTTP_PORT = int(BASE.rsplit(":", 1)[1])
+APACHE_PORT = HTTP_PORT + 4
+BODY_TIMEOUT = int(os.environ.get("FCGI_USERS_REQUEST_BODY_TIMEOUT", "10"))  # the stack's setting
+WORKERS = int(os.environ.get("FCGI_USERS_WORKERS", "8"))
+
+
+def test_a_body_trickled_past_the_deadline_gets_408():
+    c = fcgi_client.Connection(APP_SOCKET)
+    c.sock.settimeout(BODY_TIMEOUT + 30)
+    stop = threading.Event()
+
+    def trickle():  # one byte every half second: no single read ever waits long
+        try:
+            while not stop.wait(0.5):
+                c.send_stdin(b" ")
+        except OSError:
+            pass
+
+    try:
+        c.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register", "CONTENT_TYPE": "application/json",
+                 "CONTENT_LENGTH": "1000"})
+        c.send_stdin(b"{")
+        t = threading.Thread(target=trickle)
+        t.start()
+        status, _, body = c.response()
+        assert status == 408, body
+    finally:
+        stop.set()
+        c.close()
+
+
+def _slow_apache_request():
+    s = socket.create_connection(("127.0.0.1", APACHE_PORT), timeout=BODY_TIMEOUT + 60)
+    s.sendall(b"POST /auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 100\r\n\r\n{\"email\"")
+    return s
+
+
+def test_slow_bodies_through_apache_do_not_stop_the_service():
+    slow = [_slow_apache_request() for _ in range(WORKERS + 4)]
+    try:
+        time.sleep(1)  # every worker now waits on a body
+        r = requests.get(f"http://127.0.0.1:{APACHE_PORT}/healthz", timeout=BODY_TIMEOUT + 40)
+        assert r.status_code == 200
+        for s in slow:
+            head = s.recv(4096)
+            assert re.match(rb"HTTP/1\.[01] (408|400) ", head), head[:80]
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_out_of_descriptors_a_burst_of_logins_then_healthz(tmp_path):
+    email = unique_email("starved")
+    register(email)
+    sock = os.path.join(VAR, "run", "starved.sock")
+    log_path = tmp_path / "starved.log"
+    env = stack_env(FCGI_USERS_LISTEN=sock)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(["bash", "-c", 'ulimit -n 64 && exec "$0" serve', BINARY], env=env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        assert wait_for(lambda: os.path.exists(sock), timeout=20), log_path.read_text()
+        body = urllib.parse.urlencode({"username": email, "password": PASSWORD}).encode()
+        params = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/jwt/login",
+                  "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+        results = []
+
+        def login():
+            try:
+                c = fcgi_client.Connection(sock)
+                c.sock.settimeout(300)
+                try:
+                    c.begin(params)
+                    c.send_stdin(body)
+                    c.end_stdin()
+                    results.append(c.response()[0])
+                finally:
+                    c.close()
+            except OSError as e:
+                results.append(repr(e))
+
+        started = time.time()
+        threads = [threading.Thread(target=login) for _ in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=600)
+        elapsed = time.time() - started
+        assert proc.poll() is None, "the server exited: " + log_path.read_text()[-2000:]
+        assert len(results) == 200
+        assert all(r in (200, 503) for r in results), [r for r in results if r not in (200, 503)][:5]
+        assert results.count(200) > 0
+        status, _, _ = fcgi_client.request(sock, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"})
+        assert status == 200
+        _, _, metrics = fcgi_client.request(sock, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/metrics"})
+        emfile = re.search(rb'fcgi_users_accept_errors_total\{error="EMFILE"\} (\d+)', metrics)
+        assert emfile and int(emfile.group(1)) > 0, "the burst never ran out of descriptors"
+        lines = [l for l in log_path.read_text().splitlines() if "accept failed" in l]
+        assert 1 <= len(lines) <= elapsed + 2  # at most one a second
+        print(f"burst: {results.count(200)} x 200, {results.count(503)} x 503 in {elapsed:.1f} s; "
+              f"{int(emfile.group(1))} EMFILE accepts retried, {len(lines)} log lines")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
