@@ -46,6 +46,8 @@ die() { say "error: $*"; exit 1; }
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
           python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev
+          libnginx-mod-http-ndk libnginx-mod-http-set-misc msmtp python3-aiosmtpd
+          chromium chromium-driver python3-selenium  # this line: the sign-in portal and its browser test
           dpkg-dev file lintian systemd man-db passwd)  # the last line: scripts/package and its test
 
 ensure_packages() {
@@ -129,6 +131,7 @@ app_env() {
     # the reset and verify flows can be followed by hand. FCGI_USERS_HOOK_<EVENT>
     # overrides one; FCGI_USERS_DEV_HOOKS=0 turns them all off.
     if [ "${FCGI_USERS_DEV_HOOKS:-1}" = 1 ]; then
+        portal_mail_hooks  # first: the verify and reset events also mail their link
         local event var
         for event in after_register after_login after_update after_request_verify after_verify \
                      after_forgot_password after_reset_password before_delete after_delete \
@@ -224,7 +227,7 @@ nginx_conf() {
     mkdir -p "$WEB/html/private" "$WEB/html/admin"
     echo "private page: any logged-in user sees this" > "$WEB/html/private/index.html"
     echo "admin page: superusers only" > "$WEB/html/admin/index.html"
-    echo "<html><body>log in at /auth/cookie/login, then come back</body></html>" > "$WEB/html/login.html"
+    portal_nginx_conf
 }
 
 nginx_start() {
@@ -262,6 +265,7 @@ apache_start() {
     echo "protected by fcgi-users through Apache" > "$WEB/apache-htdocs/protected/index.html"
     echo "superusers only, through Apache" > "$WEB/apache-htdocs/admin/index.html"
     sed -e "s|@FCGI_TCP_PORT@|$FCGI_TCP_PORT|g" "$ROOT/apache/fcgi-users-apache.conf" > "$VAR/apache/fcgi-users-apache.conf"
+    portal_apache_conf
     sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" -e "s|@APACHE_PORT@|$APACHE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
         "$ROOT/apache/apache2.conf.in" > "$VAR/apache/apache2.conf"
     apache2 -t -f "$VAR/apache/apache2.conf" 2>"$LOG/apache-test.log" || { cat "$LOG/apache-test.log" >&2; die "apache configuration test failed"; }
@@ -272,5 +276,67 @@ apache_start() {
 
 apache_stop() { stop_pid "$RUN/apache.pid" 20; stop_pid "$RUN/fcgi-users-tcp.pid" 20; }
 
-stack_up() { db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
-stack_down() { apache_stop; nginx_stop; app_stop; db_stop; web_cleanup; }
+stack_up() { smtp_start; db_start; app_start; nginx_start; wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"; }
+stack_down() { apache_stop; nginx_stop; app_stop; db_stop; smtp_stop; web_cleanup; }
+
+# --- the sign-in portal (nginx/portal/) and the mail its flows send ----------
+# The demo site (PROTECTED_PORT) serves the portal at PORTAL_PATH beside its
+# protected locations; the verify and reset hooks mail their links through
+# msmtp to a local SMTP server that keeps every message in $VAR/mail/.
+PORTAL_PATH=${FCGI_USERS_PORTAL_PATH:-/account/}
+SMTP_PORT=${FCGI_USERS_SMTP_PORT:-$((HTTP_PORT + 6))}
+MAIL_DIR=$VAR/mail
+
+portal_nginx_conf() {  # the portal's files and its location, mounted at PORTAL_PATH
+    case "$PORTAL_PATH" in /*/) ;; *) die "FCGI_USERS_PORTAL_PATH must start and end with /: $PORTAL_PATH" ;; esac
+    rm -rf "$WEB/portal"
+    cp -r "$ROOT/nginx/portal" "$WEB/portal"
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$WEB/portal|g" \
+        "$ROOT/nginx/fcgi-users-portal.conf" > "$NGINX_DIR/fcgi-users-portal.conf"
+    # The demo's private page says who is signed in (nginx SSI of the check's X-User-Email).
+    printf '%s\n' 'private page: any logged-in user sees this.' \
+        '<title>Private</title><p id="who">Signed in as <b><!--# echo var="fcgi_users_email" default="" --></b>.' \
+        "<p><a href=\"$PORTAL_PATH\">Your account</a>" > "$WEB/html/private/index.html"
+}
+
+# The hooks of after_request_verify and after_forgot_password also mail their
+# link (scripts/hooks/send-mail), unless FCGI_USERS_HOOK_<EVENT> is set.
+portal_mail_hooks() {
+    local site="http://127.0.0.1:$PROTECTED_PORT$PORTAL_PATH" event kind var sendmail
+    sendmail="msmtp --host=127.0.0.1 --port=$SMTP_PORT --auth=off --tls=off --read-envelope-from -t"
+    for event in after_request_verify:verify after_forgot_password:reset; do
+        kind=${event#*:} event=${event%:*} var="FCGI_USERS_HOOK_${event^^}"
+        [ -n "${!var+set}" ] || export "$var=$(printf '%q %q && %q %q %q --site %q --sendmail %q' \
+            "$ROOT/scripts/hooks/append-json-line" "$VAR/hooks.jsonl" \
+            "$ROOT/scripts/hooks/send-mail" "$kind" "$site" "fcgi-users demo" "$sendmail")"
+    done
+}
+
+portal_apache_conf() {  # the portal beside Apache's protected folders
+    rm -rf "$WEB/apache-portal"
+    cp -r "$ROOT/nginx/portal" "$WEB/apache-portal"
+    sed -i -e "s|/account/|$PORTAL_PATH|g" "$WEB/apache-portal/signin-required.html"
+    chmod -R a+rX "$WEB/apache-portal"
+    sed -e "s|/account/|$PORTAL_PATH|g" -e "s|@PORTAL_DIR@|$WEB/apache-portal|g" \
+        "$ROOT/apache/fcgi-users-portal-apache.conf" > "$VAR/apache/fcgi-users-portal-apache.conf"
+}
+
+smtp_start() {  # a local SMTP server on loopback that stores each message in $MAIL_DIR
+    [ "${FCGI_USERS_DEV_HOOKS:-1}" = 1 ] || return 0  # no mail hooks, no mail
+    make_dirs
+    pid_alive "$RUN/smtp.pid" && return 0
+    mkdir -p "$MAIL_DIR"
+    chmod 700 "$MAIL_DIR"  # the mails hold reset and verify tokens
+    setsid "$PY" "$ROOT/scripts/mail-store" 127.0.0.1 "$SMTP_PORT" "$MAIL_DIR" \
+        </dev/null >>"$LOG/smtp.log" 2>&1 &
+    echo $! > "$RUN/smtp.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && return 0
+        pid_alive "$RUN/smtp.pid" || { tail -5 "$LOG/smtp.log" >&2; die "the SMTP server exited"; }
+        sleep 0.1
+    done
+    die "the SMTP server did not open 127.0.0.1:$SMTP_PORT"
+}
+
+smtp_stop() { stop_pid "$RUN/smtp.pid" 10; }

@@ -121,7 +121,10 @@ def test_package_contents_and_control(deb):
                  "./lib/systemd/system/fcgi-users.service", "./lib/systemd/system/fcgi-users.socket",
                  "./usr/share/fcgi-users/nginx/fcgi-users.locations.conf",
                  "./usr/share/fcgi-users/apache/fcgi-users-apache.conf",
-                 "./usr/share/fcgi-users/hooks/append-json-line", "./usr/share/doc/fcgi-users/copyright"):
+                 "./usr/share/fcgi-users/hooks/append-json-line", "./usr/share/doc/fcgi-users/copyright",
+                 "./usr/share/fcgi-users/hooks/send-mail", "./usr/share/fcgi-users/portal/index.html",
+                 "./usr/share/fcgi-users/nginx/fcgi-users-portal.conf",
+                 "./usr/share/fcgi-users/apache/fcgi-users-portal-apache.conf"):
         assert path in files, path
     assert "-rw-r----- root/root" in [l for l in files.splitlines() if l.endswith("fcgi-users.conf")][0]
     conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout

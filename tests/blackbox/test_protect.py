@@ -76,7 +76,7 @@ def test_static_folder_needs_a_logged_in_user():
     r = requests.get(SITE + "/private/")
     assert r.status_code == 401 and r.json() == {"detail": "Unauthorized"}
     r = requests.get(SITE + "/private/", headers={"Accept": "text/html"}, allow_redirects=False)
-    assert r.status_code == 302 and r.headers["location"].endswith("/login.html?next=/private/")
+    assert r.status_code == 302 and r.headers["location"].endswith("/account/?next=%2Fprivate%2F")
     jwt = login(email)
     assert requests.get(SITE + "/private/", headers=bearer(jwt)).text.startswith("private page")
     cookie = login(email, backend="cookie")
