@@ -134,7 +134,8 @@ app_env() {
         portal_mail_hooks  # first: the verify and reset events also mail their link
         local event var
         for event in after_register after_login after_update after_request_verify after_verify \
-                     after_forgot_password after_reset_password before_delete after_delete; do
+                     after_forgot_password after_reset_password before_delete after_delete \
+                     after_refresh_reuse; do
             var="FCGI_USERS_HOOK_${event^^}"
             [ -n "${!var+set}" ] || export "$var=$(printf '%q %q' "$ROOT/scripts/hooks/append-json-line" "$VAR/hooks.jsonl")"
         done

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/session_purger.h"
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "fcgi/server.h"
@@ -138,7 +139,10 @@ int run_serve(const fu::Config& config) {
                           ": acknowledged changes can be lost in a crash; set it to 1");
     }
     dispatcher.start();
+    fu::SessionPurger purger(config);
+    purger.start();
     int rc = fu::serve(config, router, deps, listen_fd);
+    purger.stop();
     dispatcher.stop();
     return rc;
 }

@@ -164,11 +164,15 @@ struct WorkerContext {
     explicit WorkerContext(const Deps& d)
         : stores(d.config),
           manager(d.manager, stores),
-          auth(d.config, d.jwt, manager, stores.tokens()),
-          ctx{d, manager, auth} {}
+          auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
+          refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),
+          throttle(d.config, stores.throttle()),
+          ctx{d, manager, auth, refresh, throttle} {}
     Stores stores;
     UserManager manager;
     Authenticator auth;
+    RefreshTokens refresh;
+    LoginThrottle throttle;
     Context ctx;
 };
 

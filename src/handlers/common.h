@@ -3,12 +3,17 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "auth/authenticator.h"
+#include "metrics/metrics.h"
 #include "http/response.h"
 #include "model/user.h"
 
 namespace fu {
+
+struct Context;
 
 // {"id", "email", "is_active", "is_superuser", "is_verified"}
 http::Response user_response(int status, const User& user);
@@ -23,5 +28,14 @@ http::Response server_failure(E e) {
 // 202 null at once, then `work` once the answer is sent: for routes whose
 // answer must not tell, even by its time, what the work found.
 http::Response accepted_then(std::function<void()> work);
+http::Response store_failure(const Error<db::DbError>& e);
+// 429 {"detail": code} with Retry-After: the wait in whole seconds.
+http::Response too_many_attempts(const char* code, long long wait_ms);
+// The 429 (or 503) when bad reset/verify tokens from `address` are refused now.
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code);
+// {"access_token", "token_type": "bearer"} and, when there is one, "refresh_token".
+http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token);
+// Counts a rare event in /metrics (no-op outside `serve`).
+void count(Context& ctx, SessionEvent e);
 
 }  // namespace fu

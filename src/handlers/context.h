@@ -5,6 +5,8 @@
 #pragma once
 
 #include "auth/authenticator.h"
+#include "auth/login_throttle.h"
+#include "auth/refresh_tokens.h"
 #include "config/config.h"
 #include "http/router.h"
 #include "users/password.h"
@@ -27,6 +29,8 @@ struct Context {
     const Deps& deps;
     UserManager& manager;
     Authenticator& auth;
+    RefreshTokens& refresh;
+    LoginThrottle& throttle;
 };
 
 // Every route, registered at start-up.

@@ -10,7 +10,10 @@ Stores::Stores(const Config& config)
       hooks_(*conn_, sodium::SecretBox(config.hooks.token_key.empty() ? config.access_token_secret.view()
                                                                         : config.hooks.token_key.view())),
       users_(*conn_, hooks_),
-      tokens_(*conn_) {}
+      tokens_(*conn_),
+      sessions_(*conn_),
+      refresh_(*conn_),
+      throttle_(*conn_) {}
 
 Stores::~Stores() = default;
 
