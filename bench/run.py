@@ -21,6 +21,9 @@ PORT = int(os.environ["FCGI_USERS_HTTP_PORT"])
 BASE = f"http://127.0.0.1:{PORT}"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
+# Another build of fcgi-users (a folder holding its fcgi-users binary): the hot
+# routes are measured with it too, in the same run, for a before/after ratio.
+BEFORE_BUILD = os.environ.get("BENCH_BEFORE_BUILD", "")
 USERS = 1000
 PASSWORD = "bench-password-1"
 WRK_THREADS = 2
@@ -43,8 +46,12 @@ def b64url(data):
 
 
 def jwt(user_id, key):
+    """An access token with the claims fcgi-users issues (sessions: jti, iat, sid, sgen)."""
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64url(json.dumps({"sub": user_id, "aud": ["fastapi-users:auth"], "exp": int(time.time()) + 86400}).encode())
+    now = int(time.time())
+    body = b64url(json.dumps({"sub": user_id, "aud": ["fastapi-users:auth"], "exp": now + 86400, "iat": now,
+                              "jti": b64url(secrets.token_bytes(16)), "sid": b64url(secrets.token_bytes(16)),
+                              "sgen": 0}).encode())
     sig = b64url(hmac.new(key.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest())
     return f"{header}.{body}.{sig}"
 
@@ -103,6 +110,20 @@ def threads_of(pid):
     return 0
 
 
+def restart_app(build):
+    """fcgi-users of `build` in place of the running one, on the same socket and database."""
+    subprocess.run([os.path.join(ROOT, "scripts", "stack"), "app-restart"], check=True, capture_output=True,
+                   env=dict(os.environ, FCGI_USERS_BUILD=build))
+    for _ in range(100):
+        try:
+            if subprocess.run(["curl", "-fsS", BASE + "/healthz"], capture_output=True).returncode == 0:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("fcgi-users did not come back after a restart")
+
+
 def main():
     conf = config()
     workers = int(conf["workers"])
@@ -141,6 +162,14 @@ def main():
             ("GET /users/me, cookie JWT", wrk("/users/me", auth="cookie", listing=files["jwt"]), 0.4),
             ("GET /users/me, database token", wrk("/users/me", auth="bearer", listing=files["dbtoken"]), 0.35),
             ("GET /auth/check, bearer JWT", wrk("/auth/check", auth="bearer", listing=files["jwt"]), 0.45)]
+    if BEFORE_BUILD:
+        restart_app(BEFORE_BUILD)
+        runs += [("GET /users/me, bearer JWT (before build)", wrk("/users/me", auth="bearer", listing=files["jwt"]),
+                  None),
+                 ("GET /auth/check, bearer JWT (before build)",
+                  wrk("/auth/check", auth="bearer", listing=files["jwt"]), None)]
+        restart_app(BUILD)
+        pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
     empty_after = wrk("/bench/empty")
     empty = dict(empty_before)
     empty["rps"] = (empty_before["rps"] + empty_after["rps"]) / 2

@@ -140,7 +140,8 @@ app_env() {
         portal_mail_hooks  # first: the verify and reset events also mail their link
         local event var
         for event in after_register after_login after_update after_request_verify after_verify \
-                     after_forgot_password after_reset_password before_delete after_delete; do
+                     after_forgot_password after_reset_password before_delete after_delete \
+                     after_refresh_reuse; do
             var="FCGI_USERS_HOOK_${event^^}"
             [ -n "${!var+set}" ] || export "$var=$(printf '%q %q' "$ROOT/scripts/hooks/append-json-line" "$VAR/hooks.jsonl")"
         done
@@ -261,6 +262,9 @@ apache_start() {
     make_dirs
     if ! pid_alive "$RUN/fcgi-users-tcp.pid"; then
         (app_env; export FCGI_USERS_LISTEN=127.0.0.1:$FCGI_TCP_PORT
+         # Events are delivered by the unix-socket instance alone: the tests restart that
+         # one with other hook commands, and this one must not run its own on their rows.
+         export FCGI_USERS_HOOK_CONCURRENCY=0
          setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users-tcp.log" 2>&1 & echo $! > "$RUN/fcgi-users-tcp.pid")
     fi
     pid_alive "$RUN/apache.pid" && return 0

@@ -22,8 +22,17 @@ UPDATE user SET is_verified = TRUE WHERE email_key = LOWER('someone@example.com'
 -- Delete a user; their database tokens and OAuth accounts go with them (ON DELETE CASCADE).
 DELETE FROM user WHERE email_key = LOWER('someone@example.com');
 
--- Log a user out everywhere (database-strategy tokens only; JWTs live until they expire).
+-- Log a user out everywhere, as POST /auth/logout-all does: every JWT, refresh token and
+-- database token issued so far is refused from the next request on.
+UPDATE user SET session_generation = session_generation + 1, session_kept = NULL,
+       sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED)
+ WHERE email_key = LOWER('someone@example.com');
 DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
+
+-- Lift the login throttle of one account at once (keys are SHA-256 of "account:<e-mail>").
+DELETE FROM login_throttle
+ WHERE k = TRIM(TRAILING '=' FROM REPLACE(REPLACE(TO_BASE64(UNHEX(SHA2('account:someone@example.com', 256))),
+                                                  '+', '-'), '/', '_'));
 
 -- Remove expired database tokens (default lifetime 3600 s).
 DELETE FROM accesstoken WHERE created_at < UTC_TIMESTAMP() - INTERVAL 3600 SECOND;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/session_purger.h"
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "fcgi/server.h"
@@ -147,8 +148,11 @@ int run_serve(const fu::Config& config) {
     // wait for them; a provider down at start is retried on first use.
     std::thread warm_up([&providers, &config] { providers.warm_up(config.oauth.timeout_ms); });
     dispatcher.start();
+    fu::SessionPurger purger(config);
+    purger.start();
     int rc = fu::serve(config, router, deps, listen_fd);
     warm_up.join();
+    purger.stop();
     dispatcher.stop();
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "auth/authenticator.h"
 
 #include <cctype>
+#include <ctime>
 
 #include "wrap/sodium.h"
 
@@ -11,9 +12,10 @@ namespace {
 
 constexpr const char* kAccessAudience = "fastapi-users:auth";
 constexpr size_t kDatabaseTokenChars = 43;
+constexpr size_t kIdBytes = 16;  // jti and sid: 128 random bits
 
-AuthError from_user_error(UserError e) {
-    return e == UserError::unavailable ? AuthError::unavailable : AuthError::unauthorized;
+AuthError from_db(const Error<db::DbError>& e) {
+    return e.code == db::DbError::unavailable ? AuthError::unavailable : AuthError::unauthorized;
 }
 
 }  // namespace
@@ -40,23 +42,26 @@ std::optional<std::string> Authenticator::read_transport(const http::Request& re
 }
 
 Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendConfig& backend,
-                                                                 const std::string& token) {
+                                                                 const std::string& token,
+                                                                 TokenSession& session) {
     if (backend.strategy == Strategy::database) {
         if (token.size() != kDatabaseTokenChars) return std::optional<User>{};
         auto user = tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
-        if (!user) return make_error(user.error().code == db::DbError::unavailable ? AuthError::unavailable
-                                                                                  : AuthError::unauthorized);
+        if (!user) return make_error(from_db(user.error()));
         return std::move(*user);
     }
     auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
     if (!claims) return std::optional<User>{};
-    // UserManager::get refuses a sub that is not a UUID (not_exists).
-    auto user = users_.get(claim_string(claims->get(), "sub"));
-    if (!user) {
-        if (user.error().code == UserError::not_exists) return std::optional<User>{};
-        return make_error(from_user_error(user.error().code));
-    }
-    return std::optional<User>{std::move(*user)};
+    std::string sub = claim_string(claims->get(), "sub");
+    if (!sodium::is_uuid(sub)) return std::optional<User>{};
+    for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    session = token_session(claims->get(), token);
+    // One statement: the user row, its session state and the revoked ids.
+    auto found = sessions_.find_user(sub, session.id, session.sid);
+    if (!found) return make_error(from_db(found.error()));
+    if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
+        return std::optional<User>{};
+    return std::optional<User>{std::move((*found)->user)};
 }
 
 Result<Authenticated, AuthError> Authenticator::check(std::optional<Authenticated> found, Requirements need) const {
@@ -71,9 +76,13 @@ Result<Authenticated, AuthError> Authenticator::current_user(const http::Request
     for (const auto& backend : config_.backends) {
         auto token = read_transport(req, backend);
         if (!token) continue;
-        auto user = read_token(backend, *token);
+        TokenSession session;
+        auto user = read_token(backend, *token, session);
         if (!user) return user.error();
-        if (*user) return check(Authenticated{std::move(**user), &backend, std::move(*token)}, need);
+        if (*user)
+            return check(
+                Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)},
+                need);
     }
     return check(std::nullopt, need);
 }
@@ -82,18 +91,33 @@ Result<Authenticated, AuthError> Authenticator::current_user(const http::Request
                                                              const BackendConfig& backend, Requirements need) {
     auto token = read_transport(req, backend);
     if (!token) return make_error(AuthError::unauthorized);
-    auto user = read_token(backend, *token);
+    TokenSession session;
+    auto user = read_token(backend, *token, session);
     if (!user) return user.error();
     if (!*user) return make_error(AuthError::unauthorized);
-    return check(Authenticated{std::move(**user), &backend, std::move(*token)}, need);
+    return check(Authenticated{std::move(**user), &backend, std::move(*token), std::move(session)},
+                 need);
 }
 
-Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& backend, const User& user) {
+Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& backend,
+                                                          const User& user,
+                                                          const NewSession& session) {
     if (backend.strategy == Strategy::jwt) {
+        std::optional<long long> generation = session.generation;
+        if (!generation) {
+            auto g = sessions_.generation(user.id);
+            if (!g) return make_error(from_db(g.error()));
+            generation = g->value_or(0);
+        }
         json::Doc claims(cJSON_CreateObject());
         cJSON_AddStringToObject(claims.get(), "sub", user.id.c_str());
         cJSON* aud = cJSON_AddArrayToObject(claims.get(), "aud");
         cJSON_AddItemToArray(aud, cJSON_CreateString(kAccessAudience));
+        cJSON_AddStringToObject(claims.get(), "jti", sodium::random_token(kIdBytes).c_str());
+        cJSON_AddNumberToObject(claims.get(), "iat", static_cast<double>(std::time(nullptr)));
+        std::string sid = session.id.empty() ? sodium::random_token(kIdBytes) : session.id;
+        cJSON_AddStringToObject(claims.get(), "sid", sid.c_str());
+        cJSON_AddNumberToObject(claims.get(), "sgen", static_cast<double>(*generation));
         return jwt_.encode(config_.access_token_secret, claims.get(), config_.access_token_lifetime);
     }
     std::string token = sodium::random_token(32);
@@ -102,11 +126,51 @@ Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& b
     return token;
 }
 
-Result<Unit, AuthError> Authenticator::destroy_token(const BackendConfig& backend, const std::string& token) {
-    if (backend.strategy == Strategy::jwt) return Unit{};
-    auto r = tokens_.remove(sodium::sha256_base64url(token));
-    if (!r) return make_error(AuthError::unavailable);
+Result<long long, AuthError> Authenticator::session_generation(std::string_view user_id) {
+    auto g = sessions_.generation(user_id);
+    if (!g) return make_error(from_db(g.error()));
+    return g->value_or(0);
+}
+
+std::string Authenticator::new_session_id() {
+    return sodium::random_token(kIdBytes);
+}
+
+Result<Unit, AuthError> Authenticator::destroy_token(const Authenticated& who) {
+    if (who.backend->strategy == Strategy::database) {
+        auto r = tokens_.remove(sodium::sha256_base64url(who.token));
+        if (!r) return make_error(AuthError::unavailable);
+        return Unit{};
+    }
+    // The token until its own expiry; its session (every token refreshed
+    // from the same login) until the last of them can have expired.
+    if (auto r = sessions_.revoke(who.session.id, who.session.exp); !r)
+        return make_error(from_db(r.error()));
+    if (!who.session.sid.empty()) {
+        long long until =
+            static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
+        if (auto r = sessions_.revoke(who.session.sid, until); !r)
+            return make_error(from_db(r.error()));
+        if (auto r = refresh_.revoke_family(who.session.sid); !r)
+            return make_error(from_db(r.error()));
+    }
     return Unit{};
+}
+
+Result<Unit, AuthError> Authenticator::end_sessions(const Authenticated& who) {
+    auto r = sessions_.end_all(who.user.id, SessionKeep{});
+    if (!r) return make_error(from_db(r.error()));
+    return Unit{};
+}
+
+SessionKeep Authenticator::keep_of(const Authenticated& who, std::string_view user_id) {
+    SessionKeep keep;
+    if (who.user.id != user_id) return keep;
+    if (who.backend->strategy == Strategy::database)
+        keep.token_hash = sodium::sha256_base64url(who.token);
+    else
+        keep.sid = who.session.sid;
+    return keep;
 }
 
 }  // namespace fu

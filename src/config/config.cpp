@@ -106,6 +106,13 @@ Key secret_key(std::string name, size_t min_size, std::string doc, F f) {
                }};
 }
 
+std::string trim(std::string s) {
+    auto not_space = [](unsigned char ch) { return !std::isspace(ch); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+    return s;
+}
+
 constexpr size_t kMinSecretBytes = 32;
 
 std::vector<Key> make_keys() {
@@ -224,7 +231,60 @@ std::vector<Key> make_keys() {
         k.push_back(bool_key(base + ".requires_verification", false,
                              "Log-in through the " + n + " backend only for verified users.",
                              [n](Config& c) -> auto& { return c.backend_settings[n].requires_verification; }));
+        k.push_back(bool_key(
+            base + ".refresh_tokens", n == "jwt",
+            "Login through the " + n + " backend also answers a refresh_token, and " + d.prefix +
+                "/refresh trades it for a new pair (bearer transport, jwt "
+                "strategy only).",
+            [n](Config & c) -> auto& { return c.backend_settings[n].refresh_tokens; }));
     }
+    k.push_back(int_key(
+        "refresh_token.lifetime", 30L * 86400, 60, 365L * 86400,
+        "Lifetime of a refresh token in seconds (each use spends it and gives a new one).",
+        [](Config & c) -> auto& { return c.sessions.refresh_lifetime; }));
+    k.push_back(int_key(
+        "throttle.window", 900, 1, 86400,
+        "Seconds over which failed logins and bad reset/verify tokens are counted; also the "
+        "longest an account or address is refused.",
+        [](Config & c) -> auto& { return c.sessions.throttle_window; }));
+    k.push_back(int_key(
+        "throttle.account_failures", 10, 0, 1000000,
+        "Failed logins for one e-mail address within the window before logins to it answer "
+        "429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_account_failures; }));
+    k.push_back(int_key(
+        "throttle.address_failures", 100, 0, 1000000,
+        "Failed logins from one client address within the window before its logins answer "
+        "429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_address_failures; }));
+    k.push_back(int_key(
+        "throttle.token_failures", 100, 0, 1000000,
+        "Bad reset-password and verify tokens from one client address within the window "
+        "before those routes answer 429. 0: no limit.",
+        [](Config & c) -> auto& { return c.sessions.throttle_token_failures; }));
+    k.push_back(Key{"throttle.trusted_proxies", "",
+                    "Comma-separated proxy addresses (REMOTE_ADDR as nginx passes it) whose "
+                    "X-Forwarded-For names the client. Empty: REMOTE_ADDR is the client.",
+                    false,
+                    [](Config& c, const std::string& v) {
+                        c.sessions.trusted_proxies_text = v;
+                        c.sessions.trusted_proxies.clear();
+                        std::stringstream ss(v);
+                        for (std::string a; std::getline(ss, a, ',');) {
+                            a = trim(a);
+                            if (a.find_first_of(" \t/") != std::string::npos)
+                                throw ConfigError(
+                                    "throttle.trusted_proxies",
+                                    "one address per entry, no masks (got '" + a + "')");
+                            if (!a.empty()) c.sessions.trusted_proxies.push_back(a);
+                        }
+                    },
+                    [](const Config& c) { return c.sessions.trusted_proxies_text; }});
+    k.push_back(int_key(
+        "sessions.purge_interval", 60, 1, 86400,
+        "Seconds between purges of expired revoked token ids, refresh tokens and "
+        "throttle counters.",
+        [](Config & c) -> auto& { return c.sessions.purge_interval; }));
 
     k.push_back(string_key("cookie.name", "fastapiusersauth", "Name of the auth cookie.",
                            [](Config& c) -> auto& { return c.cookie.name; }));
@@ -246,7 +306,9 @@ std::vector<Key> make_keys() {
                                "Shell command run after " + ev + " as /bin/sh -c CMD fcgi-users USER_ID [TOKEN]; empty: none.",
                                [ev](Config& c) -> auto& { return c.hooks.commands[ev]; }));
     }
-    k.push_back(int_key("hook.concurrency", 2, 1, 64, "Hook commands run at once.",
+    k.push_back(int_key("hook.concurrency", 2, 0, 64,
+                        "Hook commands run at once; 0: this process records events but delivers none "
+                        "(another fcgi-users on the same database does).",
                         [](Config& c) -> auto& { return c.hooks.concurrency; }));
     k.push_back(int_key("hook.timeout", 30, 1, 3600, "Seconds before a hook's process group is killed.",
                         [](Config& c) -> auto& { return c.hooks.timeout_seconds; }));
@@ -347,13 +409,6 @@ bool is_provider_field(const std::string& f) {
 const std::vector<Key>& keys() {
     static const std::vector<Key> table = make_keys();
     return table;
-}
-
-std::string trim(std::string s) {
-    auto not_space = [](unsigned char ch) { return !std::isspace(ch); };
-    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-    return s;
 }
 
 std::string read_secret_file(const std::string& key, const std::string& path) {
@@ -546,6 +601,10 @@ void finish(Config& c) {
         c.backends.push_back(it->second);
     }
     if (c.backends.empty()) throw ConfigError("auth.backends", "no backend enabled");
+    for (const auto& b : c.backends)
+        if (b.refresh_tokens && (b.transport != Transport::bearer || b.strategy != Strategy::jwt))
+            throw ConfigError("backend." + b.name + ".refresh_tokens",
+                              "needs the bearer transport and the jwt strategy");
     if (!c.hooks.token_key.empty() && c.hooks.token_key.size() < kMinSecretBytes)
         throw ConfigError("hook.token_key", "secret is shorter than " + std::to_string(kMinSecretBytes) + " bytes");
     for (const auto& [key, secret] : {std::pair{"access_token.secret", &c.access_token_secret},

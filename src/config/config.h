@@ -34,6 +34,7 @@ struct BackendConfig {
     Strategy strategy;
     std::string prefix;  // e.g. /auth/jwt
     bool requires_verification = false;
+    bool refresh_tokens = false;  // login also answers a refresh token (bearer + jwt only)
 };
 
 struct CookieConfig {
@@ -49,9 +50,9 @@ struct CookieConfig {
 // The events of API.md, in the order of the Hooks section.
 inline const std::vector<std::string>& hook_event_names() {
     static const std::vector<std::string> names = {
-        "after_register",       "after_login",           "after_update",
-        "after_request_verify", "after_verify",          "after_forgot_password",
-        "after_reset_password", "before_delete",         "after_delete"};
+        "after_register", "after_login",           "after_update",         "after_request_verify",
+        "after_verify",   "after_forgot_password", "after_reset_password", "before_delete",
+        "after_delete",   "after_refresh_reuse"};
     return names;
 }
 
@@ -98,6 +99,18 @@ struct OAuthConfig {
     std::map<std::string, std::map<std::string, std::string>> raw;
 };
 
+// Sessions that end: refresh tokens, failed-attempt throttling, the purge.
+struct SessionConfig {
+    long refresh_lifetime = 30L * 86400;
+    long throttle_window = 900;                // seconds; also the longest lock-out
+    long throttle_account_failures = 10;       // 0: no limit
+    long throttle_address_failures = 100;      // 0: no limit
+    long throttle_token_failures = 100;        // bad reset/verify tokens per address; 0: no limit
+    std::vector<std::string> trusted_proxies;  // REMOTE_ADDRs whose X-Forwarded-For is believed
+    std::string trusted_proxies_text;
+    long purge_interval = 60;
+};
+
 struct Config {
     std::string listen;  // unix socket path, host:port, or empty for the inherited socket
     long workers = 8;
@@ -139,6 +152,7 @@ struct Config {
     HookConfig hooks;
     std::string check_path;
     OAuthConfig oauth;
+    SessionConfig sessions;
 
     // Loads defaults, then `file` (if not empty), then the environment `env`
     // (a copy of environ as name -> value). Throws ConfigError.

@@ -166,12 +166,16 @@ struct WorkerContext {
     explicit WorkerContext(const Deps& d)
         : stores(d.config),
           manager(d.manager, stores),
-          auth(d.config, d.jwt, manager, stores.tokens()),
+          auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
+          refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),
+          throttle(d.config, stores.throttle()),
           oauth(d.config, manager, stores.users(), stores.oauth_accounts()),
-          ctx{d, manager, auth, oauth} {}
+          ctx{d, manager, auth, refresh, throttle, oauth} {}
     Stores stores;
     UserManager manager;
     Authenticator auth;
+    RefreshTokens refresh;
+    LoginThrottle throttle;
     OAuthManager oauth;
     Context ctx;
 };

@@ -1,10 +1,13 @@
 // {prefix}/login and {prefix}/logout for each configured backend
-// (fastapi-users' router/auth.py), with the transport's responses.
+// (fastapi-users' router/auth.py), with the transport's responses; beyond
+// it, {prefix}/refresh where refresh tokens are on, and /auth/logout-all.
 #include <ctime>
 
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "http/body.h"
+#include "metrics/metrics.h"
+#include "util/log.h"
 
 namespace fu {
 namespace {
@@ -38,7 +41,13 @@ std::string logout_cookie(const CookieConfig& c) {
 http::Response login(const BackendConfig& backend, const http::Request& req, Context& ctx) {
     http::Response error;
     auto form = http::read_form(req, error);
-    if (!form) return error;
+    if (!form) {
+        // FastAPI reads a body that is no form (JSON, a common client
+        // mistake) as an empty form: both fields missing. A broken multipart
+        // body stays its own 422.
+        if (http::media_type(req.content_type) == "multipart/form-data") return error;
+        form = http::Pairs{};
+    }
     std::vector<http::FieldError> problems;
     const std::string* username = http::find(*form, "username");
     const std::string* password = http::find(*form, "password");
@@ -49,23 +58,31 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
     if (!password || password->empty()) problems.push_back({{"body", "password"}, "Field required", "missing"});
     if (!problems.empty()) return http::unprocessable(problems);
 
-    auto found = ctx.manager.authenticate(*username, *password);
+    // The throttle check rides on the user lookup, before any hash.
+    auto attempt = ctx.throttle.begin(*username, ctx.throttle.client_address(req));
+    if (!attempt) return store_failure(attempt.error());
+    if (attempt->lookup.wait_ms > 0) {
+        count(ctx, SessionEvent::login_throttled);
+        return too_many_attempts("LOGIN_TOO_MANY_ATTEMPTS", attempt->lookup.wait_ms);
+    }
+    auto found = ctx.manager.check_password(std::move(attempt->lookup.user), *password);
     if (!found) return server_failure(found.error().code);
-    if (!*found || !(*found)->is_active) return http::bad_request("LOGIN_BAD_CREDENTIALS");
+    if (!*found || !(*found)->is_active) {
+        if (auto r = ctx.throttle.failed(*attempt); !r) return store_failure(r.error());
+        return http::bad_request("LOGIN_BAD_CREDENTIALS");
+    }
     const User& user = **found;
+    if (auto r = ctx.throttle.succeeded(*attempt); !r) return store_failure(r.error());
     if (backend.requires_verification && !user.is_verified) return http::bad_request("LOGIN_USER_NOT_VERIFIED");
 
-    auto token = ctx.auth.write_token(backend, user);
-    if (!token) return auth_failure(token.error().code);
-    if (auto r = ctx.manager.on_after_login(user); !r) return server_failure(r.error().code);
-
-    return login_response(backend, ctx.deps.config, *token);
+    return login_response(backend, user, attempt->lookup.generation, ctx);
 }
 
 http::Response logout(const BackendConfig& backend, const http::Request& req, Context& ctx) {
     auto who = ctx.auth.current_user(req, backend, {.active = true});
     if (!who) return auth_failure(who.error().code);
-    if (auto r = ctx.auth.destroy_token(backend, who->token); !r) return auth_failure(r.error().code);
+    if (auto r = ctx.auth.destroy_token(*who); !r) return auth_failure(r.error().code);
+    if (backend.strategy == Strategy::jwt) count(ctx, SessionEvent::token_revoked);
     http::Response res = http::no_content();
     if (backend.transport == Transport::cookie)
         res.with_header("Set-Cookie", logout_cookie(ctx.deps.config.cookie));
@@ -73,24 +90,85 @@ http::Response logout(const BackendConfig& backend, const http::Request& req, Co
     return res;
 }
 
+// POST {prefix}/refresh: a refresh token (form or JSON field refresh_token)
+// for a new pair; a spent one revokes its family (see auth/refresh_tokens.h).
+http::Response refresh(const BackendConfig& backend, const http::Request& req, Context& ctx) {
+    std::optional<std::string> token;
+    if (http::media_type(req.content_type) == "application/json") {
+        http::JsonBody body(req);
+        token = body.required_string("refresh_token");
+        if (body.failed()) return body.response();
+    } else {
+        http::Response error;
+        auto form = http::read_form(req, error);
+        if (!form) return error;
+        const std::string* field = http::find(*form, "refresh_token");
+        if (!field || field->empty())
+            return http::unprocessable({{{"body", "refresh_token"}, "Field required", "missing"}});
+        token = *field;
+    }
+    std::optional<User> owner;
+    auto pair = ctx.refresh.refresh(backend, *token, owner);
+    if (pair) return token_answer(pair->access_token, pair->refresh_token);
+    switch (pair.error().code) {
+        case RefreshError::invalid:
+            return http::unauthorized();
+        case RefreshError::reused:
+            count(ctx, SessionEvent::refresh_reuse);
+            count(ctx, SessionEvent::token_revoked);
+            log::warn("refresh token reused for user " + owner->id + ": its session is revoked");
+            if (auto r = ctx.manager.on_after_refresh_reuse(*owner); !r)
+                return server_failure(r.error().code);
+            return http::unauthorized();
+        case RefreshError::unavailable:
+            return http::service_unavailable();
+    }  // no default: a new RefreshError is decided here
+    return http::internal_error();
+}
+
+// POST /auth/logout-all: ends every session of the caller, its own included.
+http::Response logout_all(const http::Request& req, Context& ctx) {
+    auto who = ctx.auth.current_user(req, {.active = true});
+    if (!who) return auth_failure(who.error().code);
+    if (auto r = ctx.auth.end_sessions(*who); !r) return auth_failure(r.error().code);
+    count(ctx, SessionEvent::sessions_ended);
+    http::Response res = http::no_content();
+    if (who->backend->transport == Transport::cookie)
+        res.with_header("Set-Cookie", logout_cookie(ctx.deps.config.cookie));
+    res.with_header("Cache-Control", "no-store");
+    return res;
+}
+
 }  // namespace
 
-http::Response login_response(const BackendConfig& backend, const Config& config, const std::string& token) {
-    http::Response res;
-    if (backend.transport == Transport::bearer) {
-        json::Doc d(cJSON_CreateObject());
-        cJSON_AddStringToObject(d.get(), "access_token", token.c_str());
-        cJSON_AddStringToObject(d.get(), "token_type", "bearer");
-        res = http::json_response(200, d.get());
-    } else {
-        res = http::no_content();
-        res.with_header("Set-Cookie", login_cookie(config.cookie, token));
+http::Response login_response(const BackendConfig& backend, const User& user,
+                              std::optional<long long> generation, Context& ctx) {
+    if (!generation && backend.refresh_tokens) {
+        // Read once, so that the access and refresh tokens name the same one.
+        auto g = ctx.auth.session_generation(user.id);
+        if (!g) return auth_failure(g.error().code);
+        generation = *g;
     }
+    NewSession session{Authenticator::new_session_id(), generation};
+    auto token = ctx.auth.write_token(backend, user, session);
+    if (!token) return auth_failure(token.error().code);
+    std::optional<std::string> refresh;
+    if (backend.refresh_tokens) {
+        auto r = ctx.refresh.issue(user, session.id, *session.generation);
+        if (!r) return auth_failure(r.error().code);
+        refresh = std::move(*r);
+    }
+    if (auto r = ctx.manager.on_after_login(user); !r) return server_failure(r.error().code);
+
+    if (backend.transport == Transport::bearer) return token_answer(*token, refresh);
+    http::Response res = http::no_content();
+    res.with_header("Set-Cookie", login_cookie(ctx.deps.config.cookie, *token));
     res.with_header("Cache-Control", "no-store");
     return res;
 }
 
 void register_auth_routes(http::Router& router, const Config& config) {
+    router.add("POST", "/auth/logout-all", logout_all);
     for (const BackendConfig& b : config.backends) {
         const BackendConfig* backend = &b;
         router.add("POST", b.prefix + "/login",
@@ -98,6 +176,11 @@ void register_auth_routes(http::Router& router, const Config& config) {
                    http::Cost::hashes_password);
         router.add("POST", b.prefix + "/logout",
                    [backend](const http::Request& req, Context& ctx) { return logout(*backend, req, ctx); });
+        if (b.refresh_tokens)
+            router.add("POST", b.prefix + "/refresh",
+                       [backend](const http::Request& req, Context& ctx) {
+                           return refresh(*backend, req, ctx);
+                       });
     }
 }
 

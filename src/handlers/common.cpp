@@ -50,6 +50,38 @@ http::Response accepted_then(std::function<void()> work) {
     return res;
 }
 
+http::Response store_failure(const Error<db::DbError>& e) {
+    return e.code == db::DbError::unavailable ? http::service_unavailable() : http::internal_error();
+}
+
+http::Response too_many_attempts(const char* code, long long wait_ms) {
+    http::Response res = http::detail(429, code);
+    res.with_header("Retry-After", std::to_string(LoginThrottle::retry_after_seconds(wait_ms)));
+    return res;
+}
+
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code) {
+    auto wait = ctx.throttle.token_wait(address);
+    if (!wait) return store_failure(wait.error());
+    if (*wait <= 0) return std::nullopt;
+    count(ctx, SessionEvent::login_throttled);
+    return too_many_attempts(code, *wait);
+}
+
+http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token) {
+    json::Doc d(cJSON_CreateObject());
+    cJSON_AddStringToObject(d.get(), "access_token", access_token.c_str());
+    cJSON_AddStringToObject(d.get(), "token_type", "bearer");
+    if (refresh_token) cJSON_AddStringToObject(d.get(), "refresh_token", refresh_token->c_str());
+    http::Response res = http::json_response(200, d.get());
+    res.with_header("Cache-Control", "no-store");
+    return res;
+}
+
+void count(Context& ctx, SessionEvent e) {
+    if (ctx.deps.metrics) ctx.deps.metrics->count(e);
+}
+
 void register_routes(http::Router& router, const Config& config) {
     register_meta_routes(router, config);
     register_auth_routes(router, config);

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "auth/authenticator.h"
+#include "metrics/metrics.h"
 #include "http/response.h"
 #include "model/user.h"
 
@@ -15,9 +18,13 @@ struct Context;
 // {"id", "email", "is_active", "is_superuser", "is_verified"}, and, when an
 // OAuth provider is configured, "oauth_accounts" (never their tokens).
 http::Response user_response(int status, const User& user, Context& ctx);
-// A backend's answer to a successful login with `token`: bearer 200 JSON or
-// cookie 204 (password login and OAuth callback alike).
-http::Response login_response(const BackendConfig& backend, const Config& config, const std::string& token);
+// A successful login's answer, password login and OAuth callback alike: an
+// access token of a new session (and a refresh token where the backend has
+// them on), the after_login event, then bearer 200 JSON or cookie 204.
+// generation: the user's session generation if the caller read it with the
+// user (else it is read here).
+http::Response login_response(const BackendConfig& backend, const User& user,
+                              std::optional<long long> generation, Context& ctx);
 http::Response auth_failure(AuthError e);
 // For any operation's error enum: its `unavailable` is a 503, anything else
 // that reaches here a 500 (never internals).
@@ -29,5 +36,14 @@ http::Response server_failure(E e) {
 // 202 null at once, then `work` once the answer is sent: for routes whose
 // answer must not tell, even by its time, what the work found.
 http::Response accepted_then(std::function<void()> work);
+http::Response store_failure(const Error<db::DbError>& e);
+// 429 {"detail": code} with Retry-After: the wait in whole seconds.
+http::Response too_many_attempts(const char* code, long long wait_ms);
+// The 429 (or 503) when bad reset/verify tokens from `address` are refused now.
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code);
+// {"access_token", "token_type": "bearer"} and, when there is one, "refresh_token".
+http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token);
+// Counts a rare event in /metrics (no-op outside `serve`).
+void count(Context& ctx, SessionEvent e);
 
 }  // namespace fu

@@ -1,10 +1,12 @@
 // Context: what a handler works with. Deps are shared by all threads and
 // read-only; a Context belongs to one worker thread, whose UserManager,
-// Authenticator and OAuthManager (over that thread's own connection) are the
-// handlers' only way to the database. fcgi/ builds them (WorkerContext).
+// Authenticator, RefreshTokens, LoginThrottle and OAuthManager (over that
+// thread's own connection) are the handlers' only way to the database. fcgi/ builds them (WorkerContext).
 #pragma once
 
 #include "auth/authenticator.h"
+#include "auth/login_throttle.h"
+#include "auth/refresh_tokens.h"
 #include "config/config.h"
 #include "http/router.h"
 #include "users/password.h"
@@ -34,6 +36,8 @@ struct Context {
     const Deps& deps;
     UserManager& manager;
     Authenticator& auth;
+    RefreshTokens& refresh;
+    LoginThrottle& throttle;
     OAuthManager& oauth;
 };
 

@@ -1,8 +1,8 @@
 // Routes about the service itself: GET /healthz, GET /metrics and
 // GET /openapi.json.
-#include "metrics/metrics.h"
 #include "handlers/common.h"
 #include "handlers/context.h"
+#include "metrics/metrics.h"
 #include "openapi_json.h"
 
 namespace fu {
@@ -120,6 +120,32 @@ void add_oauth_paths(cJSON* paths, const OAuthProviderConfig& p) {
     }
 }
 
+// {prefix}/refresh of a backend with refresh tokens.
+void add_refresh(cJSON* paths, const BackendConfig& b) {
+    cJSON* op = cJSON_AddObjectToObject(
+        cJSON_AddObjectToObject(paths, (b.prefix + "/refresh").c_str()), "post");
+    cJSON_AddStringToObject(op, "summary", ("Auth:" + b.name + ".Refresh").c_str());
+    cJSON_AddStringToObject(op, "operationId", ("auth:" + b.name + ".refresh").c_str());
+    cJSON_AddStringToObject(
+        op, "description",
+        "Trades a refresh token for a new access token and refresh token; the one sent is "
+        "spent. Sending a spent one revokes its whole session (reuse detection).");
+    cJSON* body = cJSON_AddObjectToObject(op, "requestBody");
+    cJSON_AddBoolToObject(body, "required", true);
+    cJSON* content = cJSON_AddObjectToObject(body, "content");
+    for (const char* type : {"application/x-www-form-urlencoded", "application/json"})
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(content, type), "schema",
+                              ref("#/components/schemas/RefreshForm"));
+    cJSON* responses = cJSON_AddObjectToObject(op, "responses");
+    cJSON* ok = described("A new access token and refresh token");
+    cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/BearerResponse")));
+    cJSON_AddItemToObject(responses, "200", ok);
+    cJSON_AddItemToObject(
+        responses, "401",
+        described("Unknown, expired, spent or revoked, or the user's sessions ended"));
+    cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
+}
+
 // The compiled-in document with the configured backends' login and logout
 // routes and the configured check path: made once, at start-up.
 std::string openapi_document(const Config& config) {
@@ -150,6 +176,7 @@ std::string openapi_document(const Config& config) {
         cJSON_AddItemToObject(bad, "content", json_content(ref("#/components/schemas/ErrorModel")));
         cJSON_AddItemToObject(responses, "400", bad);
         cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
+        cJSON_AddItemToObject(responses, "429", ref("#/components/responses/TooManyAttempts"));
 
         cJSON* logout = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, (b.prefix + "/logout").c_str()), "post");
         cJSON_AddStringToObject(logout, "summary", ("Auth:" + b.name + ".Logout").c_str());
@@ -157,6 +184,7 @@ std::string openapi_document(const Config& config) {
         cJSON* out = cJSON_AddObjectToObject(logout, "responses");
         cJSON_AddItemToObject(out, "204", described("Logged out"));
         cJSON_AddItemToObject(out, "401", ref("#/components/responses/Unauthorized"));
+        if (b.refresh_tokens) add_refresh(paths, b);
     }
     for (const auto& p : config.oauth.providers) add_oauth_paths(paths, p);
     return json::print(doc.get());

@@ -167,10 +167,7 @@ http::Response callback(Provider& provider, const http::Request& req, Context& c
     if (!backend) return http::internal_error();  // Config checked it is enabled
     if (backend->requires_verification && !user.is_verified)
         return http::bad_request("LOGIN_USER_NOT_VERIFIED");
-    auto token = ctx.auth.write_token(*backend, user);
-    if (!token) return auth_failure(token.error().code);
-    if (auto r = ctx.manager.on_after_login(user); !r) return server_failure(r.error().code);
-    return login_response(*backend, ctx.deps.config, *token);
+    return login_response(*backend, user, std::nullopt, ctx);
 }
 
 http::Response associate_callback(Provider& provider, const http::Request& req, Context& ctx) {

@@ -40,8 +40,15 @@ http::Response handle_reset_password(const http::Request& req, Context& ctx) {
     auto token = body.required_string("token");
     auto password = body.required_string("password");
     if (body.failed()) return body.response();
+    // Token guessing is bounded per client address (auth/login_throttle.h).
+    const std::string address = ctx.throttle.client_address(req);
+    if (auto refused = token_guess_refused(ctx, address, "RESET_PASSWORD_TOO_MANY_ATTEMPTS"))
+        return std::move(*refused);
     auto user = ctx.manager.reset_password(*token, *password);
-    return user ? http::json_text(200, "null") : failure(user.error());
+    if (user) return http::json_text(200, "null");
+    if (user.error().code == ResetError::bad_token)
+        if (auto r = ctx.throttle.token_failed(address); !r) return store_failure(r.error());
+    return failure(user.error());
 }
 
 }  // namespace

@@ -67,13 +67,17 @@ http::Response handle_patch_me(const http::Request& req, Context& ctx) {
     http::JsonBody body(req);
     auto change = read_update(body, true);
     if (!change) return body.response();
-    return update_answer(ctx.manager.update(who->user, *change, true), ctx);
+    // A new password ends the other sessions; this one stays logged in.
+    auto keep = Authenticator::keep_of(*who, who->user.id);
+    return update_answer(ctx.manager.update(who->user, *change, true, keep), ctx);
 }
 
 // The superuser check first, then the user or 404 (also for a non-UUID id).
-std::variant<User, http::Response> target_user(const http::Request& req, Context& ctx) {
+std::variant<User, http::Response> target_user(const http::Request& req, Context& ctx,
+                                               std::optional<Authenticated>* caller = nullptr) {
     auto who = ctx.auth.current_user(req, {.active = true, .superuser = true});
     if (!who) return auth_failure(who.error().code);
+    if (caller) *caller = *who;
     auto user = ctx.manager.get(req.path_params.at("id"));
     if (user) return std::move(*user);
     return failure(user.error().code);
@@ -86,12 +90,15 @@ http::Response handle_get_user(const http::Request& req, Context& ctx) {
 }
 
 http::Response handle_patch_user(const http::Request& req, Context& ctx) {
-    auto target = target_user(req, ctx);
+    std::optional<Authenticated> who;
+    auto target = target_user(req, ctx, &who);
     if (auto* res = std::get_if<http::Response>(&target)) return std::move(*res);
     http::JsonBody body(req);
     auto change = read_update(body, false);
     if (!change) return body.response();
-    return update_answer(ctx.manager.update(std::get<User>(target), *change, false), ctx);
+    const User& user = std::get<User>(target);
+    auto keep = Authenticator::keep_of(*who, user.id);
+    return update_answer(ctx.manager.update(user, *change, false, keep), ctx);
 }
 
 http::Response handle_delete_user(const http::Request& req, Context& ctx) {

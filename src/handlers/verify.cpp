@@ -37,8 +37,15 @@ http::Response handle_verify(const http::Request& req, Context& ctx) {
     http::JsonBody body(req);
     auto token = body.required_string("token");
     if (body.failed()) return body.response();
+    // Token guessing is bounded per client address (auth/login_throttle.h).
+    const std::string address = ctx.throttle.client_address(req);
+    if (auto refused = token_guess_refused(ctx, address, "VERIFY_USER_TOO_MANY_ATTEMPTS"))
+        return std::move(*refused);
     auto user = ctx.manager.verify(*token);
-    return user ? user_response(200, *user, ctx) : failure(user.error());
+    if (user) return user_response(200, *user, ctx);
+    if (user.error().code == VerifyError::bad_token)
+        if (auto r = ctx.throttle.token_failed(address); !r) return store_failure(r.error());
+    return failure(user.error());
 }
 
 }  // namespace

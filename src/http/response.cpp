@@ -87,6 +87,7 @@ const char* reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 413: return "Request Entity Too Large";
     case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";

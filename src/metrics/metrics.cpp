@@ -32,7 +32,8 @@ std::string number(double v) {
 }  // namespace
 
 Metrics::Metrics(size_t shards, const http::Router& router) : router_(router) {
-    for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(router.route_count()));
+    for (size_t i = 0; i < shards; ++i)
+        shards_.push_back(std::make_unique<Shard>(router.route_count()));
 }
 
 void Metrics::count_accept_error(int err) {
@@ -43,7 +44,8 @@ void Metrics::count_accept_error(int err) {
 
 void Metrics::record(size_t shard, size_t route, int status, double seconds) {
     Shard& s = *shards_[shard];
-    s.counts[route * (kStatuses.size() + 1) + status_index(status)].fetch_add(1, std::memory_order_relaxed);
+    s.counts[route * (kStatuses.size() + 1) + status_index(status)].fetch_add(
+        1, std::memory_order_relaxed);
     for (size_t b = 0; b < kBuckets.size(); ++b)
         if (seconds <= kBuckets[b]) s.buckets[b].fetch_add(1, std::memory_order_relaxed);
     s.micros_sum.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
@@ -58,18 +60,21 @@ std::string Metrics::exposition() const {
     for (size_t route = 0; route <= router_.route_count(); ++route) {
         std::string name = router_.route_name(route);
         std::string method = route < router_.route_count() ? name.substr(0, name.find(' ')) : "";
-        std::string pattern = route < router_.route_count() ? name.substr(name.find(' ') + 1) : name;
+        std::string pattern =
+            route < router_.route_count() ? name.substr(name.find(' ') + 1) : name;
         for (size_t st = 0; st < statuses; ++st) {
             uint64_t n = 0;
-            for (const auto& s : shards_) n += s->counts[route * statuses + st].load(std::memory_order_relaxed);
+            for (const auto& s : shards_)
+                n += s->counts[route * statuses + st].load(std::memory_order_relaxed);
             if (n == 0) continue;
             std::string status = st < kStatuses.size() ? std::to_string(kStatuses[st]) : "other";
-            out += "fcgi_users_requests_total{method=\"" + method + "\",route=\"" + pattern + "\",status=\"" +
-                   status + "\"} " + std::to_string(n) + "\n";
+            out += "fcgi_users_requests_total{method=\"" + method + "\",route=\"" + pattern +
+                   "\",status=\"" + status + "\"} " + std::to_string(n) + "\n";
         }
     }
-    out += "# HELP fcgi_users_request_duration_seconds Time from accept to answer.\n"
-           "# TYPE fcgi_users_request_duration_seconds histogram\n";
+    out +=
+        "# HELP fcgi_users_request_duration_seconds Time from accept to answer.\n"
+        "# TYPE fcgi_users_request_duration_seconds histogram\n";
     uint64_t count = 0, micros = 0;
     for (const auto& s : shards_) {
         count += s->count.load(std::memory_order_relaxed);
@@ -81,8 +86,10 @@ std::string Metrics::exposition() const {
         out += "fcgi_users_request_duration_seconds_bucket{le=\"" + number(kBuckets[b]) + "\"} " +
                std::to_string(n) + "\n";
     }
-    out += "fcgi_users_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
-    out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) + "\n";
+    out +=
+        "fcgi_users_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) +
+           "\n";
     out += "fcgi_users_request_duration_seconds_count " + std::to_string(count) + "\n";
     out += "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
            "# TYPE fcgi_users_hash_queue_length gauge\n"
@@ -93,6 +100,26 @@ std::string Metrics::exposition() const {
         out += std::string("fcgi_users_accept_errors_total{error=\"") +
                (i < kAcceptErrors.size() ? kAcceptErrors[i].name : "other") + "\"} " +
                std::to_string(accept_errors_[i].load(std::memory_order_relaxed)) + "\n";
+    struct Counter {
+        SessionEvent event;
+        const char* name;
+        const char* help;
+    };
+    for (const Counter& c :
+         {Counter{SessionEvent::token_revoked, "fcgi_users_tokens_revoked_total",
+                  "Access token ids and sessions revoked (logout, refresh token reuse)."},
+          Counter{SessionEvent::refresh_reuse, "fcgi_users_refresh_reuse_detected_total",
+                  "Spent refresh tokens presented again (their family revoked)."},
+          Counter{SessionEvent::login_throttled, "fcgi_users_logins_throttled_total",
+                  "Logins and reset/verify attempts refused with 429 (too many failures)."},
+          Counter{SessionEvent::sessions_ended, "fcgi_users_sessions_ended_total",
+                  "Times all sessions of a user were ended by logout-all."}}) {
+        out +=
+            std::string("# HELP ") + c.name + " " + c.help + "\n# TYPE " + c.name + " counter\n" +
+            c.name + " " +
+            std::to_string(events_[static_cast<size_t>(c.event)].load(std::memory_order_relaxed)) +
+            "\n";
+    }
     return out;
 }
 

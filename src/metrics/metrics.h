@@ -14,12 +14,15 @@
 
 namespace fu {
 
+// Rare events of sessions that end, counted across all threads.
+enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
+
 class Metrics {
 public:
-    static constexpr std::array<int, 14> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404, 405, 408, 413,
-                                                    422, 500, 503};
+    static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
+                                                      405, 408, 413, 422, 429, 500, 503};
     static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05,   0.1,   0.25,   0.5,   1.0};
+                                                        0.05,   0.1,   0.25,   0.5,   1.0};
 
     // shards: one per thread that records; routes: router.route_count().
     Metrics(size_t shards, const http::Router& router);
@@ -27,6 +30,10 @@ public:
     // From thread `shard` only.
     void record(size_t shard, size_t route, int status, double seconds);
     void set_hash_queue(long length) { hash_queue_.store(length, std::memory_order_relaxed); }
+    // From any thread (these are rare: no shard needed).
+    void count(SessionEvent e) {
+        events_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+    }
     // From any thread: one failed accept(2), counted by its errno (EMFILE,
     // ENFILE, ENOMEM, ENOBUFS, ECONNABORTED, or "other").
     void count_accept_error(int err);
@@ -34,7 +41,7 @@ public:
     // The Prometheus text of everything counted so far.
     std::string exposition() const;
 
-private:
+  private:
     struct Shard {
         explicit Shard(size_t routes) : counts((routes + 1) * (kStatuses.size() + 1)) {}
         std::vector<std::atomic<uint64_t>> counts;  // [route][status index]
@@ -46,6 +53,7 @@ private:
     const http::Router& router_;
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<long> hash_queue_{0};
+    std::array<std::atomic<uint64_t>, 4> events_{};
     std::array<std::atomic<uint64_t>, 6> accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };
 

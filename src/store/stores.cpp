@@ -11,6 +11,9 @@ Stores::Stores(const Config& config)
                                                                         : config.hooks.token_key.view())),
       users_(*conn_, hooks_),
       tokens_(*conn_),
+      sessions_(*conn_),
+      refresh_(*conn_),
+      throttle_(*conn_),
       oauth_accounts_(*conn_) {}
 
 Stores::~Stores() = default;

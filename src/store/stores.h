@@ -7,6 +7,9 @@
 #include "config/config.h"
 #include "store/hook_event_store.h"
 #include "store/oauth_account_store.h"
+#include "store/refresh_token_store.h"
+#include "store/session_store.h"
+#include "store/throttle_store.h"
 #include "store/token_store.h"
 #include "store/user_store.h"
 
@@ -40,6 +43,9 @@ public:
     UserStore& users() { return users_; }
     TokenStore& tokens() { return tokens_; }
     HookEventStore& hook_events() { return hooks_; }
+    SessionStore& sessions() { return sessions_; }
+    RefreshTokenStore& refresh_tokens() { return refresh_; }
+    ThrottleStore& throttle() { return throttle_; }
     OAuthAccountStore& oauth_accounts() { return oauth_accounts_; }
     // Whether the database answers now.
     Result<Unit, db::DbError> ping();
@@ -51,6 +57,9 @@ private:
     HookEventStore hooks_;  // before users_, which writes events through it
     UserStore users_;
     TokenStore tokens_;
+    SessionStore sessions_;
+    RefreshTokenStore refresh_;
+    ThrottleStore throttle_;
     OAuthAccountStore oauth_accounts_;
 };
 

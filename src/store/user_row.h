@@ -7,6 +7,14 @@
 #include "model/user.h"
 #include "wrap/mariadb.h"
 
+// An address as email_key holds it: lower-cased by the server under the same
+// collation as the generated column, so that the two can never disagree
+// (lower-casing in C++ would know only ASCII), then compared byte for byte
+// (without the last COLLATE the explicit unicode_ci would win the comparison
+// and fold accents again).
+#define FU_EMAIL_KEY \
+    "(LOWER(CONVERT(? USING utf8mb4) COLLATE utf8mb4_unicode_ci) COLLATE utf8mb4_bin)"
+
 namespace fu {
 
 // SELECT id, email, hashed_password, is_active, is_superuser, is_verified

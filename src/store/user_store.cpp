@@ -12,14 +12,6 @@ namespace {
 
 constexpr const char* kColumns = "id, email, hashed_password, is_active, is_superuser, is_verified";
 
-// An address as email_key holds it: lower-cased by the server under the same
-// collation as the generated column, so that the two can never disagree
-// (lower-casing in C++ would know only ASCII), then compared byte for byte
-// (without the last COLLATE the explicit unicode_ci would win the comparison
-// and fold accents again).
-#define FU_EMAIL_KEY \
-    "(LOWER(CONVERT(? USING utf8mb4) COLLATE utf8mb4_unicode_ci) COLLATE utf8mb4_bin)"
-
 // Every store failure outside the operation's own outcomes.
 template <typename E>
 Error<E> db_failure(const Error<StoreError>& e) {
@@ -75,7 +67,8 @@ Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
                                                        std::string_view new_hash,
                                                        std::string_view expected_hash,
                                                        bool only_if_active,
-                                                       const EventNames& events) {
+                                                       const EventNames& events,
+                                                       const std::optional<SessionKeep>& end) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<SetPasswordError>(tx.error());
     auto r =
@@ -89,6 +82,8 @@ Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
     if (!r) return db_failure<SetPasswordError>(r.error());
     // A new hash always differs from the old one (fresh salt): no match, no row changed.
     if (r->affected != 1) return make_error(SetPasswordError::stale);
+    if (end)
+        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<SetPasswordError>(e.error());
     auto after = get(id);
     if (!after) return db_failure<SetPasswordError>(after.error());
     if (!*after) return make_error(SetPasswordError::stale);
@@ -136,12 +131,15 @@ Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id,
 
 Result<User, ProfileError> UserStore::update_profile(std::string_view id,
                                                      const ProfileChange& change,
-                                                     const EventNames& events) {
-    return admin_update(id, AdminChange{change, std::nullopt, std::nullopt, std::nullopt}, events);
+                                                     const EventNames& events,
+                                                     const std::optional<SessionKeep>& end) {
+    return admin_update(id, AdminChange{change, std::nullopt, std::nullopt, std::nullopt}, events,
+                        end);
 }
 
 Result<User, ProfileError> UserStore::admin_update(std::string_view id, const AdminChange& change,
-                                                   const EventNames& events) {
+                                                   const EventNames& events,
+                                                   const std::optional<SessionKeep>& end) {
     // The statement names only the columns the request changes. Its text is
     // made of constant pieces (one cached prepared statement per shape), and
     // is_verified is assigned before email: MariaDB evaluates SET left to
@@ -180,6 +178,8 @@ Result<User, ProfileError> UserStore::admin_update(std::string_view id, const Ad
     auto r = conn_.exec(sql, params);
     if (!r && r.error().code == StoreError::duplicate) return make_error(ProfileError::email_taken);
     if (!r) return db_failure<ProfileError>(r.error());
+    if (end)
+        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<ProfileError>(e.error());
     // affected counts changed rows only: an unchanged row is no failure.
     auto after = get(id);
     if (!after) return db_failure<ProfileError>(after.error());

@@ -18,6 +18,7 @@
 #include "model/user.h"
 #include "model/hook_event.h"
 #include "store/hook_event_store.h"
+#include "store/session_store.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 
@@ -74,9 +75,12 @@ public:
                                      const std::function<StoreResult<Unit>()>& also = {});
     // hashed_password := new_hash, only while it still is expected_hash (and,
     // with only_if_active, while the user is active).
+    // With `end`, also ends the user's sessions but end's (session_store.h),
+    // in the same transaction.
     Result<User, SetPasswordError> set_password(std::string_view id, std::string_view new_hash,
                                                 std::string_view expected_hash, bool only_if_active,
-                                                const EventNames& events);
+                                                const EventNames& events,
+                                                const std::optional<SessionKeep>& end = std::nullopt);
     // A login's rehash of the same password under newer parameters:
     // hashed_password := new_hash while it still is expected_hash. Not a
     // password change: it touches nothing else and records no event.
@@ -86,10 +90,13 @@ public:
     // letter case) and the user is not verified yet.
     Result<User, MarkVerifiedError> mark_verified(std::string_view id, std::string_view email,
                                                   const EventNames& events);
+    // With `end`, as set_password.
     Result<User, ProfileError> update_profile(std::string_view id, const ProfileChange& change,
-                                              const EventNames& events);
+                                              const EventNames& events,
+                                              const std::optional<SessionKeep>& end = std::nullopt);
     Result<User, ProfileError> admin_update(std::string_view id, const AdminChange& change,
-                                            const EventNames& events);
+                                            const EventNames& events,
+                                            const std::optional<SessionKeep>& end = std::nullopt);
     // `before` and `after` events both carry the row as it was.
     Result<User, DeleteError> remove(std::string_view id, const EventNames& events);
     // Records events on their own (forgot-password, request-verify, login).

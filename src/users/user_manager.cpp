@@ -89,12 +89,17 @@ Result<User, CreateUserError> UserManager::create(
 UserResult<std::optional<User>> UserManager::authenticate(std::string_view email, std::string_view password) {
     auto found = store_.get_by_email(email);
     if (!found) return server_error<UserError>(found.error());
-    if (!*found) {
+    return check_password(std::move(*found), password);
+}
+
+UserResult<std::optional<User>> UserManager::check_password(std::optional<User> found,
+                                                            std::string_view password) {
+    if (!found) {
         // Hash anyway, so that an unknown address costs what a wrong password costs.
         d_.hasher.verify_dummy(password);
         return std::optional<User>{};
     }
-    User user = std::move(**found);
+    User user = std::move(*found);
     auto verdict = d_.hasher.verify(password, user.hashed_password);
     if (!verdict.ok) return std::optional<User>{};
     if (verdict.needs_rehash) {
@@ -112,6 +117,10 @@ UserResult<std::optional<User>> UserManager::authenticate(std::string_view email
 }
 
 UserResult<Unit> UserManager::on_after_login(const User& user) { return record(event("after_login", user)); }
+
+UserResult<Unit> UserManager::on_after_refresh_reuse(const User& user) {
+    return record(event("after_refresh_reuse", user));
+}
 
 UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
     if (events.empty()) return Unit{};
@@ -160,7 +169,7 @@ Result<User, ResetError> UserManager::reset_password(std::string_view token,
     // an active user: a concurrent reset with the same token, a password
     // change or a deactivation during the hash makes this one fail.
     auto events = event("after_reset_password");
-    auto r = store_.set_password(user->id, fresh, user->hashed_password, true, events);
+    auto r = store_.set_password(user->id, fresh, user->hashed_password, true, events, SessionKeep{});
     if (!r && r.error().code == SetPasswordError::stale) return bad;
     if (!r) return server_error<ResetError>(r.error());
     wake(events.size());
@@ -207,7 +216,7 @@ Result<User, VerifyError> UserManager::verify(std::string_view token) {
 }
 
 Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate& change,
-                                              bool safe) {
+                                              bool safe, const SessionKeep& keep) {
     const Config& c = d_.config;
     AdminChange next;
     std::string email = user.email;
@@ -227,11 +236,14 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
         if (next.profile.hashed_password->empty()) return make_error(UpdateError::unavailable);
     }
     auto events = event("after_update");
-    auto r = safe ? store_.update_profile(user.id, next.profile, events)
+    // A new password or a deactivation ends the sessions, in the same transaction.
+    std::optional<SessionKeep> end;
+    if (change.password || (!safe && change.is_active && !*change.is_active)) end = keep;
+    auto r = safe ? store_.update_profile(user.id, next.profile, events, end)
                   : store_.admin_update(user.id,
                                         AdminChange{next.profile, change.is_active,
                                                     change.is_superuser, change.is_verified},
-                                        events);
+                                        events, end);
     if (r) {
         wake(events.size());
         return std::move(*r);
@@ -263,7 +275,7 @@ Result<User, SetPasswordOutcome> UserManager::set_password(const User& user,
                                                            std::string_view password) {
     std::string fresh = d_.hasher.hash(password);
     if (fresh.empty()) return make_error(SetPasswordOutcome::unavailable);
-    auto r = store_.set_password(user.id, fresh, user.hashed_password, false, {});
+    auto r = store_.set_password(user.id, fresh, user.hashed_password, false, {}, SessionKeep{});
     if (!r && r.error().code == SetPasswordError::stale)
         return make_error(SetPasswordOutcome::stale);
     if (!r) return server_error<SetPasswordOutcome>(r.error());

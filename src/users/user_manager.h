@@ -73,7 +73,12 @@ public:
   // nullopt: bad credentials (unknown address, wrong password). An inactive
   // user is returned; the caller refuses it. Rehashes outdated hashes.
   UserResult<std::optional<User>> authenticate(std::string_view email, std::string_view password);
+  // authenticate's second half, for a caller that looked the user up
+  // itself (the login throttle's lookup): hashes even for no user.
+  UserResult<std::optional<User>> check_password(std::optional<User> found,
+                                                 std::string_view password);
   UserResult<Unit> on_after_login(const User& user);
+  UserResult<Unit> on_after_refresh_reuse(const User& user);
   // Issues a reset token to an existing active user (hook event), nothing
   // otherwise. Callers answer before calling it: its time must not tell
   // whether the address has an account.
@@ -86,7 +91,10 @@ public:
   Result<User, VerifyError> verify(std::string_view token);
   // safe: email and password only (PATCH /users/me); otherwise the flags too.
   // Writes only the fields given, so concurrent changes of other fields stay.
-  Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe);
+  // A new password or a deactivation ends the user's sessions but `keep`'s
+  // (the caller's own, when it changes itself), in the same transaction.
+  Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe,
+                                   const SessionKeep& keep = {});
   UserResult<Unit> remove(const User& user);
   // Sets a new password without a policy check (the administrator's CLI).
   Result<User, SetPasswordOutcome> set_password(const User& user, std::string_view password);

@@ -32,7 +32,9 @@ def encode_params(params):
 
 class Connection:
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        """path: a unix socket's path, or a (host, port) pair for TCP."""
+        family = socket.AF_INET if isinstance(path, tuple) else socket.AF_UNIX
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(30)
         self.sock.connect(path)
 

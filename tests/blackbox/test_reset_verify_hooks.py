@@ -347,3 +347,16 @@ def test_delivered_events_are_erased_then_purged_after_the_retention(default_app
     wait_hook(u["id"], "after_forgot_password")
     assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}'") == [["0"]],
                     timeout=30), "delivered rows were not purged"
+
+
+def test_a_process_with_hook_concurrency_0_records_events_and_delivers_none(default_app):
+    """hook.concurrency = 0: another host on the same database delivers (the
+    Apache-facing instance of the test stack runs so, and must not run its own
+    commands on the rows of the instance under test)."""
+    restart_app(hook_concurrency="0")
+    u = register()
+    assert sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}' AND event = 'after_register'") == [["1"]]
+    assert not wait_for(lambda: hooks_for(u["id"], "after_register"), timeout=3)
+    assert sql(f"SELECT COUNT(*) FROM hook_event WHERE user_id = '{u['id']}' AND done_at IS NULL") == [["1"]]
+    restart_app()  # a process that delivers takes the pending row
+    wait_hook(u["id"], "after_register")

@@ -108,6 +108,32 @@ TEST(Config, EnvironmentNames) {
     EXPECT_EQ(env_name_for("hook.after-register"), "FCGI_USERS_HOOK_AFTER_REGISTER");
 }
 
+TEST(Config, SessionsDefaultsAndChecks) {
+    Config c = Config::load("", base_env());
+    EXPECT_TRUE(c.backend_settings.at("jwt").refresh_tokens);
+    EXPECT_FALSE(c.backend_settings.at("cookie").refresh_tokens);
+    EXPECT_EQ(c.sessions.throttle_account_failures, 10);
+    EXPECT_EQ(c.sessions.throttle_address_failures, 100);
+    EXPECT_EQ(c.sessions.throttle_token_failures, 100);
+    EXPECT_EQ(c.sessions.throttle_window, 900);
+    EXPECT_EQ(c.sessions.refresh_lifetime, 30L * 86400);
+    EXPECT_TRUE(c.sessions.trusted_proxies.empty());
+    auto env = base_env();
+    env["FCGI_USERS_BACKEND_COOKIE_REFRESH_TOKENS"] = "true";
+    EXPECT_EQ(error_key("", env), "backend.cookie.refresh_tokens");
+    env = base_env();
+    env["FCGI_USERS_THROTTLE_TRUSTED_PROXIES"] = " 127.0.0.1, ::1 ,";
+    EXPECT_EQ(Config::load("", env).sessions.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+    env["FCGI_USERS_THROTTLE_TRUSTED_PROXIES"] = "10.0.0.0/8";
+    EXPECT_EQ(error_key("", env), "throttle.trusted_proxies");
+    env = base_env();
+    env["FCGI_USERS_THROTTLE_ACCOUNT_FAILURES"] = "-1";
+    EXPECT_EQ(error_key("", env), "throttle.account_failures");
+    env["FCGI_USERS_THROTTLE_ACCOUNT_FAILURES"] = "0";
+    EXPECT_EQ(Config::load("", env).sessions.throttle_account_failures, 0);
+    EXPECT_NE(Config::load("", env).describe().find("throttle.window = 900\n"), std::string::npos);
+}
+
 TEST(Config, ShippedFileDocumentsEveryKey) {
     std::ifstream in(std::string(FCGI_USERS_SOURCE_DIR) + "/conf/fcgi-users.conf");
     std::stringstream ss;

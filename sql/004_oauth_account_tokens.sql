@@ -1,4 +1,4 @@
--- fcgi-users schema, version 3: OAuth accounts. Providers' tokens are stored
+-- fcgi-users schema, version 4: OAuth accounts. Providers' tokens are stored
 -- encrypted (libsodium secretbox, base64url) and can be long (Microsoft's
 -- pass 2 KiB before encryption), so FastAPI Users' VARCHAR(1024) columns
 -- become TEXT. The provider's account id is compared exactly (an OIDC `sub`

@@ -1,0 +1,100 @@
+// SQL of table login_throttle. MariaDB applies the assignments of ON
+// DUPLICATE KEY UPDATE left to right, each seeing the ones before it: the
+// order of record_failure's assignments is part of its meaning.
+#include "store/throttle_store.h"
+
+#include "store/user_row.h"
+#include "wrap/mariadb.h"
+
+namespace fu {
+namespace {
+
+long long wait_of(const std::optional<std::string>& micros) {
+    long long us = micros ? std::stoll(*micros) : 0;
+    return us > 0 ? (us + 999) / 1000 : 0;
+}
+
+}  // namespace
+
+Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view email,
+                                                             std::string_view account,
+                                                             std::string_view address) {
+    auto r = conn_.exec(
+        "SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
+        "u.session_generation, t.wait_us, t.account_rows FROM "
+        "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) AS wait_us, "
+        "COALESCE(SUM(k = ?), 0) AS account_rows FROM login_throttle WHERE k IN (?, ?)) t "
+        "LEFT JOIN user u ON u.email_key = " FU_EMAIL_KEY,
+        {account, account, address, email});
+    if (!r) return r.error();
+    LoginLookup out;
+    if (r->rows.empty()) return out;
+    const db::Row& row = r->rows.front();
+    if (row[0]) {
+        User u;
+        u.id = *row[0];
+        u.email = row[1].value_or("");
+        u.hashed_password = row[2].value_or("");
+        u.is_active = row[3].value_or("0") != "0";
+        u.is_superuser = row[4].value_or("0") != "0";
+        u.is_verified = row[5].value_or("0") != "0";
+        out.user = std::move(u);
+        out.generation = std::stoll(row[6].value_or("0"));
+    }
+    out.wait_ms = wait_of(row[7]);
+    out.account_counted = row[8].value_or("0") != "0";
+    return out;
+}
+
+Result<long long, db::DbError> ThrottleStore::wait_ms(std::string_view key) {
+    auto r = conn_.exec(
+        "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) "
+        "FROM login_throttle WHERE k = ?",
+        {key});
+    if (!r) return r.error();
+    return r->rows.empty() ? 0 : wait_of(r->rows[0][0]);
+}
+
+Result<Unit, db::DbError> ThrottleStore::record_failure(const std::vector<ThrottleKey>& keys,
+                                                        long window_seconds,
+                                                        long first_wait_seconds) {
+    std::string sql =
+        "INSERT INTO login_throttle (k, threshold, failures, window_start, blocked_until) VALUES ";
+    std::vector<db::Param> params;
+    const long long window = window_seconds, first = first_wait_seconds;
+    for (const auto& k : keys) {
+        if (k.key.empty() || k.threshold <= 0) continue;
+        if (!params.empty()) sql += ", ";
+        sql +=
+            "(?, ?, 1, UTC_TIMESTAMP(3), IF(? <= 1, UTC_TIMESTAMP(3) + INTERVAL ? SECOND, NULL))";
+        params.insert(params.end(), {std::string_view(k.key), static_cast<long long>(k.threshold),
+                                     static_cast<long long>(k.threshold), first});
+    }
+    if (params.empty()) return Unit{};
+    // A window that has ended starts again as if the row were new (the
+    // inserted values); else one more failure, and from the threshold on a
+    // wait that doubles with each failure, capped by the window's end.
+    sql +=
+        " ON DUPLICATE KEY UPDATE "
+        "blocked_until = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, "
+        "VALUES(blocked_until), "
+        "IF(failures + 1 >= VALUES(threshold), LEAST(window_start + INTERVAL ? SECOND, "
+        "UTC_TIMESTAMP(3) + INTERVAL (? << LEAST(failures + 1 - VALUES(threshold), 20)) SECOND), "
+        "NULL)), "
+        "failures = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, 1, failures + 1), "
+        "threshold = VALUES(threshold), "
+        "window_start = IF(window_start <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND, UTC_TIMESTAMP(3), "
+        "window_start)";
+    params.insert(params.end(), {window, window, first, window, window});
+    auto r = conn_.exec(sql, params);
+    if (!r) return r.error();
+    return Unit{};
+}
+
+Result<Unit, db::DbError> ThrottleStore::clear(std::string_view key) {
+    auto r = conn_.exec("DELETE FROM login_throttle WHERE k = ?", {key});
+    if (!r) return r.error();
+    return Unit{};
+}
+
+}  // namespace fu

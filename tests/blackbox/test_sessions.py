@@ -1,0 +1,414 @@
+"""Sessions that end (API.md, "Sessions that end"): logout revokes JWTs, a
+password change or reset ends the other sessions, logout-all, refresh tokens
+with rotation and reuse detection, and login throttling shared through the
+database. Through the real nginx and MariaDB; the throttle tests that must not
+count against 127.0.0.1 talk FastCGI directly with their own REMOTE_ADDR."""
+import concurrent.futures
+import statistics
+import time
+import uuid
+
+import requests
+
+import fcgi_client
+from conftest import (APP_SOCKET, BASE, PASSWORD, bearer, jwt_claims, login, make_jwt, make_superuser, register,
+                      secret, sql, stack, unique_email, url, wait_for, wait_hook)
+
+HTTP_PORT = int(BASE.rsplit(":", 1)[1])
+TCP_APP = ("127.0.0.1", HTTP_PORT + 3)  # the second fcgi-users of the stack (Apache's), same database
+NEW_PASSWORD = "lancelot-forever"
+
+
+def me(token):
+    return requests.get(url("/users/me"), headers=bearer(token)).status_code
+
+
+def check(token):
+    return requests.get(url("/auth/check"), headers=bearer(token)).status_code
+
+
+def jwt_login(email, password=PASSWORD):
+    r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def fastapi_users_token(user_id, exp):
+    """What FastAPI Users' JWTStrategy writes with the same secret: no jti, iat, sid or sgen."""
+    return make_jwt({"sub": user_id, "aud": ["fastapi-users:auth"], "exp": exp}, secret("access_token"))
+
+
+def fcgi_login(email, password, address, app=APP_SOCKET, headers=None):
+    """A login straight to an fcgi-users FastCGI socket, from client address `address`."""
+    body = f"username={requests.utils.quote(email)}&password={requests.utils.quote(password)}".encode()
+    params = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/jwt/login", "REMOTE_ADDR": address,
+              "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))}
+    params.update(headers or {})
+    return fcgi_client.request(app, params, body)
+
+
+def random_address():
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
+
+
+def restarted(env):
+    stack("app-restart", env=env)
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+# ------------------------------------------------------------------ logout
+
+def test_bearer_logout_revokes_the_token_everywhere(user):
+    u, _, token = user
+    claims = jwt_claims(token)
+    assert {"jti", "iat", "sid", "sgen"} <= set(claims) and len(claims["jti"]) >= 22
+    other = login(user[1])
+    assert me(token) == 200 and check(token) == 200
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(token)).status_code == 204
+    assert me(token) == 401 and check(token) == 401
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(token)).status_code == 401
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/protected/", "HTTP_AUTHORIZATION": "Bearer " + token}
+    assert fcgi_client.request(APP_SOCKET, params, role=fcgi_client.AUTHORIZER)[0] == 401
+    assert me(other) == 200  # another login of the same user is another session
+
+
+def test_cookie_logout_revokes_the_cookie():
+    email = unique_email()
+    register(email)
+    cookie = login(email, backend="cookie")
+    jar = {"fastapiusersauth": cookie}
+    assert requests.get(url("/users/me"), cookies=jar).status_code == 200
+    assert requests.post(url("/auth/cookie/logout"), cookies=jar).status_code == 204
+    assert requests.get(url("/users/me"), cookies=jar).status_code == 401
+    assert requests.get(url("/auth/check"), cookies=jar).status_code == 401
+
+
+# ---------------------------------------------------- password change, reset
+
+def test_password_change_ends_the_other_sessions_not_its_own():
+    email = unique_email()
+    u = register(email)
+    changer, other = login(email), login(email)
+    cookie = login(email, backend="cookie")
+    db_changer, db_other = login(email, backend="database"), login(email, backend="database")
+    # All within milliseconds: the order must still be exact.
+    r = requests.patch(url("/users/me"), headers=bearer(changer), json={"password": NEW_PASSWORD})
+    assert r.status_code == 200
+    assert r.json() == {"id": u["id"], "email": email, "is_active": True, "is_superuser": False,
+                        "is_verified": False}
+    assert me(changer) == 200 and check(changer) == 200
+    assert me(other) == 401 and check(other) == 401
+    assert requests.get(url("/users/me"), cookies={"fastapiusersauth": cookie}).status_code == 401
+    assert me(db_changer) == 401 and me(db_other) == 401
+    assert sql(f"SELECT COUNT(*) FROM accesstoken WHERE user_id = '{u['id']}'") == [["0"]]
+    fresh = login(email, NEW_PASSWORD)  # logged in at once after the change: counts
+    assert me(fresh) == 200
+
+
+def test_password_change_through_a_database_token_keeps_that_token():
+    email = unique_email()
+    u = register(email)
+    db_changer, db_other, jwt = (login(email, backend="database"), login(email, backend="database"),
+                                 login(email))
+    r = requests.patch(url("/users/me"), headers=bearer(db_changer), json={"password": NEW_PASSWORD})
+    assert r.status_code == 200
+    assert me(db_changer) == 200
+    assert me(db_other) == 401 and me(jwt) == 401
+    assert sql(f"SELECT COUNT(*) FROM accesstoken WHERE user_id = '{u['id']}'") == [["1"]]
+
+
+def test_a_change_without_a_password_ends_nothing(user):
+    _, email, token = user
+    other = login(email)
+    r = requests.patch(url("/users/me"), headers=bearer(token), json={"email": unique_email()})
+    assert r.status_code == 200
+    assert me(token) == 200 and me(other) == 200
+
+
+def test_reset_ends_every_session_and_a_login_right_after_counts(user):
+    u, email, token = user
+    refresh = jwt_login(email)["refresh_token"]
+    assert requests.post(url("/auth/forgot-password"), json={"email": email}).status_code == 202
+    reset_token = wait_hook(u["id"], "after_forgot_password")[-1]["token"]
+    r = requests.post(url("/auth/reset-password"), json={"token": reset_token, "password": NEW_PASSWORD})
+    assert r.status_code == 200
+    fresh = login(email, NEW_PASSWORD)
+    assert me(token) == 401 and check(token) == 401
+    assert me(fresh) == 200
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+
+
+def test_superuser_password_change_and_deactivation_end_sessions(superuser):
+    _, _, admin = superuser
+    email = unique_email()
+    u = register(email)
+    first = login(email)
+    r = requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin), json={"password": NEW_PASSWORD})
+    assert r.status_code == 200
+    assert me(first) == 401 and me(admin) == 200
+    second = login(email, NEW_PASSWORD)
+    refresh = jwt_login(email, NEW_PASSWORD)["refresh_token"]
+    assert requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin),
+                          json={"is_active": False}).status_code == 200
+    assert me(second) == 401
+    assert requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin),
+                          json={"is_active": True}).status_code == 200
+    assert me(second) == 401  # ended, not merely refused while inactive
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+
+
+def test_logout_all_ends_every_session_of_the_caller(user):
+    u, email, token = user
+    other = login(email)
+    db = login(email, backend="database")
+    refresh = jwt_login(email)["refresh_token"]
+    assert requests.post(url("/auth/logout-all")).status_code == 401
+    r = requests.post(url("/auth/logout-all"), headers=bearer(token))
+    assert r.status_code == 204 and r.content == b""
+    assert me(token) == 401 and me(other) == 401 and me(db) == 401
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+    assert me(login(email)) == 200
+
+
+def test_fastapi_users_tokens_count_until_the_sessions_end(user):
+    u, email, token = user
+    now = int(time.time())
+    minted = fastapi_users_token(u["id"], now + 3600)
+    # Minted "before the account existed" (as tests do): no ending yet, so valid.
+    old = fastapi_users_token(u["id"], now + 60)
+    assert me(minted) == 200 and me(old) == 200
+    assert requests.patch(url("/users/me"), headers=bearer(token), json={"password": NEW_PASSWORD}).status_code == 200
+    assert me(minted) == 401 and me(old) == 401
+    # One issued after the ending (exp - lifetime later than it) counts.
+    later = fastapi_users_token(u["id"], int(time.time()) + 3600 + 2)
+    assert me(later) == 200
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(later)).status_code == 204
+    assert me(later) == 401
+
+
+# ------------------------------------------------------------ refresh tokens
+
+def test_login_answers_exactly_three_keys_and_refresh_rotates(user):
+    _, email, _ = user
+    first = jwt_login(email)
+    assert set(first) == {"access_token", "token_type", "refresh_token"}
+    assert len(first["refresh_token"]) == 43
+    r = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    second = r.json()
+    assert set(second) == {"access_token", "token_type", "refresh_token"}
+    assert second["refresh_token"] != first["refresh_token"]
+    assert jwt_claims(second["access_token"])["sid"] == jwt_claims(first["access_token"])["sid"]
+    assert me(second["access_token"]) == 200
+    r = requests.post(url("/auth/jwt/refresh"), json={"refresh_token": second["refresh_token"]})
+    assert r.status_code == 200
+    assert me(r.json()["access_token"]) == 200
+    for bad in ({"refresh_token": "x" * 43}, {"refresh_token": ""}, {}):
+        assert requests.post(url("/auth/jwt/refresh"), data=bad).status_code in (401, 422)
+    assert requests.post(url("/auth/jwt/refresh"), json={}).status_code == 422
+    # Only the jwt backend has refresh tokens by default.
+    assert requests.post(url("/auth/cookie/refresh"), data={"refresh_token": "x"}).status_code in (404, 405)
+
+
+def test_reuse_of_a_spent_refresh_token_revokes_the_family(user):
+    u, email, _ = user
+    first = jwt_login(email)
+    unrelated = jwt_login(email)
+    second = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": first["refresh_token"]}).json()
+    third = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": second["refresh_token"]}).json()
+    assert me(third["access_token"]) == 200
+    before = metric("fcgi_users_refresh_reuse_detected_total")
+    r = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 401
+    assert me(third["access_token"]) == 401 and me(first["access_token"]) == 401
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": third["refresh_token"]}).status_code == 401
+    assert me(unrelated["access_token"]) == 200  # another login, another family
+    wait_hook(u["id"], "after_refresh_reuse")
+    assert metric("fcgi_users_refresh_reuse_detected_total") == before + 1
+
+
+def test_concurrent_uses_of_one_refresh_token_give_one_pair(user):
+    _, email, _ = user
+    token = jwt_login(email)["refresh_token"]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: requests.post(url("/auth/jwt/refresh"), data={"refresh_token": token}),
+                                range(4)))
+    assert sorted(a.status_code for a in answers).count(200) <= 1
+    assert all(a.status_code in (200, 401) for a in answers)
+
+
+def test_the_changing_session_keeps_its_refresh_token(user):
+    _, email, _ = user
+    mine, theirs = jwt_login(email), jwt_login(email)
+    r = requests.patch(url("/users/me"), headers=bearer(mine["access_token"]), json={"password": NEW_PASSWORD})
+    assert r.status_code == 200
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": theirs["refresh_token"]}).status_code == 401
+    r = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": mine["refresh_token"]})
+    assert r.status_code == 200
+    assert me(r.json()["access_token"]) == 200
+
+
+def test_logout_ends_the_refresh_tokens_of_its_session(user):
+    _, email, _ = user
+    pair = jwt_login(email)
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(pair["access_token"])).status_code == 204
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": pair["refresh_token"]}).status_code == 401
+
+
+# -------------------------------------------------------------- throttling
+
+def fail_until_throttled(email, address, app=APP_SOCKET, limit=10):
+    for i in range(limit):
+        status, _, body = fcgi_login(email, "wrong-password", address, app)
+        assert status == 400, (i, body)
+    return fcgi_login(email, "wrong-password", address, app)
+
+
+def test_eleven_failed_logins_give_429_before_any_hash():
+    email = unique_email()
+    register(email)
+    address = random_address()
+    failed = []
+    for i in range(10):
+        start = time.monotonic()
+        status, _, body = fcgi_login(email, "wrong-password", address)
+        failed.append(time.monotonic() - start)
+        assert status == 400 and b"LOGIN_BAD_CREDENTIALS" in body
+    throttled = []
+    for password in ("wrong-password", PASSWORD, "wrong-again", PASSWORD, "wrong"):
+        start = time.monotonic()
+        status, headers, body = fcgi_login(email, password, address)
+        throttled.append(time.monotonic() - start)
+        assert status == 429, body
+        assert body == b'{"detail":"LOGIN_TOO_MANY_ATTEMPTS"}' or b"LOGIN_TOO_MANY_ATTEMPTS" in body
+        assert 1 <= int(headers["retry-after"]) <= 900
+    # No argon2 time is spent on a refused attempt: it answers in a fraction of a hash.
+    assert statistics.median(throttled) < statistics.median(failed) / 2, (throttled, failed)
+    # From another address too: the account is what is throttled.
+    assert fcgi_login(email, PASSWORD, random_address())[0] == 429
+
+
+def test_throttling_through_nginx_and_for_unknown_addresses_alike():
+    known = unique_email()
+    register(known)
+    answers = []
+    for email in (known, unique_email("nobody")):
+        for _ in range(10):
+            r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": "wrong-password"})
+            assert r.status_code == 400
+        r = requests.post(url("/auth/jwt/login"), data={"username": email.upper(), "password": "wrong-password"})
+        answers.append((r.status_code, r.json(), r.headers["content-type"], "retry-after" in r.headers))
+    assert answers[0] == answers[1] == (429, {"detail": "LOGIN_TOO_MANY_ATTEMPTS"}, "application/json", True)
+
+
+def test_throttling_is_shared_by_two_processes_on_one_database():
+    email = unique_email()
+    register(email)
+    status, _, _ = fail_until_throttled(email, random_address(), app=APP_SOCKET)
+    assert status == 429
+    status, headers, body = fcgi_login(email, PASSWORD, random_address(), app=TCP_APP)
+    assert status == 429 and b"LOGIN_TOO_MANY_ATTEMPTS" in body and "retry-after" in headers
+
+
+def test_a_successful_login_clears_the_account_counter():
+    email = unique_email()
+    register(email)
+    address = random_address()
+    for _ in range(9):
+        assert fcgi_login(email, "wrong-password", address)[0] == 400
+    assert fcgi_login(email, PASSWORD, address)[0] == 200
+    for _ in range(9):
+        assert fcgi_login(email, "wrong-password", address)[0] == 400
+    assert fcgi_login(email, PASSWORD, address)[0] == 200
+
+
+def test_window_address_limit_trusted_proxies_and_token_guessing():
+    restarted({"FCGI_USERS_THROTTLE_WINDOW": "4", "FCGI_USERS_THROTTLE_ADDRESS_FAILURES": "5",
+               "FCGI_USERS_THROTTLE_TOKEN_FAILURES": "3", "FCGI_USERS_THROTTLE_TRUSTED_PROXIES": "127.0.0.1"})
+    try:
+        # The owner logs in again once the window is over.
+        email = unique_email()
+        register(email)
+        address = random_address()
+        assert fail_until_throttled(email, address, limit=5)[0] == 429
+        assert fcgi_login(email, PASSWORD, address)[0] == 429
+        time.sleep(4.2)
+        assert fcgi_login(email, PASSWORD, address)[0] == 200
+        # Per address, whatever the accounts: 5 failures from one address.
+        address = random_address()
+        for _ in range(5):
+            assert fcgi_login(unique_email("spray"), "wrong-password", address)[0] == 400
+        assert fcgi_login(email, PASSWORD, address)[0] == 429
+        assert fcgi_login(email, PASSWORD, random_address())[0] == 200
+        # nginx (127.0.0.1, trusted here) passes X-Forwarded-For on: it names the client.
+        xff = random_address()
+        for _ in range(5):
+            r = requests.post(url("/auth/jwt/login"), data={"username": unique_email(), "password": "x" * 9},
+                              headers={"X-Forwarded-For": xff})
+            assert r.status_code == 400
+        r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": PASSWORD},
+                          headers={"X-Forwarded-For": xff})
+        assert r.status_code == 429
+        r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": PASSWORD},
+                          headers={"X-Forwarded-For": random_address()})
+        assert r.status_code == 200
+        # Reset and verify token guessing, per address.
+        xff = random_address()
+        for _ in range(3):
+            r = requests.post(url("/auth/reset-password"), json={"token": "guess", "password": NEW_PASSWORD},
+                              headers={"X-Forwarded-For": xff})
+            assert r.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+        r = requests.post(url("/auth/verify"), json={"token": "guess"}, headers={"X-Forwarded-For": xff})
+        assert r.status_code == 429 and r.json() == {"detail": "VERIFY_USER_TOO_MANY_ATTEMPTS"}
+        assert int(r.headers["retry-after"]) >= 1
+    finally:
+        restarted({})
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted():
+    email = unique_email()
+    register(email)
+    address = random_address()
+    for i in range(10):
+        # A different X-Forwarded-For each time: the account counter still counts,
+        # and REMOTE_ADDR, not the header, is the address.
+        fcgi_login(email, "wrong-password", address, headers={"HTTP_X_FORWARDED_FOR": random_address()})
+    assert fcgi_login(email, PASSWORD, random_address())[0] == 429
+
+
+# ------------------------------------------------- contract, metrics, purge
+
+def metric(name):
+    for line in requests.get(url("/metrics")).text.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_count_revocations_and_throttled_logins(user):
+    _, email, token = user
+    revoked, throttled = metric("fcgi_users_tokens_revoked_total"), metric("fcgi_users_logins_throttled_total")
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(token)).status_code == 204
+    assert metric("fcgi_users_tokens_revoked_total") == revoked + 1
+    assert fail_until_throttled(email, random_address())[0] == 429
+    assert metric("fcgi_users_logins_throttled_total") == throttled + 1
+
+
+def test_openapi_lists_refresh_and_logout_all():
+    paths = requests.get(url("/openapi.json")).json()["paths"]
+    assert "post" in paths["/auth/jwt/refresh"] and "post" in paths["/auth/logout-all"]
+    assert "/auth/cookie/refresh" not in paths
+    login_answers = paths["/auth/jwt/login"]["post"]["responses"]
+    assert "429" in login_answers
+
+
+def test_expired_revocations_and_counters_are_purged():
+    gone = uuid.uuid4().hex[:22]
+    kept = uuid.uuid4().hex[:22]
+    sql(f"INSERT INTO revoked_token (id, expires_at) VALUES ('{gone}', UTC_TIMESTAMP() - INTERVAL 1 SECOND), "
+        f"('{kept}', UTC_TIMESTAMP() + INTERVAL 1 HOUR)")
+    sql(f"INSERT INTO login_throttle (k, threshold, failures, window_start) VALUES "
+        f"('{gone}', 10, 3, UTC_TIMESTAMP() - INTERVAL 2 HOUR)")
+    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM revoked_token WHERE id = '{gone}'") == [["0"]], timeout=10)
+    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM login_throttle WHERE k = '{gone}'") == [["0"]], timeout=10)
+    assert sql(f"SELECT COUNT(*) FROM revoked_token WHERE id = '{kept}'") == [["1"]]
