@@ -158,6 +158,29 @@ def test_same_provider_account_logs_in_again_without_a_second_user():
     assert len(hooks_for(first["id"], "after_register")) == 1
 
 
+def test_a_callback_login_is_a_session_as_a_password_login_is():
+    """The same answer as the jwt backend's password login: a refresh token
+    that rotates, a session that logout-all ends, and a new login after it
+    (the user's session generation read at the callback) that counts."""
+    email = unique_email("session")
+    first = oauth_login("corp", email).json()
+    assert set(first) == {"access_token", "token_type", "refresh_token"}
+    assert {"sid", "sgen"} <= set(jwt_claims(first["access_token"]))
+    r = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200, r.text
+    second = r.json()
+    user = me(second["access_token"])
+    assert requests.post(url("/auth/logout-all"), headers=bearer(second["access_token"])).status_code == 204
+    assert requests.get(url("/users/me"), headers=bearer(second["access_token"])).status_code == 401
+    assert requests.post(url("/auth/jwt/refresh"),
+                         data={"refresh_token": second["refresh_token"]}).status_code == 401
+    again = oauth_login("corp", email).json()
+    assert me(again["access_token"])["id"] == user["id"]
+    r = requests.post(url("/auth/jwt/refresh"), data={"refresh_token": again["refresh_token"]})
+    assert r.status_code == 200, r.text
+    assert me(r.json()["access_token"])["id"] == user["id"]
+
+
 def test_email_of_an_existing_user_is_refused_without_associate_by_email():
     email = unique_email("taken")
     register(email)
