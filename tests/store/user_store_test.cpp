@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "store/oauth_account_store.h"
 #include "test_database.h"
 #include "wrap/sodium.h"
 
@@ -308,6 +309,43 @@ TEST_F(UserStoreTest, TransactionRollsBackOnAnExceptionAndOnAnEarlyReturn) {
     expect_no_open_transaction();
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {id}), "1");
     (void)conn_->exec("DELETE FROM user WHERE id = ?", {id});
+}
+
+// An OAuth callback's new user and its provider account: one transaction, so
+// a refused account row leaves no user (nor its event) behind.
+TEST_F(UserStoreTest, CreateWithALinkedRowCommitsBothOrNeither) {
+    OAuthAccountStore accounts(*conn_);
+    std::string account_id = sodium::uuid4();
+    auto create_linked = [&](const std::string& email) {
+        User u;
+        u.id = sodium::uuid4();
+        u.email = email;
+        u.hashed_password = "hash-0";
+        auto r = store_->create(u, {"after_register"}, [&] {
+            OAuthAccount a;
+            a.id = sodium::uuid4();
+            a.oauth_name = "corp";
+            a.access_token = "sealed";
+            a.account_id = account_id;
+            a.account_email = email;
+            a.user_id = u.id;
+            return accounts.link(a);
+        });
+        return std::make_pair(u, r);
+    };
+    auto [first, created] = create_linked(unique_email("linked"));
+    ASSERT_TRUE(created);
+    EXPECT_EQ(scalar("SELECT user_id FROM oauth_account WHERE account_id = ?", {account_id}), first.id);
+    EXPECT_EQ(events_for(first.id, "after_register"), 1);
+
+    // The same provider account again, for another address: a duplicate.
+    auto [second, refused] = create_linked(unique_email("linked"));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, CreateError::email_taken);
+    expect_no_open_transaction();
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {second.id}), "0");
+    EXPECT_EQ(events_for(second.id, "after_register"), 0);
+    (void)conn_->exec("DELETE FROM oauth_account WHERE account_id = ?", {account_id});
 }
 
 }  // namespace
