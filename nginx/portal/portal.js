@@ -134,7 +134,8 @@
   function tooMany(result) {
     const wait = parseInt(result.headers.get("Retry-After") || "", 10);
     if (wait > 0) {
-      const when = wait >= 120 ? Math.ceil(wait / 60) + " minutes" : wait + " seconds";
+      const when = wait >= 120 ? Math.ceil(wait / 60) + " minutes"
+                 : wait === 1 ? "1 second" : wait + " seconds";
       return "Too many attempts. Wait " + when + ", then try again.";
     }
     return "Too many attempts. Wait a little, then try again.";

@@ -16,14 +16,15 @@ import urllib.parse
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException, TimeoutException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import BASE, PASSWORD, VAR, register, stack, unique_email, url, wait_for
+from conftest import BASE, PASSWORD, ROOT, VAR, bearer, login, register, stack, unique_email, url, wait_for
 
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 SITE = f"http://127.0.0.1:{HTTP_PORT + 1}"
@@ -62,8 +63,9 @@ def b(browser):
 
 def wait(driver, condition, timeout=20):
     # A page that navigates (sign-in, sign-out) replaces its elements while we look.
-    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                         ).until(condition)
+    # chromedriver may also answer "unhandled inspector error" while the old page's context goes.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException,
+                                                              WebDriverException)).until(condition)
 
 
 def visible(driver, element_id):
@@ -376,3 +378,94 @@ def test_sign_in_of_an_unconfirmed_address_says_so_and_sends_the_link_again(
     b.get(SITE + PORTAL)
     sign_in(b, address, PASSWORD)
     signed_in_page(b)
+
+
+# ------------------------------------------------------------ sessions (issue 12)
+
+def test_sign_out_everywhere_ends_the_other_sessions_too(b):
+    address = unique_email("everywhere")
+    register(address)
+    # Another browser (a cookie session on the same site) and an API client (a bearer token).
+    # The cookie is Secure, which requests keeps from plain http: it is sent by hand.
+    other = requests.Session()
+    other.headers["Cookie"] = "fastapiusersauth=" + login(address, backend="cookie")
+    token = login(address)
+    assert other.get(SITE + "/users/me").status_code == 200
+    assert requests.get(SITE + "/users/me", headers=bearer(token)).status_code == 200
+    assert other.get(SITE + "/private/", allow_redirects=False).status_code == 200
+
+    b.get(SITE + PORTAL)
+    sign_in(b, address, PASSWORD)
+    signed_in_page(b)
+    button = visible(b, "logout-all-form").find_element(By.TAG_NAME, "button")
+    assert button.text == "Sign out everywhere"
+    shot(b, "account-sign-out-everywhere")
+    button.click()
+    message(b, r"^You are signed out on every device and browser\.$")
+    visible(b, "signin-form")
+    assert b.find_element(By.ID, "account").get_attribute("hidden") is not None
+    shot(b, "signed-out-everywhere")
+
+    assert other.get(SITE + "/users/me").status_code == 401
+    assert requests.get(SITE + "/users/me", headers=bearer(token)).status_code == 401
+    r = other.get(SITE + "/private/", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert r.status_code == 302
+    location = urllib.parse.urlsplit(r.headers["location"])
+    assert location.path == PORTAL and urllib.parse.parse_qs(location.query) == {"next": ["/private/"]}
+    b.get(SITE + "/private/")
+    wait(b, EC.url_contains(PORTAL + "?next="))
+    visible(b, "signin-form")
+    # A new sign-in works again.
+    sign_in(b, address, PASSWORD)
+    wait(b, EC.url_to_be(SITE + "/private/"))
+
+
+def throttle_account_failures():
+    """throttle.account_failures of the running stack, as `scripts/fcgi-users check-config` prints it."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "fcgi-users"), "check-config"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    m = re.search(r"^\s*throttle\.account_failures\s*[=:]\s*(\d+)\s*$", out, re.M)
+    assert m, out
+    return int(m.group(1))
+
+
+def shown_wait(text):
+    """The wait the page asks for, as (lowest, highest) seconds it can stand for."""
+    m = re.search(r"Wait (\d+) (second|seconds|minute|minutes)\b", text)
+    assert m, text
+    n = int(m.group(1))
+    return (n, n) if m.group(2).startswith("second") else ((n - 1) * 60 + 1, n * 60)
+
+
+def test_too_many_wrong_passwords_says_how_long_to_wait(b):
+    address = unique_email("throttled")
+    register(address)
+    b.get(SITE + PORTAL)
+    visible(b, "signin-form")
+    for i in range(throttle_account_failures()):
+        # Each answer is awaited: the status area is emptied before each attempt.
+        b.execute_script("document.getElementById('message').textContent = ''")
+        sign_in(b, address, f"wrong-password-{i}")
+        message(b, r"e-mail address or the password is wrong")
+
+    def refused():
+        r = requests.post(SITE + "/auth/cookie/login", data={"username": address, "password": "wrong"})
+        assert r.status_code == 429 and r.json() == {"detail": "LOGIN_TOO_MANY_ATTEMPTS"}, r.text
+        return int(r.headers["retry-after"])
+
+    before = refused()
+    b.execute_script("document.getElementById('message').textContent = ''")
+    sign_in(b, address, PASSWORD)  # the right password too: the account waits
+    text = message(b, r"Too many attempts")
+    after = refused()
+    shot(b, "sign-in-throttled")
+    assert 1 <= after <= before
+    low, high = shown_wait(text)
+    # The page's Retry-After came between the two others; it is shown rounded up.
+    assert low <= before and high >= after, (text, before, after)
+    assert re.fullmatch(r"Too many attempts\. Wait \d+ (seconds?|minutes?), then try again\.", text), text
+    page = b.find_element(By.TAG_NAME, "body").text
+    for raw in ("LOGIN_TOO_MANY_ATTEMPTS", "detail", "{", "429", "Error", "undefined", "NaN"):
+        assert raw not in page, (raw, page)
+    assert b.current_url == SITE + PORTAL
+    visible(b, "signin-form")
