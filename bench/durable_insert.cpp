@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     {
         fu::db::Connection c(s);
         if (!c.run("CREATE TABLE IF NOT EXISTS bench_insert (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                   "v VARCHAR(64) NOT NULL) ENGINE=InnoDB")) return 1;
+                   "v VARCHAR(64) NOT NULL) ENGINE=InnoDB"))
+            return 1;
     }
     std::atomic<long> done{0};
     std::atomic<bool> stop{false};
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
             {
                 fu::db::Connection c(s);
                 while (!stop.load())
-                    if (c.exec("INSERT INTO bench_insert (v) VALUES (?)", {std::string_view("x")})) done.fetch_add(1);
+                    if (c.exec("INSERT INTO bench_insert (v) VALUES (?)", {std::string_view("x")}))
+                        done.fetch_add(1);
             }
             mysql_thread_end();
         });

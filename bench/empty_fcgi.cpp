@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     signal(SIGTERM, [](int) { _exit(0); });
     std::mutex accept_mutex;
     const std::string answer =
-        "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}";
+        "Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        "15\r\n\r\n{\"status\":\"ok\"}";
     std::vector<std::thread> threads;
     for (int i = 0; i < std::atoi(argv[2]); ++i) {
         threads.emplace_back([&] {

@@ -48,7 +48,8 @@ die() { say "error: $*"; exit 1; }
 
 PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev libsodium-dev
           libcjson-dev libcrypt-dev googletest libgtest-dev mariadb-server mariadb-client nginx
-          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2 clang libclang-rt-14-dev
+          python3 python3-pytest python3-requests curl wrk spawn-fcgi apache2
+          clang clang-format libclang-rt-14-dev  # fuzzing (scripts/fuzz), the format check
           libcurl4-openssl-dev libssl-dev nodejs  # OAuth: outbound calls, JWKS keys, the test provider
           libnginx-mod-http-ndk libnginx-mod-http-set-misc msmtp python3-aiosmtpd
           chromium chromium-driver python3-selenium  # this line: the sign-in portal and its browser test

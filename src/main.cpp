@@ -14,10 +14,10 @@
 
 #include "auth/session_purger.h"
 #include "config/config.h"
-#include "metrics/metrics.h"
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"
+#include "metrics/metrics.h"
 #include "oauth/provider.h"
 #include "oauth/token_cipher.h"
 #include "store/migrator.h"
@@ -41,7 +41,8 @@ const char* kUsage =
     "                        create a user; the password is read from stdin\n"
     "  user set-password --email E\n"
     "                        set a user's password, read from stdin\n"
-    "The configuration file is --config, else $FCGI_USERS_CONFIG, else none (defaults and environment).\n";
+    "The configuration file is --config, else $FCGI_USERS_CONFIG, else none (defaults and "
+    "environment).\n";
 
 std::map<std::string, std::string> environment() {
     std::map<std::string, std::string> env;
@@ -78,7 +79,7 @@ extern "C" void restore_terminal_and_die(int sig) {
 // Turns echo off for its lifetime, and puts the terminal back on every path:
 // return, exception, and the signals that end a process at a prompt.
 class NoEcho {
-public:
+  public:
     NoEcho() {
         if (tcgetattr(STDIN_FILENO, &g_saved_terminal) != 0) return;
         active_ = true;
@@ -98,7 +99,7 @@ public:
     NoEcho(const NoEcho&) = delete;
     NoEcho& operator=(const NoEcho&) = delete;
 
-private:
+  private:
     static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     std::array<struct sigaction, kSignals.size()> old_{};
     bool active_ = false;
@@ -122,7 +123,8 @@ std::string read_password() {
 
 int run_serve(const fu::Config& config) {
     int listen_fd = fu::open_listen_socket(config);
-    fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations, hash_slots(config));
+    fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations,
+                              hash_slots(config));
     fu::JwtCodec jwt(config.jwt_algorithm);
     fu::hooks::Dispatcher dispatcher(config);
     fu::http::Router router;
@@ -131,17 +133,23 @@ int run_serve(const fu::Config& config) {
     fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots() + outbound), router);
     fu::oauth::Providers providers(config);
     fu::oauth::TokenCipher token_cipher(config.oauth.token_key);
-    fu::Deps deps{config, hasher, jwt,
+    fu::Deps deps{config,
+                  hasher,
+                  jwt,
                   fu::UserManagerDeps{config, hasher, jwt, &fu::hooks::Dispatcher::wake_callback,
                                       &dispatcher},
-                  &metrics, &providers, &token_cipher};
+                  &metrics,
+                  &providers,
+                  &token_cipher};
     {
         fu::DbThread db_thread;
         fu::Stores probe(config);
         auto flush = probe.flush_log_at_trx_commit();
-        if (!flush) fu::log::warn("database not reachable at start-up; /healthz answers 503 until it is");
+        if (!flush)
+            fu::log::warn("database not reachable at start-up; /healthz answers 503 until it is");
         else if (*flush != 1)
-            fu::log::warn("the database runs with innodb_flush_log_at_trx_commit = " + std::to_string(*flush) +
+            fu::log::warn("the database runs with innodb_flush_log_at_trx_commit = " +
+                          std::to_string(*flush) +
                           ": acknowledged changes can be lost in a crash; set it to 1");
     }
     // Discovery and keys now, beside serving, so the first login does not
@@ -161,7 +169,8 @@ int run_migrate(const fu::Config& config) {
     fu::DbThread db_thread;
     auto outcome = fu::migrate(config);
     for (const auto& name : outcome.applied) std::cout << "applied " << name << "\n";
-    std::cout << outcome.applied.size() << " applied, " << outcome.already.size() << " already applied\n";
+    std::cout << outcome.applied.size() << " applied, " << outcome.already.size()
+              << " already applied\n";
     return 0;
 }
 
@@ -173,11 +182,15 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     std::string email;
     bool superuser = false, verified = false;
     for (size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--email" && i + 1 < args.size()) email = args[++i];
-        else if (args[i] == "--superuser" && args[0] == "create") superuser = true;
-        else if (args[i] == "--verified" && args[0] == "create") verified = true;
+        if (args[i] == "--email" && i + 1 < args.size())
+            email = args[++i];
+        else if (args[i] == "--superuser" && args[0] == "create")
+            superuser = true;
+        else if (args[i] == "--verified" && args[0] == "create")
+            verified = true;
         else {
-            std::cerr << "fcgi-users: user " << args[0] << ": unexpected argument '" << args[i] << "'\n";
+            std::cerr << "fcgi-users: user " << args[0] << ": unexpected argument '" << args[i]
+                      << "'\n";
             return kUsageError;
         }
     }
@@ -214,7 +227,8 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     }
     auto found = stores.users().get_by_email(email);
     if (!found || !*found) {
-        std::cerr << "fcgi-users: " << (found ? "no user with this e-mail" : "the database failed") << "\n";
+        std::cerr << "fcgi-users: " << (found ? "no user with this e-mail" : "the database failed")
+                  << "\n";
         return 1;
     }
     auto done = manager.set_password(**found, password);

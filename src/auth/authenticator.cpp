@@ -46,7 +46,8 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
                                                                  TokenSession& session) {
     if (backend.strategy == Strategy::database) {
         if (token.size() != kDatabaseTokenChars) return std::optional<User>{};
-        auto user = tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
+        auto user =
+            tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
         if (!user) return make_error(from_db(user.error()));
         return std::move(*user);
     }
@@ -64,15 +65,19 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
     return std::optional<User>{std::move((*found)->user)};
 }
 
-Result<Authenticated, AuthError> Authenticator::check(std::optional<Authenticated> found, Requirements need) const {
-    if (!found || (need.active && !found->user.is_active)) return make_error(AuthError::unauthorized);
+Result<Authenticated, AuthError> Authenticator::check(std::optional<Authenticated> found,
+                                                      Requirements need) const {
+    if (!found || (need.active && !found->user.is_active))
+        return make_error(AuthError::unauthorized);
     bool verified_needed = need.verified || found->backend->requires_verification;
-    if ((verified_needed && !found->user.is_verified) || (need.superuser && !found->user.is_superuser))
+    if ((verified_needed && !found->user.is_verified) ||
+        (need.superuser && !found->user.is_superuser))
         return make_error(AuthError::forbidden);
     return std::move(*found);
 }
 
-Result<Authenticated, AuthError> Authenticator::current_user(const http::Request& req, Requirements need) {
+Result<Authenticated, AuthError> Authenticator::current_user(const http::Request& req,
+                                                             Requirements need) {
     for (const auto& backend : config_.backends) {
         auto token = read_transport(req, backend);
         if (!token) continue;
@@ -88,7 +93,8 @@ Result<Authenticated, AuthError> Authenticator::current_user(const http::Request
 }
 
 Result<Authenticated, AuthError> Authenticator::current_user(const http::Request& req,
-                                                             const BackendConfig& backend, Requirements need) {
+                                                             const BackendConfig& backend,
+                                                             Requirements need) {
     auto token = read_transport(req, backend);
     if (!token) return make_error(AuthError::unauthorized);
     TokenSession session;
@@ -118,7 +124,8 @@ Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& b
         std::string sid = session.id.empty() ? sodium::random_token(kIdBytes) : session.id;
         cJSON_AddStringToObject(claims.get(), "sid", sid.c_str());
         cJSON_AddNumberToObject(claims.get(), "sgen", static_cast<double>(*generation));
-        return jwt_.encode(config_.access_token_secret, claims.get(), config_.access_token_lifetime);
+        return jwt_.encode(config_.access_token_secret, claims.get(),
+                           config_.access_token_lifetime);
     }
     std::string token = sodium::random_token(32);
     auto r = tokens_.create(sodium::sha256_base64url(token), user.id);

@@ -46,43 +46,45 @@ struct NewSession {
 };
 
 class Authenticator {
-public:
-  Authenticator(const Config& config, const JwtCodec& jwt, TokenStore& tokens,
-                SessionStore& sessions, RefreshTokenStore& refresh)
-      : config_(config), jwt_(jwt), tokens_(tokens), sessions_(sessions), refresh_(refresh) {}
+  public:
+    Authenticator(const Config& config, const JwtCodec& jwt, TokenStore& tokens,
+                  SessionStore& sessions, RefreshTokenStore& refresh)
+        : config_(config), jwt_(jwt), tokens_(tokens), sessions_(sessions), refresh_(refresh) {}
 
-  // The user of any backend's credential, checked against `req`uirements.
-  Result<Authenticated, AuthError> current_user(const http::Request& req, Requirements need);
-  // As current_user, but only `backend`'s credential counts (logout).
-  Result<Authenticated, AuthError> current_user(const http::Request& req,
-                                                const BackendConfig& backend, Requirements need);
+    // The user of any backend's credential, checked against `req`uirements.
+    Result<Authenticated, AuthError> current_user(const http::Request& req, Requirements need);
+    // As current_user, but only `backend`'s credential counts (logout).
+    Result<Authenticated, AuthError> current_user(const http::Request& req,
+                                                  const BackendConfig& backend, Requirements need);
 
-  // Strategy: a new token for `user` (write_token; a JWT of session
-  // `session`, a new one when its id is empty) and the end of the session
-  // it belongs to (destroy_token: the database token deleted; a JWT's id and
-  // session id refused until it expires, with its refresh tokens).
-  Result<std::string, AuthError> write_token(const BackendConfig& backend, const User& user,
-                                             const NewSession& session = {});
-  Result<Unit, AuthError> destroy_token(const Authenticated& who);
-  // Ends every session of who's user, who's own included (logout-all).
-  Result<Unit, AuthError> end_sessions(const Authenticated& who);
-  // What a change made by `who` to user `user_id` keeps: who's own session,
-  // when it is that user's.
-  static SessionKeep keep_of(const Authenticated& who, std::string_view user_id);
-  // The user's session generation now (0 for a user without sessions ended).
-  Result<long long, AuthError> session_generation(std::string_view user_id);
-  // A random session id (the sid claim, and the family of its refresh tokens).
-  static std::string new_session_id();
+    // Strategy: a new token for `user` (write_token; a JWT of session
+    // `session`, a new one when its id is empty) and the end of the session
+    // it belongs to (destroy_token: the database token deleted; a JWT's id and
+    // session id refused until it expires, with its refresh tokens).
+    Result<std::string, AuthError> write_token(const BackendConfig& backend, const User& user,
+                                               const NewSession& session = {});
+    Result<Unit, AuthError> destroy_token(const Authenticated& who);
+    // Ends every session of who's user, who's own included (logout-all).
+    Result<Unit, AuthError> end_sessions(const Authenticated& who);
+    // What a change made by `who` to user `user_id` keeps: who's own session,
+    // when it is that user's.
+    static SessionKeep keep_of(const Authenticated& who, std::string_view user_id);
+    // The user's session generation now (0 for a user without sessions ended).
+    Result<long long, AuthError> session_generation(std::string_view user_id);
+    // A random session id (the sid claim, and the family of its refresh tokens).
+    static std::string new_session_id();
 
-private:
+  private:
     // Transport: the token `backend` would carry in `req`, if any.
-    std::optional<std::string> read_transport(const http::Request& req, const BackendConfig& backend) const;
+    std::optional<std::string> read_transport(const http::Request& req,
+                                              const BackendConfig& backend) const;
     // Strategy: the user a token names, nullopt when it names none (or its
     // session has ended); a JWT's session claims in `session`.
     Result<std::optional<User>, AuthError> read_token(const BackendConfig& backend,
                                                       const std::string& token,
                                                       TokenSession& session);
-    Result<Authenticated, AuthError> check(std::optional<Authenticated> found, Requirements need) const;
+    Result<Authenticated, AuthError> check(std::optional<Authenticated> found,
+                                           Requirements need) const;
 
     const Config& config_;
     const JwtCodec& jwt_;

@@ -27,7 +27,10 @@ struct Key {
 
 template <typename F>
 Key string_key(std::string name, std::string def, std::string doc, F f) {
-    return Key{name, def, doc, false,
+    return Key{name,
+               def,
+               doc,
+               false,
                [f](Config& c, const std::string& v) { f(c) = v; },
                [f](const Config& c) { return f(const_cast<Config&>(c)); }};
 }
@@ -35,10 +38,14 @@ Key string_key(std::string name, std::string def, std::string doc, F f) {
 template <typename F>
 Key path_key(std::string name, std::string def, std::string doc, F f) {
     // An URL path: empty, or starting with '/' and not ending with one.
-    return Key{name, def, doc, false,
+    return Key{name,
+               def,
+               doc,
+               false,
                [f, name](Config& c, const std::string& v) {
                    if (!v.empty() && (v[0] != '/' || (v.size() > 1 && v.back() == '/')))
-                       throw ConfigError(name, "must start with '/' and not end with '/' (got '" + v + "')");
+                       throw ConfigError(
+                           name, "must start with '/' and not end with '/' (got '" + v + "')");
                    f(c) = v == "/" ? "" : v;
                },
                [f](const Config& c) { return f(const_cast<Config&>(c)); }};
@@ -46,7 +53,10 @@ Key path_key(std::string name, std::string def, std::string doc, F f) {
 
 template <typename F>
 Key int_key(std::string name, long def, long min, long max, std::string doc, F f) {
-    return Key{name, std::to_string(def), doc, false,
+    return Key{name,
+               std::to_string(def),
+               doc,
+               false,
                [f, name, min, max](Config& c, const std::string& v) {
                    errno = 0;
                    char* end = nullptr;
@@ -63,7 +73,10 @@ Key int_key(std::string name, long def, long min, long max, std::string doc, F f
 
 template <typename F>
 Key bool_key(std::string name, bool def, std::string doc, F f) {
-    return Key{name, def ? "true" : "false", doc, false,
+    return Key{name,
+               def ? "true" : "false",
+               doc,
+               false,
                [f, name](Config& c, const std::string& v) {
                    if (v == "true" || v == "yes" || v == "on" || v == "1") {
                        f(c) = true;
@@ -77,8 +90,12 @@ Key bool_key(std::string name, bool def, std::string doc, F f) {
 }
 
 template <typename F>
-Key enum_key(std::string name, std::string def, std::vector<std::string> allowed, std::string doc, F f) {
-    return Key{name, def, doc, false,
+Key enum_key(std::string name, std::string def, std::vector<std::string> allowed, std::string doc,
+             F f) {
+    return Key{name,
+               def,
+               doc,
+               false,
                [f, name, allowed](Config& c, const std::string& v) {
                    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
                        std::string list;
@@ -93,11 +110,14 @@ Key enum_key(std::string name, std::string def, std::vector<std::string> allowed
 // min_size 0: may be empty (a database password); otherwise required.
 template <typename F>
 Key secret_key(std::string name, size_t min_size, std::string doc, F f) {
-    return Key{name, "", doc, true,
+    return Key{name,
+               "",
+               doc,
+               true,
                [f, name, min_size](Config& c, const std::string& v) {
                    if (min_size > 0 && v.size() < min_size)
-                       throw ConfigError(name, "secret is shorter than " + std::to_string(min_size) +
-                                                   " bytes");
+                       throw ConfigError(
+                           name, "secret is shorter than " + std::to_string(min_size) + " bytes");
                    f(c) = SecretString(v);
                },
                [f](const Config& c) {
@@ -117,120 +137,151 @@ constexpr size_t kMinSecretBytes = 32;
 
 std::vector<Key> make_keys() {
     std::vector<Key> k;
-    k.push_back(string_key("listen", "",
-                           "FastCGI socket: a unix socket path, or host:port. Empty: the socket systemd "
-                           "passes (LISTEN_FDS), else the one on descriptor 0 (spawn-fcgi, mod_fcgid).",
-                           [](Config& c) -> auto& { return c.listen; }));
-    k.push_back(int_key("workers", 8, 1, 1024,
-                        "Worker threads, each serving one FastCGI connection at a time.",
-                        [](Config& c) -> auto& { return c.workers; }));
-    k.push_back(int_key("hash_slots", 0, 0, 1024,
-                        "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
-                        [](Config& c) -> auto& { return c.hash_slots; }));
-    k.push_back(int_key("hash_queue_limit", 1024, 1, 1000000,
-                        "Requests waiting for a hash slot (logins, registrations, password changes) before "
-                        "more are refused with 503.",
-                        [](Config& c) -> auto& { return c.hash_queue_limit; }));
-    k.push_back(int_key("listen_backlog", 256, 1, 65535, "Backlog of the listening socket.",
-                        [](Config& c) -> auto& { return c.listen_backlog; }));
-    k.push_back(int_key("max_body_bytes", 65536, 1024, 64L * 1024 * 1024,
-                        "Largest request body accepted; a larger one gets 413.",
-                        [](Config& c) -> auto& { return c.max_body_bytes; }));
-    k.push_back(int_key("request_body_timeout", 10, 1, 3600,
-                        "Seconds a worker waits for a whole request body; after that, 408.",
-                        [](Config& c) -> auto& { return c.request_body_timeout; }));
-    k.push_back(path_key("mount_prefix", "",
-                         "URL prefix under which nginx mounts the API (e.g. /api); stripped before routing.",
-                         [](Config& c) -> auto& { return c.mount_prefix; }));
-    k.push_back(enum_key("log.level", "info", {"debug", "info", "warn", "error"},
-                         "Least severe level written to stderr.",
-                         [](Config& c) -> auto& { return c.log_level; }));
-    k.push_back(bool_key("log.access", true, "One line per request: method, path, status, time.",
-                         [](Config& c) -> auto& { return c.access_log; }));
+    k.push_back(string_key(
+        "listen", "",
+        "FastCGI socket: a unix socket path, or host:port. Empty: the socket systemd "
+        "passes (LISTEN_FDS), else the one on descriptor 0 (spawn-fcgi, mod_fcgid).",
+        [](Config & c) -> auto& { return c.listen; }));
+    k.push_back(int_key(
+        "workers", 8, 1, 1024, "Worker threads, each serving one FastCGI connection at a time.",
+        [](Config & c) -> auto& { return c.workers; }));
+    k.push_back(int_key(
+        "hash_slots", 0, 0, 1024,
+        "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
+        [](Config & c) -> auto& { return c.hash_slots; }));
+    k.push_back(int_key(
+        "hash_queue_limit", 1024, 1, 1000000,
+        "Requests waiting for a hash slot (logins, registrations, password changes) before "
+        "more are refused with 503.",
+        [](Config & c) -> auto& { return c.hash_queue_limit; }));
+    k.push_back(int_key(
+        "listen_backlog", 256, 1, 65535, "Backlog of the listening socket.",
+        [](Config & c) -> auto& { return c.listen_backlog; }));
+    k.push_back(int_key(
+        "max_body_bytes", 65536, 1024, 64L * 1024 * 1024,
+        "Largest request body accepted; a larger one gets 413.",
+        [](Config & c) -> auto& { return c.max_body_bytes; }));
+    k.push_back(int_key(
+        "request_body_timeout", 10, 1, 3600,
+        "Seconds a worker waits for a whole request body; after that, 408.",
+        [](Config & c) -> auto& { return c.request_body_timeout; }));
+    k.push_back(path_key(
+        "mount_prefix", "",
+        "URL prefix under which nginx mounts the API (e.g. /api); stripped before routing.",
+        [](Config & c) -> auto& { return c.mount_prefix; }));
+    k.push_back(enum_key(
+        "log.level", "info", {"debug", "info", "warn", "error"},
+        "Least severe level written to stderr.", [](Config & c) -> auto& { return c.log_level; }));
+    k.push_back(bool_key(
+        "log.access", true, "One line per request: method, path, status, time.",
+        [](Config & c) -> auto& { return c.access_log; }));
 
-    k.push_back(string_key("db.socket", "", "MariaDB unix socket; when set, db.host and db.port are unused.",
-                           [](Config& c) -> auto& { return c.db_socket; }));
-    k.push_back(string_key("db.host", "127.0.0.1", "MariaDB host.",
-                           [](Config& c) -> auto& { return c.db_host; }));
-    k.push_back(int_key("db.port", 3306, 1, 65535, "MariaDB TCP port.",
-                        [](Config& c) -> auto& { return c.db_port; }));
-    k.push_back(string_key("db.user", "fcgi_users", "MariaDB user.",
-                           [](Config& c) -> auto& { return c.db_user; }));
-    k.push_back(secret_key("db.password", 0, "MariaDB password (or db.password_file).",
-                           [](Config& c) -> auto& { return c.db_password; }));
-    k.push_back(string_key("db.name", "fcgi_users", "MariaDB database.",
-                           [](Config& c) -> auto& { return c.db_name; }));
-    k.push_back(string_key("migrations_dir", "/usr/share/fcgi-users/sql",
-                           "Folder of the numbered .sql migrations that `fcgi-users migrate` applies.",
-                           [](Config& c) -> auto& { return c.migrations_dir; }));
+    k.push_back(string_key(
+        "db.socket", "", "MariaDB unix socket; when set, db.host and db.port are unused.",
+        [](Config & c) -> auto& { return c.db_socket; }));
+    k.push_back(string_key(
+        "db.host", "127.0.0.1", "MariaDB host.", [](Config & c) -> auto& { return c.db_host; }));
+    k.push_back(int_key(
+        "db.port", 3306, 1, 65535, "MariaDB TCP port.",
+        [](Config & c) -> auto& { return c.db_port; }));
+    k.push_back(string_key(
+        "db.user", "fcgi_users", "MariaDB user.", [](Config & c) -> auto& { return c.db_user; }));
+    k.push_back(secret_key(
+        "db.password", 0, "MariaDB password (or db.password_file).",
+        [](Config & c) -> auto& { return c.db_password; }));
+    k.push_back(string_key(
+        "db.name", "fcgi_users", "MariaDB database.",
+        [](Config & c) -> auto& { return c.db_name; }));
+    k.push_back(string_key(
+        "migrations_dir", "/usr/share/fcgi-users/sql",
+        "Folder of the numbered .sql migrations that `fcgi-users migrate` applies.",
+        [](Config & c) -> auto& { return c.migrations_dir; }));
 
-    k.push_back(int_key("password.min_length", 8, 1, 1024, "Shortest password accepted.",
-                        [](Config& c) -> auto& { return c.password_min_length; }));
-    k.push_back(int_key("password.max_length", 128, 8, 4096,
-                        "Longest password accepted (a bound on the work one request can cause).",
-                        [](Config& c) -> auto& { return c.password_max_length; }));
-    k.push_back(int_key("password.argon2_memory_kib", 19456, 8192, 4 * 1024 * 1024,
-                        "argon2id memory per hash in KiB (OWASP minimum: 19456).",
-                        [](Config& c) -> auto& { return c.argon2_memory_kib; }));
-    k.push_back(int_key("password.argon2_iterations", 2, 1, 100,
-                        "argon2id iterations (OWASP minimum with 19 MiB: 2).",
-                        [](Config& c) -> auto& { return c.argon2_iterations; }));
+    k.push_back(int_key(
+        "password.min_length", 8, 1, 1024, "Shortest password accepted.",
+        [](Config & c) -> auto& { return c.password_min_length; }));
+    k.push_back(int_key(
+        "password.max_length", 128, 8, 4096,
+        "Longest password accepted (a bound on the work one request can cause).",
+        [](Config & c) -> auto& { return c.password_max_length; }));
+    k.push_back(int_key(
+        "password.argon2_memory_kib", 19456, 8192, 4 * 1024 * 1024,
+        "argon2id memory per hash in KiB (OWASP minimum: 19456).",
+        [](Config & c) -> auto& { return c.argon2_memory_kib; }));
+    k.push_back(int_key(
+        "password.argon2_iterations", 2, 1, 100,
+        "argon2id iterations (OWASP minimum with 19 MiB: 2).",
+        [](Config & c) -> auto& { return c.argon2_iterations; }));
 
-    k.push_back(enum_key("jwt.algorithm", "HS256", {"HS256", "HS512"},
-                         "The only JWT algorithm accepted and issued.",
-                         [](Config& c) -> auto& { return c.jwt_algorithm; }));
-    k.push_back(secret_key("access_token.secret", kMinSecretBytes,
-                           "Key of access JWTs, at least 32 bytes (or access_token.secret_file). Required.",
-                           [](Config& c) -> auto& { return c.access_token_secret; }));
-    k.push_back(int_key("access_token.lifetime", 3600, 1, 365L * 86400, "Access JWT lifetime in seconds.",
-                        [](Config& c) -> auto& { return c.access_token_lifetime; }));
-    k.push_back(int_key("database_token.lifetime", 3600, 1, 365L * 86400,
-                        "Lifetime of database-strategy tokens in seconds.",
-                        [](Config& c) -> auto& { return c.database_token_lifetime; }));
-    k.push_back(secret_key("reset.secret", kMinSecretBytes,
-                           "Key of reset-password tokens, at least 32 bytes (or reset.secret_file). Required.",
-                           [](Config& c) -> auto& { return c.reset_secret; }));
-    k.push_back(int_key("reset.lifetime", 3600, 1, 30L * 86400, "Reset-password token lifetime in seconds.",
-                        [](Config& c) -> auto& { return c.reset_lifetime; }));
-    k.push_back(secret_key("verify.secret", kMinSecretBytes,
-                           "Key of verification tokens, at least 32 bytes (or verify.secret_file). Required.",
-                           [](Config& c) -> auto& { return c.verify_secret; }));
-    k.push_back(int_key("verify.lifetime", 3600, 1, 30L * 86400, "Verification token lifetime in seconds.",
-                        [](Config& c) -> auto& { return c.verify_lifetime; }));
+    k.push_back(enum_key(
+        "jwt.algorithm", "HS256", {"HS256", "HS512"}, "The only JWT algorithm accepted and issued.",
+        [](Config & c) -> auto& { return c.jwt_algorithm; }));
+    k.push_back(secret_key(
+        "access_token.secret", kMinSecretBytes,
+        "Key of access JWTs, at least 32 bytes (or access_token.secret_file). Required.",
+        [](Config & c) -> auto& { return c.access_token_secret; }));
+    k.push_back(int_key(
+        "access_token.lifetime", 3600, 1, 365L * 86400, "Access JWT lifetime in seconds.",
+        [](Config & c) -> auto& { return c.access_token_lifetime; }));
+    k.push_back(int_key(
+        "database_token.lifetime", 3600, 1, 365L * 86400,
+        "Lifetime of database-strategy tokens in seconds.",
+        [](Config & c) -> auto& { return c.database_token_lifetime; }));
+    k.push_back(secret_key(
+        "reset.secret", kMinSecretBytes,
+        "Key of reset-password tokens, at least 32 bytes (or reset.secret_file). Required.",
+        [](Config & c) -> auto& { return c.reset_secret; }));
+    k.push_back(int_key(
+        "reset.lifetime", 3600, 1, 30L * 86400, "Reset-password token lifetime in seconds.",
+        [](Config & c) -> auto& { return c.reset_lifetime; }));
+    k.push_back(secret_key(
+        "verify.secret", kMinSecretBytes,
+        "Key of verification tokens, at least 32 bytes (or verify.secret_file). Required.",
+        [](Config & c) -> auto& { return c.verify_secret; }));
+    k.push_back(int_key(
+        "verify.lifetime", 3600, 1, 30L * 86400, "Verification token lifetime in seconds.",
+        [](Config & c) -> auto& { return c.verify_lifetime; }));
 
-    k.push_back(string_key("auth.backends", "jwt,cookie,database",
-                           "Enabled backends, in the order credentials are tried: jwt (bearer header), "
-                           "cookie (cookie), database (bearer header, database strategy).",
-                           [](Config& c) -> auto& { return c.backend_names; }));
+    k.push_back(string_key(
+        "auth.backends", "jwt,cookie,database",
+        "Enabled backends, in the order credentials are tried: jwt (bearer header), "
+        "cookie (cookie), database (bearer header, database strategy).",
+        [](Config & c) -> auto& { return c.backend_names; }));
     struct Default {
         const char* name;
         const char* prefix;
         const char* strategy;
     };
-    for (const Default d : {Default{"jwt", "/auth/jwt", "jwt"}, Default{"cookie", "/auth/cookie", "jwt"},
-                            Default{"database", "/auth/database", "database"}}) {
+    for (const Default d :
+         {Default{"jwt", "/auth/jwt", "jwt"}, Default{"cookie", "/auth/cookie", "jwt"},
+          Default{"database", "/auth/database", "database"}}) {
         std::string n = d.name;
         std::string base = "backend." + n;
-        k.push_back(path_key(base + ".prefix", d.prefix, "Routes of the " + n + " backend: {prefix}/login and {prefix}/logout.",
-                             [n](Config& c) -> auto& { return c.backend_settings[n].prefix; }));
-        k.push_back(Key{base + ".strategy", d.strategy,
-                        "What the " + n + " backend's token is: jwt (stateless) or database (revocable).",
-                        false,
-                        [n, base](Config& c, const std::string& v) {
-                            if (v == "jwt") {
-                                c.backend_settings[n].strategy = Strategy::jwt;
-                            } else if (v == "database") {
-                                c.backend_settings[n].strategy = Strategy::database;
-                            } else {
-                                throw ConfigError(base + ".strategy", "must be jwt or database (got '" + v + "')");
-                            }
-                        },
-                        [n](const Config& c) {
-                            return c.backend_settings.at(n).strategy == Strategy::jwt ? "jwt" : "database";
-                        }});
-        k.push_back(bool_key(base + ".requires_verification", false,
-                             "Log-in through the " + n + " backend only for verified users.",
-                             [n](Config& c) -> auto& { return c.backend_settings[n].requires_verification; }));
+        k.push_back(path_key(
+            base + ".prefix", d.prefix,
+            "Routes of the " + n + " backend: {prefix}/login and {prefix}/logout.",
+            [n](Config & c) -> auto& { return c.backend_settings[n].prefix; }));
+        k.push_back(
+            Key{base + ".strategy", d.strategy,
+                "What the " + n + " backend's token is: jwt (stateless) or database (revocable).",
+                false,
+                [n, base](Config& c, const std::string& v) {
+                    if (v == "jwt") {
+                        c.backend_settings[n].strategy = Strategy::jwt;
+                    } else if (v == "database") {
+                        c.backend_settings[n].strategy = Strategy::database;
+                    } else {
+                        throw ConfigError(base + ".strategy",
+                                          "must be jwt or database (got '" + v + "')");
+                    }
+                },
+                [n](const Config& c) {
+                    return c.backend_settings.at(n).strategy == Strategy::jwt ? "jwt" : "database";
+                }});
+        k.push_back(bool_key(
+            base + ".requires_verification", false,
+            "Log-in through the " + n + " backend only for verified users.",
+            [n](Config & c) -> auto& { return c.backend_settings[n].requires_verification; }));
         k.push_back(bool_key(
             base + ".refresh_tokens", n == "jwt",
             "Login through the " + n + " backend also answers a refresh_token, and " + d.prefix +
@@ -286,86 +337,115 @@ std::vector<Key> make_keys() {
         "throttle counters.",
         [](Config & c) -> auto& { return c.sessions.purge_interval; }));
 
-    k.push_back(string_key("cookie.name", "fastapiusersauth", "Name of the auth cookie.",
-                           [](Config& c) -> auto& { return c.cookie.name; }));
-    k.push_back(int_key("cookie.max_age", 0, 0, 365L * 86400, "Max-Age of the cookie in seconds; 0: none (a session cookie).",
-                        [](Config& c) -> auto& { return c.cookie.max_age; }));
-    k.push_back(string_key("cookie.path", "/", "Path of the cookie.",
-                           [](Config& c) -> auto& { return c.cookie.path; }));
-    k.push_back(string_key("cookie.domain", "", "Domain of the cookie; empty: none.",
-                           [](Config& c) -> auto& { return c.cookie.domain; }));
-    k.push_back(bool_key("cookie.secure", true, "Send the cookie over HTTPS only.",
-                         [](Config& c) -> auto& { return c.cookie.secure; }));
-    k.push_back(bool_key("cookie.httponly", true, "Hide the cookie from JavaScript.",
-                         [](Config& c) -> auto& { return c.cookie.httponly; }));
-    k.push_back(enum_key("cookie.samesite", "lax", {"lax", "strict", "none"}, "SameSite of the cookie.",
-                         [](Config& c) -> auto& { return c.cookie.samesite; }));
+    k.push_back(string_key(
+        "cookie.name", "fastapiusersauth", "Name of the auth cookie.",
+        [](Config & c) -> auto& { return c.cookie.name; }));
+    k.push_back(int_key(
+        "cookie.max_age", 0, 0, 365L * 86400,
+        "Max-Age of the cookie in seconds; 0: none (a session cookie).",
+        [](Config & c) -> auto& { return c.cookie.max_age; }));
+    k.push_back(string_key(
+        "cookie.path", "/", "Path of the cookie.",
+        [](Config & c) -> auto& { return c.cookie.path; }));
+    k.push_back(string_key(
+        "cookie.domain", "", "Domain of the cookie; empty: none.",
+        [](Config & c) -> auto& { return c.cookie.domain; }));
+    k.push_back(bool_key(
+        "cookie.secure", true, "Send the cookie over HTTPS only.",
+        [](Config & c) -> auto& { return c.cookie.secure; }));
+    k.push_back(bool_key(
+        "cookie.httponly", true, "Hide the cookie from JavaScript.",
+        [](Config & c) -> auto& { return c.cookie.httponly; }));
+    k.push_back(enum_key(
+        "cookie.samesite", "lax", {"lax", "strict", "none"}, "SameSite of the cookie.",
+        [](Config & c) -> auto& { return c.cookie.samesite; }));
 
     for (const auto& ev : hook_event_names()) {
-        k.push_back(string_key("hook." + ev, "",
-                               "Shell command run after " + ev + " as /bin/sh -c CMD fcgi-users USER_ID [TOKEN]; empty: none.",
-                               [ev](Config& c) -> auto& { return c.hooks.commands[ev]; }));
+        k.push_back(string_key(
+            "hook." + ev, "",
+            "Shell command run after " + ev +
+                " as /bin/sh -c CMD fcgi-users USER_ID [TOKEN]; empty: none.",
+            [ev](Config & c) -> auto& { return c.hooks.commands[ev]; }));
     }
-    k.push_back(int_key("hook.concurrency", 2, 0, 64,
-                        "Hook commands run at once; 0: this process records events but delivers none "
-                        "(another fcgi-users on the same database does).",
-                        [](Config& c) -> auto& { return c.hooks.concurrency; }));
-    k.push_back(int_key("hook.timeout", 30, 1, 3600, "Seconds before a hook's process group is killed.",
-                        [](Config& c) -> auto& { return c.hooks.timeout_seconds; }));
-    k.push_back(int_key("hook.max_attempts", 5, 1, 100, "Attempts before a hook is left as failed.",
-                        [](Config& c) -> auto& { return c.hooks.max_attempts; }));
-    k.push_back(int_key("hook.backoff", 5, 1, 86400, "Seconds before the first retry; doubled each time.",
-                        [](Config& c) -> auto& { return c.hooks.backoff_seconds; }));
-    k.push_back(secret_key("hook.token_key", 0,
-                           "Key (32 bytes or more) sealing the tokens of pending hook events in the database "
-                           "(or hook.token_key_file); empty: derived from access_token.secret.",
-                           [](Config& c) -> auto& { return c.hooks.token_key; }));
-    k.push_back(int_key("hook.retention", 7L * 86400, 0, 3650L * 86400,
-                        "Seconds a delivered hook event stays in table hook_event before it is deleted; 0: kept.",
-                        [](Config& c) -> auto& { return c.hooks.retention_seconds; }));
-    k.push_back(bool_key("hook.token_in_argv", true,
-                         "Pass the token as $2, which any local user can read in ps while the hook runs; "
-                         "false: $2 is empty and the token is only in FCGI_USERS_TOKEN and on stdin.",
-                         [](Config& c) -> auto& { return c.hooks.token_in_argv; }));
-    k.push_back(string_key("hook.workdir", "/", "Working directory of hook commands.",
-                           [](Config& c) -> auto& { return c.hooks.workdir; }));
-    k.push_back(string_key("hook.path", "/usr/local/bin:/usr/bin:/bin", "PATH of hook commands (their only other variables are HOME, LANG and FCGI_USERS_*).",
-                           [](Config& c) -> auto& { return c.hooks.path; }));
-    k.push_back(path_key("check.path", "/auth/check", "Route answering nginx auth_request.",
-                         [](Config& c) -> auto& { return c.check_path; }));
+    k.push_back(int_key(
+        "hook.concurrency", 2, 0, 64,
+        "Hook commands run at once; 0: this process records events but delivers none "
+        "(another fcgi-users on the same database does).",
+        [](Config & c) -> auto& { return c.hooks.concurrency; }));
+    k.push_back(int_key(
+        "hook.timeout", 30, 1, 3600, "Seconds before a hook's process group is killed.",
+        [](Config & c) -> auto& { return c.hooks.timeout_seconds; }));
+    k.push_back(int_key(
+        "hook.max_attempts", 5, 1, 100, "Attempts before a hook is left as failed.",
+        [](Config & c) -> auto& { return c.hooks.max_attempts; }));
+    k.push_back(int_key(
+        "hook.backoff", 5, 1, 86400, "Seconds before the first retry; doubled each time.",
+        [](Config & c) -> auto& { return c.hooks.backoff_seconds; }));
+    k.push_back(secret_key(
+        "hook.token_key", 0,
+        "Key (32 bytes or more) sealing the tokens of pending hook events in the database "
+        "(or hook.token_key_file); empty: derived from access_token.secret.",
+        [](Config & c) -> auto& { return c.hooks.token_key; }));
+    k.push_back(int_key(
+        "hook.retention", 7L * 86400, 0, 3650L * 86400,
+        "Seconds a delivered hook event stays in table hook_event before it is deleted; 0: kept.",
+        [](Config & c) -> auto& { return c.hooks.retention_seconds; }));
+    k.push_back(bool_key(
+        "hook.token_in_argv", true,
+        "Pass the token as $2, which any local user can read in ps while the hook runs; "
+        "false: $2 is empty and the token is only in FCGI_USERS_TOKEN and on stdin.",
+        [](Config & c) -> auto& { return c.hooks.token_in_argv; }));
+    k.push_back(string_key(
+        "hook.workdir", "/", "Working directory of hook commands.",
+        [](Config & c) -> auto& { return c.hooks.workdir; }));
+    k.push_back(string_key(
+        "hook.path", "/usr/local/bin:/usr/bin:/bin",
+        "PATH of hook commands (their only other variables are HOME, LANG and FCGI_USERS_*).",
+        [](Config & c) -> auto& { return c.hooks.path; }));
+    k.push_back(path_key(
+        "check.path", "/auth/check", "Route answering nginx auth_request.",
+        [](Config & c) -> auto& { return c.check_path; }));
 
-    k.push_back(string_key("oauth.providers", "",
-                           "OAuth2 / OpenID Connect providers, by name (e.g. google,github,corp); each is "
-                           "set up by the oauth.<name>.* keys described at the end. Empty: no OAuth routes.",
-                           [](Config& c) -> auto& { return c.oauth.provider_names; }));
-    k.push_back(secret_key("oauth.state_secret", kMinSecretBytes,
-                           "Key of the OAuth state JWTs, at least 32 bytes (or oauth.state_secret_file). "
-                           "Required when oauth.providers is set.",
-                           [](Config& c) -> auto& { return c.oauth.state_secret; }));
-    k.push_back(secret_key("oauth.token_key", kMinSecretBytes,
-                           "Key that encrypts the providers' tokens in table oauth_account, at least 32 "
-                           "bytes (or oauth.token_key_file). Required when oauth.providers is set.",
-                           [](Config& c) -> auto& { return c.oauth.token_key; }));
-    k.push_back(int_key("oauth.state_lifetime", 3600, 60, 86400,
-                        "Seconds a login through a provider may take (the state JWT's lifetime).",
-                        [](Config& c) -> auto& { return c.oauth.state_lifetime; }));
-    k.push_back(int_key("oauth.connect_timeout_ms", 3000, 100, 60000,
-                        "Milliseconds to connect to a provider.",
-                        [](Config& c) -> auto& { return c.oauth.connect_timeout_ms; }));
-    k.push_back(int_key("oauth.timeout_ms", 10000, 100, 120000,
-                        "Milliseconds all calls to providers for one request may take together; past "
-                        "them the answer is 502 OAUTH_PROVIDER_UNAVAILABLE.",
-                        [](Config& c) -> auto& { return c.oauth.timeout_ms; }));
-    k.push_back(int_key("oauth.max_response_bytes", 1024 * 1024, 4096, 64L * 1024 * 1024,
-                        "Largest answer read from a provider; a larger one is refused.",
-                        [](Config& c) -> auto& { return c.oauth.max_response_bytes; }));
-    k.push_back(int_key("oauth.outbound_slots", 4, 1, 256,
-                        "Threads that serve the OAuth routes (they wait on providers), apart from the "
-                        "workers, so that a slow provider never holds the threads /users/me needs.",
-                        [](Config& c) -> auto& { return c.oauth.outbound_slots; }));
-    k.push_back(int_key("oauth.outbound_queue_limit", 64, 1, 100000,
-                        "OAuth requests waiting for an outbound slot before more are refused with 503.",
-                        [](Config& c) -> auto& { return c.oauth.outbound_queue_limit; }));
+    k.push_back(string_key(
+        "oauth.providers", "",
+        "OAuth2 / OpenID Connect providers, by name (e.g. google,github,corp); each is "
+        "set up by the oauth.<name>.* keys described at the end. Empty: no OAuth routes.",
+        [](Config & c) -> auto& { return c.oauth.provider_names; }));
+    k.push_back(secret_key(
+        "oauth.state_secret", kMinSecretBytes,
+        "Key of the OAuth state JWTs, at least 32 bytes (or oauth.state_secret_file). "
+        "Required when oauth.providers is set.",
+        [](Config & c) -> auto& { return c.oauth.state_secret; }));
+    k.push_back(secret_key(
+        "oauth.token_key", kMinSecretBytes,
+        "Key that encrypts the providers' tokens in table oauth_account, at least 32 "
+        "bytes (or oauth.token_key_file). Required when oauth.providers is set.",
+        [](Config & c) -> auto& { return c.oauth.token_key; }));
+    k.push_back(int_key(
+        "oauth.state_lifetime", 3600, 60, 86400,
+        "Seconds a login through a provider may take (the state JWT's lifetime).",
+        [](Config & c) -> auto& { return c.oauth.state_lifetime; }));
+    k.push_back(int_key(
+        "oauth.connect_timeout_ms", 3000, 100, 60000, "Milliseconds to connect to a provider.",
+        [](Config & c) -> auto& { return c.oauth.connect_timeout_ms; }));
+    k.push_back(int_key(
+        "oauth.timeout_ms", 10000, 100, 120000,
+        "Milliseconds all calls to providers for one request may take together; past "
+        "them the answer is 502 OAUTH_PROVIDER_UNAVAILABLE.",
+        [](Config & c) -> auto& { return c.oauth.timeout_ms; }));
+    k.push_back(int_key(
+        "oauth.max_response_bytes", 1024 * 1024, 4096, 64L * 1024 * 1024,
+        "Largest answer read from a provider; a larger one is refused.",
+        [](Config & c) -> auto& { return c.oauth.max_response_bytes; }));
+    k.push_back(int_key(
+        "oauth.outbound_slots", 4, 1, 256,
+        "Threads that serve the OAuth routes (they wait on providers), apart from the "
+        "workers, so that a slow provider never holds the threads /users/me needs.",
+        [](Config & c) -> auto& { return c.oauth.outbound_slots; }));
+    k.push_back(int_key(
+        "oauth.outbound_queue_limit", 64, 1, 100000,
+        "OAuth requests waiting for an outbound slot before more are refused with 503.",
+        [](Config & c) -> auto& { return c.oauth.outbound_queue_limit; }));
     return k;
 }
 
@@ -381,18 +461,23 @@ const std::vector<ProviderField>& provider_fields() {
         {"preset", "oidc",
          "oidc (any OpenID Connect issuer, found by discovery), google, microsoft or github."},
         {"issuer", "",
-         "OIDC issuer URL (https, or http on loopback). Defaults: google https://accounts.google.com, "
+         "OIDC issuer URL (https, or http on loopback). Defaults: google "
+         "https://accounts.google.com, "
          "microsoft https://login.microsoftonline.com/common/v2.0; unused for github."},
         {"client_id", "", "The client id the provider gave this site. Required."},
         {"client_secret", "",
-         "The client secret (or oauth.<name>.client_secret_file); empty: a public client using PKCE alone."},
+         "The client secret (or oauth.<name>.client_secret_file); empty: a public client using "
+         "PKCE alone."},
         {"redirect_url", "",
-         "The callback URL registered at the provider, e.g. https://site/auth/<name>/callback. Required."},
+         "The callback URL registered at the provider, e.g. https://site/auth/<name>/callback. "
+         "Required."},
         {"associate_redirect_url", "",
          "The associate callback URL; default: redirect_url with /auth/<name>/callback turned into "
          "/auth/associate/<name>/callback."},
-        {"scopes", "", "Scopes asked for, space or comma separated; default openid email (github: user:email)."},
-        {"backend", "jwt", "The login backend (jwt, cookie, database) whose answer the callback gives."},
+        {"scopes", "",
+         "Scopes asked for, space or comma separated; default openid email (github: user:email)."},
+        {"backend", "jwt",
+         "The login backend (jwt, cookie, database) whose answer the callback gives."},
         {"associate_by_email", "false",
          "Link a provider account to the existing user with the same verified e-mail."},
         {"is_verified_by_default", "false", "Users created through this provider start verified."},
@@ -458,7 +543,8 @@ void check_listen(const std::string& listen) {
         if (!listen.empty()) {
             auto colon = listen.rfind(':');
             if (colon == std::string::npos || colon + 1 == listen.size())
-                throw ConfigError("listen", "must be a socket path or host:port (got '" + listen + "')");
+                throw ConfigError("listen",
+                                  "must be a socket path or host:port (got '" + listen + "')");
             std::string port = listen.substr(colon + 1);
             // At most five digits before converting: a longer number would overflow.
             if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
@@ -469,7 +555,7 @@ void check_listen(const std::string& listen) {
     }
     std::string dir = listen.substr(0, listen.rfind('/'));
     if (dir.empty()) dir = "/";
-    struct stat st{};
+    struct stat st {};
     if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         throw ConfigError("listen", "folder of socket path '" + listen + "' does not exist");
     if (access(dir.c_str(), W_OK | X_OK) != 0)
@@ -514,15 +600,19 @@ OAuthProviderConfig make_provider(const Config& c, const std::string& name,
     OAuthProviderConfig p;
     p.name = name;
     p.preset = get("preset");
-    if (p.preset != "oidc" && p.preset != "google" && p.preset != "microsoft" && p.preset != "github")
-        throw ConfigError(key("preset"), "must be one of oidc, google, microsoft, github (got '" + p.preset + "')");
+    if (p.preset != "oidc" && p.preset != "google" && p.preset != "microsoft" &&
+        p.preset != "github")
+        throw ConfigError(key("preset"), "must be one of oidc, google, microsoft, github (got '" +
+                                             p.preset + "')");
     p.issuer = get("issuer");
     if (p.issuer.empty() && p.preset == "google") p.issuer = "https://accounts.google.com";
-    if (p.issuer.empty() && p.preset == "microsoft") p.issuer = "https://login.microsoftonline.com/common/v2.0";
+    if (p.issuer.empty() && p.preset == "microsoft")
+        p.issuer = "https://login.microsoftonline.com/common/v2.0";
     if (p.preset == "github") {
         if (!p.issuer.empty()) throw ConfigError(key("issuer"), "is not used by the github preset");
     } else {
-        if (p.issuer.empty()) throw ConfigError(key("issuer"), "is required for an OpenID Connect provider");
+        if (p.issuer.empty())
+            throw ConfigError(key("issuer"), "is required for an OpenID Connect provider");
         while (p.issuer.size() > 1 && p.issuer.back() == '/') p.issuer.pop_back();
         check_provider_url(key("issuer"), p.issuer);
     }
@@ -540,21 +630,25 @@ OAuthProviderConfig make_provider(const Config& c, const std::string& name,
         if (at == std::string::npos)
             throw ConfigError(key("associate_redirect_url"),
                               "is required when redirect_url does not contain " + tail);
-        p.associate_redirect_url = p.redirect_url.substr(0, at) + "/auth/associate/" + name + "/callback" +
-                                   p.redirect_url.substr(at + tail.size());
+        p.associate_redirect_url = p.redirect_url.substr(0, at) + "/auth/associate/" + name +
+                                   "/callback" + p.redirect_url.substr(at + tail.size());
     }
     p.scopes = split_list(get("scopes"));
     if (p.scopes.empty())
         p.scopes = p.preset == "github" ? std::vector<std::string>{"user:email"}
                                         : std::vector<std::string>{"openid", "email"};
-    if (p.preset != "github" && std::find(p.scopes.begin(), p.scopes.end(), "openid") == p.scopes.end())
+    if (p.preset != "github" &&
+        std::find(p.scopes.begin(), p.scopes.end(), "openid") == p.scopes.end())
         throw ConfigError(key("scopes"), "must include openid for an OpenID Connect provider");
     p.backend = get("backend");
     bool enabled = false;
     for (const auto& b : c.backends) enabled = enabled || b.name == p.backend;
-    if (!enabled) throw ConfigError(key("backend"), "'" + p.backend + "' is not an enabled backend (auth.backends)");
+    if (!enabled)
+        throw ConfigError(key("backend"),
+                          "'" + p.backend + "' is not an enabled backend (auth.backends)");
     p.associate_by_email = parse_bool(key("associate_by_email"), get("associate_by_email"));
-    p.is_verified_by_default = parse_bool(key("is_verified_by_default"), get("is_verified_by_default"));
+    p.is_verified_by_default =
+        parse_bool(key("is_verified_by_default"), get("is_verified_by_default"));
     return p;
 }
 
@@ -562,9 +656,12 @@ void finish_oauth(Config& c) {
     c.oauth.providers.clear();
     std::vector<std::string> names = split_list(c.oauth.provider_names);
     for (const auto& n : names) {
-        if (n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos || n.size() > 64)
-            throw ConfigError("oauth.providers", "'" + n + "': a name is lower-case letters, digits, '_' and '-'");
-        if (n == "associate") throw ConfigError("oauth.providers", "'associate' is the associate routes' prefix");
+        if (n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos ||
+            n.size() > 64)
+            throw ConfigError("oauth.providers",
+                              "'" + n + "': a name is lower-case letters, digits, '_' and '-'");
+        if (n == "associate")
+            throw ConfigError("oauth.providers", "'associate' is the associate routes' prefix");
         if (std::count(names.begin(), names.end(), n) > 1)
             throw ConfigError("oauth.providers", "provider '" + n + "' named twice");
     }
@@ -578,8 +675,8 @@ void finish_oauth(Config& c) {
     for (const auto& [key, secret] : {std::pair{"oauth.state_secret", &c.oauth.state_secret},
                                       std::pair{"oauth.token_key", &c.oauth.token_key}}) {
         if (secret->empty())
-            throw ConfigError(key, "is required with oauth.providers (set it, " + std::string(key) + "_file, or " +
-                                       env_name_for(key) + ")");
+            throw ConfigError(key, "is required with oauth.providers (set it, " + std::string(key) +
+                                       "_file, or " + env_name_for(key) + ")");
     }
 }
 
@@ -592,12 +689,15 @@ void finish(Config& c) {
         if (name.empty()) continue;
         auto it = c.backend_settings.find(name);
         if (it == c.backend_settings.end())
-            throw ConfigError("auth.backends", "unknown backend '" + name + "' (known: jwt, cookie, database)");
+            throw ConfigError("auth.backends",
+                              "unknown backend '" + name + "' (known: jwt, cookie, database)");
         for (const auto& b : c.backends)
-            if (b.name == name) throw ConfigError("auth.backends", "backend '" + name + "' named twice");
+            if (b.name == name)
+                throw ConfigError("auth.backends", "backend '" + name + "' named twice");
         for (const auto& b : c.backends)
             if (b.prefix == it->second.prefix)
-                throw ConfigError("backend." + name + ".prefix", "same prefix as backend " + b.name);
+                throw ConfigError("backend." + name + ".prefix",
+                                  "same prefix as backend " + b.name);
         c.backends.push_back(it->second);
     }
     if (c.backends.empty()) throw ConfigError("auth.backends", "no backend enabled");
@@ -606,7 +706,8 @@ void finish(Config& c) {
             throw ConfigError("backend." + b.name + ".refresh_tokens",
                               "needs the bearer transport and the jwt strategy");
     if (!c.hooks.token_key.empty() && c.hooks.token_key.size() < kMinSecretBytes)
-        throw ConfigError("hook.token_key", "secret is shorter than " + std::to_string(kMinSecretBytes) + " bytes");
+        throw ConfigError("hook.token_key",
+                          "secret is shorter than " + std::to_string(kMinSecretBytes) + " bytes");
     for (const auto& [key, secret] : {std::pair{"access_token.secret", &c.access_token_secret},
                                       std::pair{"reset.secret", &c.reset_secret},
                                       std::pair{"verify.secret", &c.verify_secret}}) {
@@ -630,7 +731,8 @@ std::optional<std::string> provider_url_problem(const std::string& url) {
     std::string scheme = url.substr(0, scheme_end);
     std::string rest = url.substr(scheme_end + 3);
     std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (authority.find('@') != std::string::npos) return "must not hold credentials (got '" + url + "')";
+    if (authority.find('@') != std::string::npos)
+        return "must not hold credentials (got '" + url + "')";
     std::string host = authority;
     if (!host.empty() && host[0] == '[') {
         host = host.substr(0, host.find(']') + 1);
@@ -639,8 +741,9 @@ std::optional<std::string> provider_url_problem(const std::string& url) {
     }
     if (host.empty()) return "has no host (got '" + url + "')";
     if (scheme == "https") return std::nullopt;
-    bool loopback = host == "localhost" || host == "[::1]" ||
-                    (host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos);
+    bool loopback =
+        host == "localhost" || host == "[::1]" ||
+        (host.rfind("127.", 0) == 0 && host.find_first_not_of("0123456789.") == std::string::npos);
     if (scheme == "http" && loopback) return std::nullopt;
     return "must be https (http only on loopback) (got '" + url + "')";
 }
@@ -690,7 +793,8 @@ Config Config::load(const std::string& file, const std::map<std::string, std::st
             if (it != env.end()) c.oauth.raw[provider][pf.field] = it->second;
             if (std::string(pf.field) == "client_secret") {
                 auto f = env.find(env_name_for(key + "_file"));
-                if (f != env.end()) c.oauth.raw[provider][pf.field] = read_secret_file(key + "_file", f->second);
+                if (f != env.end())
+                    c.oauth.raw[provider][pf.field] = read_secret_file(key + "_file", f->second);
             }
         }
     }
@@ -706,10 +810,11 @@ std::string Config::describe() const {
         std::string scopes;
         for (const auto& s : p.scopes) scopes += (scopes.empty() ? "" : " ") + s;
         out += base + "preset = " + p.preset + "\n" + base + "issuer = " + p.issuer + "\n" + base +
-               "client_id = " + p.client_id + "\n" + base + "client_secret = " +
-               (p.client_secret.empty() ? "(unset)" : "********") + "\n" + base + "redirect_url = " +
-               p.redirect_url + "\n" + base + "associate_redirect_url = " + p.associate_redirect_url + "\n" +
-               base + "scopes = " + scopes + "\n" + base + "backend = " + p.backend + "\n" + base +
+               "client_id = " + p.client_id + "\n" + base +
+               "client_secret = " + (p.client_secret.empty() ? "(unset)" : "********") + "\n" +
+               base + "redirect_url = " + p.redirect_url + "\n" + base +
+               "associate_redirect_url = " + p.associate_redirect_url + "\n" + base +
+               "scopes = " + scopes + "\n" + base + "backend = " + p.backend + "\n" + base +
                "associate_by_email = " + (p.associate_by_email ? "true" : "false") + "\n" + base +
                "is_verified_by_default = " + (p.is_verified_by_default ? "true" : "false") + "\n";
     }
@@ -729,13 +834,15 @@ std::string config_template() {
     }
     // One comment line and one key line per block, as for the table's keys
     // (the man page and its test read the file that way).
-    std::string intro = "Each provider named in oauth.providers has the keys below, <name> being its "
-                        "name (environment: FCGI_USERS_OAUTH_<NAME>_<FIELD>, e.g. "
-                        "FCGI_USERS_OAUTH_CORP_ISSUER). ";
+    std::string intro =
+        "Each provider named in oauth.providers has the keys below, <name> being its "
+        "name (environment: FCGI_USERS_OAUTH_<NAME>_<FIELD>, e.g. "
+        "FCGI_USERS_OAUTH_CORP_ISSUER). ";
     for (const auto& pf : provider_fields()) {
         out += "\n# " + intro + pf.doc + "\n";
         intro.clear();
-        out += "# oauth.<name>." + std::string(pf.field) + " =" + (*pf.def ? " " + std::string(pf.def) : "") + "\n";
+        out += "# oauth.<name>." + std::string(pf.field) + " =" +
+               (*pf.def ? " " + std::string(pf.def) : "") + "\n";
     }
     return out;
 }

@@ -16,12 +16,12 @@ namespace fu {
 
 // A bad configuration: names the key so that main can print one clear line.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     ConfigError(std::string key, const std::string& message)
         : std::runtime_error(key + ": " + message), key_(std::move(key)) {}
     const std::string& key() const { return key_; }
 
-private:
+  private:
     std::string key_;
 };
 
@@ -29,7 +29,7 @@ enum class Transport { bearer, cookie };
 enum class Strategy { jwt, database };
 
 struct BackendConfig {
-    std::string name;    // jwt, cookie or database
+    std::string name;  // jwt, cookie or database
     Transport transport;
     Strategy strategy;
     std::string prefix;  // e.g. /auth/jwt
@@ -62,9 +62,11 @@ struct HookConfig {
     long timeout_seconds = 30;
     long max_attempts = 5;
     long backoff_seconds = 5;
-    SecretString token_key;     // seals pending tokens at rest; empty: derived from access_token.secret
+    SecretString
+        token_key;  // seals pending tokens at rest; empty: derived from access_token.secret
     long retention_seconds = 7L * 86400;  // delivered rows kept this long; 0: forever
-    bool token_in_argv = true;  // the token as $2 (visible in ps) besides FCGI_USERS_TOKEN and stdin
+    bool token_in_argv =
+        true;  // the token as $2 (visible in ps) besides FCGI_USERS_TOKEN and stdin
     std::string workdir;
     std::string path;
 };
@@ -147,7 +149,7 @@ struct Config {
 
     std::string backend_names;
     std::map<std::string, BackendConfig> backend_settings;  // all three, enabled or not
-    std::vector<BackendConfig> backends;                  // the enabled ones, in order
+    std::vector<BackendConfig> backends;                    // the enabled ones, in order
     CookieConfig cookie;
     HookConfig hooks;
     std::string check_path;

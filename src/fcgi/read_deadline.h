@@ -13,12 +13,13 @@
 namespace fu {
 
 class ReadDeadlines {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     // One slot per worker; a watchdog thread checks the armed ones every
     // `tick`. Joins the thread on destruction.
-    explicit ReadDeadlines(size_t slots, std::chrono::milliseconds tick = std::chrono::milliseconds(100));
+    explicit ReadDeadlines(size_t slots,
+                           std::chrono::milliseconds tick = std::chrono::milliseconds(100));
     ~ReadDeadlines();
     ReadDeadlines(const ReadDeadlines&) = delete;
     ReadDeadlines& operator=(const ReadDeadlines&) = delete;
@@ -30,7 +31,7 @@ public:
     // Returns whether the deadline passed (and `fd` was shut down for reading).
     bool disarm(size_t slot);
 
-private:
+  private:
     struct Slot {
         int fd = -1;  // -1: not armed
         Clock::time_point deadline;

@@ -23,8 +23,8 @@
 #include "fcgi/listen_socket.h"
 #include "fcgi/notify.h"
 #include "fcgi/read_deadline.h"
-#include "metrics/metrics.h"
 #include "handlers/check.h"
+#include "metrics/metrics.h"
 #include "store/stores.h"
 #include "util/log.h"
 #include "wrap/fcgi.h"
@@ -59,24 +59,25 @@ bool accept_error_is_fatal(int err) {
 // without spinning, while the requests in flight finish and free some. One
 // log line per second at most across all workers, with the count since.
 class AcceptBackoff {
-public:
+  public:
     void failed(int err, Metrics& metrics) {
         metrics.count_accept_error(err);
         suppressed_.fetch_add(1, std::memory_order_relaxed);
         auto now = Clock::now().time_since_epoch().count();
         auto last = last_log_.load(std::memory_order_relaxed);
-        if (now - last >= std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() &&
+        if (now - last >=
+                std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() &&
             last_log_.compare_exchange_strong(last, now)) {
             long n = suppressed_.exchange(0);
-            log::warn(std::string("accept failed: ") + std::strerror(err) + " (" + std::to_string(n) +
-                      " accept errors in the last second); retrying");
+            log::warn(std::string("accept failed: ") + std::strerror(err) + " (" +
+                      std::to_string(n) + " accept errors in the last second); retrying");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1L << std::min(streak_, 8)));
         ++streak_;
     }
     void succeeded() { streak_ = 0; }
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
     int streak_ = 0;  // this worker's errors in a row
     // Shared by all workers: when the last line was logged, and how many since.
@@ -112,8 +113,8 @@ enum class BodyRead { ok, too_large, short_body, too_slow };
 
 // CGI rules: no CONTENT_LENGTH, no body (an authorizer gets none either).
 // The whole body must arrive within request_body_timeout (deadline slot `slot`).
-BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config, ReadDeadlines& deadlines,
-                   size_t slot) {
+BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config,
+                   ReadDeadlines& deadlines, size_t slot) {
     if (req.content_length <= 0 || req.role == "AUTHORIZER") return BodyRead::ok;
     if (req.content_length > config.max_body_bytes) return BodyRead::too_large;
     size_t want = static_cast<size_t>(req.content_length);
@@ -121,7 +122,8 @@ BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config, Re
     size_t got = 0;
     deadlines.arm(slot, r->ipcFd, Clock::now() + std::chrono::seconds(config.request_body_timeout));
     while (got < want) {
-        int n = FCGX_GetStr(req.body.data() + got, static_cast<int>(std::min<size_t>(want - got, 1 << 20)), r->in);
+        int n = FCGX_GetStr(req.body.data() + got,
+                            static_cast<int>(std::min<size_t>(want - got, 1 << 20)), r->in);
         if (n <= 0) break;
         got += static_cast<size_t>(n);
     }
@@ -136,8 +138,8 @@ void write_all(FCGX_Request* r, const std::string& data) {
 }
 
 // Writes the answer, finishes the request, counts it and logs its one access line.
-void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route, const http::Request& req,
-             const http::Response& res, Clock::time_point start) {
+void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route,
+             const http::Request& req, const http::Response& res, Clock::time_point start) {
     const Config& config = deps.config;
     std::string out = http::serialize(res);
     if (req.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
@@ -204,13 +206,15 @@ struct Job {
 // one pool hashes passwords (hash_slots), one waits on OAuth providers
 // (oauth.outbound_slots). The queue is bounded: beyond it, 503 at once.
 class HashPool {
-public:
+  public:
     // The threads record their metrics in shards first_shard, first_shard + 1, ...
     // report_queue: the pool whose queue length /metrics shows as the hash queue.
-    HashPool(const Deps& deps, long threads, size_t first_shard, long queue_limit, bool report_queue)
+    HashPool(const Deps& deps, long threads, size_t first_shard, long queue_limit,
+             bool report_queue)
         : deps_(deps), queue_limit_(queue_limit), report_queue_(report_queue) {
         for (long i = 0; i < threads; ++i)
-            threads_.emplace_back([this, shard = first_shard + static_cast<size_t>(i)] { loop(shard); });
+            threads_.emplace_back(
+                [this, shard = first_shard + static_cast<size_t>(i)] { loop(shard); });
     }
     ~HashPool() { stop(); }
     HashPool(const HashPool&) = delete;
@@ -239,7 +243,7 @@ public:
         for (auto& t : threads_) t.join();
     }
 
-private:
+  private:
     void loop(size_t shard) {
         DbThread db_thread;
         WorkerContext worker(deps_);
@@ -270,8 +274,8 @@ private:
 };
 
 void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex, HashPool& hash_pool, HashPool& outbound_pool, ReadDeadlines& deadlines,
-            size_t shard) {
+            std::mutex& accept_mutex, HashPool& hash_pool, HashPool& outbound_pool,
+            ReadDeadlines& deadlines, size_t shard) {
     DbThread db_thread;
     WorkerContext thread_context(deps);
     Context& ctx = thread_context.ctx;
@@ -297,42 +301,50 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
         }
         backoff.succeeded();
         auto start = Clock::now();
-        http::Request req = http::request_from_params(read_params(slot->get()), config.mount_prefix);
+        http::Request req =
+            http::request_from_params(read_params(slot->get()), config.mount_prefix);
         http::Response res;
         size_t route = router.route_count();  // "unmatched" until the router says otherwise
         switch (read_body(slot->get(), req, config, deadlines, shard)) {
-        case BodyRead::too_large: res = http::payload_too_large(); break;
-        case BodyRead::too_slow: res = http::detail(408, "Request body not received in time"); break;
-        case BodyRead::short_body: res = http::detail(400, "Request body shorter than its Content-Length"); break;
-        case BodyRead::ok:
-            if (req.role == "AUTHORIZER") {
-                res = authorizer_response(req, ctx);
+            case BodyRead::too_large:
+                res = http::payload_too_large();
                 break;
-            }
-            if (req.role != "RESPONDER") {
-                res = http::detail(500, "Unsupported FastCGI role");
+            case BodyRead::too_slow:
+                res = http::detail(408, "Request body not received in time");
                 break;
-            }
-            auto m = router.match(req);
-            route = m.route;
-            if (!m.handler) {
-                res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
-            } else if (m.cost != http::Cost::cheap) {
-                bool hashes = m.cost == http::Cost::hashes_password;
-                Job job{std::move(slot), std::move(req), m.handler, m.route, start};
-                if ((hashes ? hash_pool : outbound_pool).try_submit(job)) {
-                    slot = std::make_unique<fcgi::Request>(listen_fd);
-                    continue;
+            case BodyRead::short_body:
+                res = http::detail(400, "Request body shorter than its Content-Length");
+                break;
+            case BodyRead::ok:
+                if (req.role == "AUTHORIZER") {
+                    res = authorizer_response(req, ctx);
+                    break;
                 }
-                slot = std::move(job.slot);
-                req = std::move(job.req);
-                log::warn(hashes ? "hash queue full (hash_queue_limit): answering 503"
-                                 : "outbound queue full (oauth.outbound_queue_limit): answering 503");
-                res = http::service_unavailable();
-            } else {
-                res = run_handler(*m.handler, req, ctx);
-            }
-            break;
+                if (req.role != "RESPONDER") {
+                    res = http::detail(500, "Unsupported FastCGI role");
+                    break;
+                }
+                auto m = router.match(req);
+                route = m.route;
+                if (!m.handler) {
+                    res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
+                } else if (m.cost != http::Cost::cheap) {
+                    bool hashes = m.cost == http::Cost::hashes_password;
+                    Job job{std::move(slot), std::move(req), m.handler, m.route, start};
+                    if ((hashes ? hash_pool : outbound_pool).try_submit(job)) {
+                        slot = std::make_unique<fcgi::Request>(listen_fd);
+                        continue;
+                    }
+                    slot = std::move(job.slot);
+                    req = std::move(job.req);
+                    log::warn(
+                        hashes ? "hash queue full (hash_queue_limit): answering 503"
+                               : "outbound queue full (oauth.outbound_queue_limit): answering 503");
+                    res = http::service_unavailable();
+                } else {
+                    res = run_handler(*m.handler, req, ctx);
+                }
+                break;
         }
         respond(slot->get(), deps, shard, route, req, res, start);
     }
@@ -344,15 +356,20 @@ int open_listen_socket(const Config& config) {
     if (FCGX_Init() != 0) throw ConfigError("listen", "libfcgi could not be initialised");
     if (config.listen.empty()) {
         if (int fd = listen::systemd_socket(); fd >= 0) return fd;
-        if (FCGX_IsCGI()) throw ConfigError("listen", "is empty and no FastCGI socket was inherited on descriptor 0");
+        if (FCGX_IsCGI())
+            throw ConfigError("listen",
+                              "is empty and no FastCGI socket was inherited on descriptor 0");
         return 0;
     }
     if (config.listen.find('/') != std::string::npos) {
         struct stat st {};
-        if (lstat(config.listen.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(config.listen.c_str());
+        if (lstat(config.listen.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+            unlink(config.listen.c_str());
     }
     int fd = FCGX_OpenSocket(config.listen.c_str(), static_cast<int>(config.listen_backlog));
-    if (fd < 0) throw ConfigError("listen", "cannot listen on '" + config.listen + "': " + std::strerror(errno));
+    if (fd < 0)
+        throw ConfigError("listen",
+                          "cannot listen on '" + config.listen + "': " + std::strerror(errno));
     return fd;
 }
 
@@ -362,8 +379,8 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_listen_fd.store(config.listen.empty() ? -1 : listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
-    HashPool hash_pool(deps, deps.hasher.slots(), static_cast<size_t>(config.workers), config.hash_queue_limit,
-                       true);
+    HashPool hash_pool(deps, deps.hasher.slots(), static_cast<size_t>(config.workers),
+                       config.hash_queue_limit, true);
     // Threads only when a provider is configured (the routes exist only then).
     HashPool outbound_pool(deps, config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots,
                            static_cast<size_t>(config.workers + deps.hasher.slots()),
@@ -371,11 +388,11 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     ReadDeadlines deadlines(static_cast<size_t>(config.workers));
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
-        threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps), listen_fd,
-                             std::ref(accept_mutex), std::ref(hash_pool), std::ref(outbound_pool),
-                             std::ref(deadlines),
-                             static_cast<size_t>(i));
-    log::info("serving on " + (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
+        threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps),
+                             listen_fd, std::ref(accept_mutex), std::ref(hash_pool),
+                             std::ref(outbound_pool), std::ref(deadlines), static_cast<size_t>(i));
+    log::info("serving on " +
+              (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +
               std::to_string(deps.hasher.slots()) + " hash slots");
     notify::send("READY=1");

@@ -1,11 +1,10 @@
 // The FastCGI side: the listening socket, N worker threads that each accept
 // with FCGX_Accept_r (under one mutex, as libfcgi's examples/threaded.c),
 // hash_slots hash threads that finish the requests which hash a password
-// (the workers hand them over and accept again), and a graceful stop: SIGTERM/SIGINT stop accepting, the requests in flight
-// finish, contexts (and database connections) close, serve() returns.
-// A failed accept (EMFILE, ENOMEM, ...) never ends a worker: it pauses and
-// retries (counted in /metrics); a request body must arrive within
-// request_body_timeout (else 408).
+// (the workers hand them over and accept again), and a graceful stop: SIGTERM/SIGINT stop
+// accepting, the requests in flight finish, contexts (and database connections) close, serve()
+// returns. A failed accept (EMFILE, ENOMEM, ...) never ends a worker: it pauses and retries
+// (counted in /metrics); a request body must arrive within request_body_timeout (else 408).
 #pragma once
 
 #include <string>

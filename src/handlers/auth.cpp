@@ -34,8 +34,8 @@ std::string login_cookie(const CookieConfig& c, const std::string& token) {
 }
 
 std::string logout_cookie(const CookieConfig& c) {
-    return c.name + "=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT" + cookie_attributes(c) + "; Max-Age=0" +
-           cookie_tail(c);
+    return c.name + "=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT" + cookie_attributes(c) +
+           "; Max-Age=0" + cookie_tail(c);
 }
 
 http::Response login(const BackendConfig& backend, const http::Request& req, Context& ctx) {
@@ -53,9 +53,13 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
     const std::string* password = http::find(*form, "password");
     const std::string* grant_type = http::find(*form, "grant_type");
     if (grant_type && !grant_type->empty() && *grant_type != "password")
-        problems.push_back({{"body", "grant_type"}, "String should match pattern '^password$'", "string_pattern_mismatch"});
-    if (!username || username->empty()) problems.push_back({{"body", "username"}, "Field required", "missing"});
-    if (!password || password->empty()) problems.push_back({{"body", "password"}, "Field required", "missing"});
+        problems.push_back({{"body", "grant_type"},
+                            "String should match pattern '^password$'",
+                            "string_pattern_mismatch"});
+    if (!username || username->empty())
+        problems.push_back({{"body", "username"}, "Field required", "missing"});
+    if (!password || password->empty())
+        problems.push_back({{"body", "password"}, "Field required", "missing"});
     if (!problems.empty()) return http::unprocessable(problems);
 
     // The throttle check rides on the user lookup, before any hash.
@@ -73,7 +77,8 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
     }
     const User& user = **found;
     if (auto r = ctx.throttle.succeeded(*attempt); !r) return store_failure(r.error());
-    if (backend.requires_verification && !user.is_verified) return http::bad_request("LOGIN_USER_NOT_VERIFIED");
+    if (backend.requires_verification && !user.is_verified)
+        return http::bad_request("LOGIN_USER_NOT_VERIFIED");
 
     return login_response(backend, user, attempt->lookup.generation, ctx);
 }
@@ -171,11 +176,13 @@ void register_auth_routes(http::Router& router, const Config& config) {
     router.add("POST", "/auth/logout-all", logout_all);
     for (const BackendConfig& b : config.backends) {
         const BackendConfig* backend = &b;
-        router.add("POST", b.prefix + "/login",
-                   [backend](const http::Request& req, Context& ctx) { return login(*backend, req, ctx); },
-                   http::Cost::hashes_password);
-        router.add("POST", b.prefix + "/logout",
-                   [backend](const http::Request& req, Context& ctx) { return logout(*backend, req, ctx); });
+        router.add(
+            "POST", b.prefix + "/login",
+            [backend](const http::Request& req, Context& ctx) { return login(*backend, req, ctx); },
+            http::Cost::hashes_password);
+        router.add("POST", b.prefix + "/logout", [backend](const http::Request& req, Context& ctx) {
+            return logout(*backend, req, ctx);
+        });
         if (b.refresh_tokens)
             router.add("POST", b.prefix + "/refresh",
                        [backend](const http::Request& req, Context& ctx) {

@@ -19,16 +19,20 @@ namespace {
 struct CheckRules {
     Requirements need;
     bool optional = false;
-    bool valid = true;         // every word of FCGI_USERS_REQUIRE known
-    bool valid_query = true;   // every parameter of the check route's query known
+    bool valid = true;        // every word of FCGI_USERS_REQUIRE known
+    bool valid_query = true;  // every parameter of the check route's query known
 };
 
 void apply_rule(CheckRules& rules, std::string_view word) {
-    if (word == "superuser") rules.need.superuser = true;
-    else if (word == "verified") rules.need.verified = true;
-    else if (word == "optional") rules.optional = true;
-    else if (word == "active" || word.empty()) {}
-    else rules.valid = false;
+    if (word == "superuser")
+        rules.need.superuser = true;
+    else if (word == "verified")
+        rules.need.verified = true;
+    else if (word == "optional")
+        rules.optional = true;
+    else if (word == "active" || word.empty()) {
+    } else
+        rules.valid = false;
 }
 
 void apply_list(CheckRules& rules, std::string_view list) {
@@ -50,9 +54,12 @@ CheckRules rules_of(const http::Request& req) {
     CheckRules rules;
     if (req.role != "AUTHORIZER") {
         for (const auto& [k, v] : req.query) {
-            if (k == "require") apply_list(rules, v);
-            else if (k == "optional") rules.optional = true;
-            else rules.valid = false;
+            if (k == "require")
+                apply_list(rules, v);
+            else if (k == "optional")
+                rules.optional = true;
+            else
+                rules.valid = false;
         }
         rules.valid_query = rules.valid;
     }
@@ -84,7 +91,9 @@ CheckOutcome check_request(const http::Request& req, Context& ctx) {
             out.status = 200;
             return out;
         }
-        out.status = who.error().code == AuthError::forbidden ? 403 : who.error().code == AuthError::unavailable ? 503 : 401;
+        out.status = who.error().code == AuthError::forbidden     ? 403
+                     : who.error().code == AuthError::unavailable ? 503
+                                                                  : 401;
         return out;
     }
     out.status = 200;
@@ -102,11 +111,17 @@ http::Response handle_check(const http::Request& req, Context& ctx) {
     CheckOutcome c = check_request(req, ctx);
     http::Response res;
     switch (c.status) {
-    case 200: res = http::json_text(200, "{}"); break;
-    case 401: return http::unauthorized();
-    case 403: return http::forbidden();
-    case 500: return http::internal_error();
-    default: return http::service_unavailable();
+        case 200:
+            res = http::json_text(200, "{}");
+            break;
+        case 401:
+            return http::unauthorized();
+        case 403:
+            return http::forbidden();
+        case 500:
+            return http::internal_error();
+        default:
+            return http::service_unavailable();
     }
     for (const auto& [k, v] : c.user) res.with_header("X-User-" + k, v);
     res.with_header("Cache-Control", "no-store");
@@ -121,7 +136,9 @@ http::Response authorizer_response(const http::Request& req, Context& ctx) {
     res.status = c.status;
     for (const auto& [k, v] : c.user) {
         std::string name = "Variable-USER_";
-        for (char ch : k) name += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        for (char ch : k)
+            name +=
+                ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         res.with_header(name, v);
     }
     if (c.status == 401) res.with_header("WWW-Authenticate", "Bearer");

@@ -14,7 +14,8 @@ struct Context;
 
 struct CheckOutcome {
     int status = 401;  // 200, 401, 403, 503, or 500 for a misconfigured FCGI_USERS_REQUIRE
-    std::vector<std::pair<std::string, std::string>> user;  // (Id, ...), (Email, ...), ... when someone is logged in
+    std::vector<std::pair<std::string, std::string>>
+        user;  // (Id, ...), (Email, ...), ... when someone is logged in
 };
 
 CheckOutcome check_request(const http::Request& req, Context& ctx);

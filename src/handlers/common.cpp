@@ -37,9 +37,12 @@ http::Response user_response(int status, const User& user, Context& ctx) {
 
 http::Response auth_failure(AuthError e) {
     switch (e) {
-    case AuthError::unauthorized: return http::unauthorized();
-    case AuthError::forbidden: return http::forbidden();
-    case AuthError::unavailable: return http::service_unavailable();
+        case AuthError::unauthorized:
+            return http::unauthorized();
+        case AuthError::forbidden:
+            return http::forbidden();
+        case AuthError::unavailable:
+            return http::service_unavailable();
     }
     return http::internal_error();
 }
@@ -51,7 +54,8 @@ http::Response accepted_then(std::function<void()> work) {
 }
 
 http::Response store_failure(const Error<db::DbError>& e) {
-    return e.code == db::DbError::unavailable ? http::service_unavailable() : http::internal_error();
+    return e.code == db::DbError::unavailable ? http::service_unavailable()
+                                              : http::internal_error();
 }
 
 http::Response too_many_attempts(const char* code, long long wait_ms) {
@@ -60,7 +64,8 @@ http::Response too_many_attempts(const char* code, long long wait_ms) {
     return res;
 }
 
-std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code) {
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address,
+                                                  const char* code) {
     auto wait = ctx.throttle.token_wait(address);
     if (!wait) return store_failure(wait.error());
     if (*wait <= 0) return std::nullopt;
@@ -68,7 +73,8 @@ std::optional<http::Response> token_guess_refused(Context& ctx, const std::strin
     return too_many_attempts(code, *wait);
 }
 
-http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token) {
+http::Response token_answer(const std::string& access_token,
+                            const std::optional<std::string>& refresh_token) {
     json::Doc d(cJSON_CreateObject());
     cJSON_AddStringToObject(d.get(), "access_token", access_token.c_str());
     cJSON_AddStringToObject(d.get(), "token_type", "bearer");

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "auth/authenticator.h"
-#include "metrics/metrics.h"
 #include "http/response.h"
+#include "metrics/metrics.h"
 #include "model/user.h"
 
 namespace fu {
@@ -40,9 +40,11 @@ http::Response store_failure(const Error<db::DbError>& e);
 // 429 {"detail": code} with Retry-After: the wait in whole seconds.
 http::Response too_many_attempts(const char* code, long long wait_ms);
 // The 429 (or 503) when bad reset/verify tokens from `address` are refused now.
-std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address, const char* code);
+std::optional<http::Response> token_guess_refused(Context& ctx, const std::string& address,
+                                                  const char* code);
 // {"access_token", "token_type": "bearer"} and, when there is one, "refresh_token".
-http::Response token_answer(const std::string& access_token, const std::optional<std::string>& refresh_token);
+http::Response token_answer(const std::string& access_token,
+                            const std::optional<std::string>& refresh_token);
 // Counts a rare event in /metrics (no-op outside `serve`).
 void count(Context& ctx, SessionEvent e);
 

@@ -1,7 +1,8 @@
 // Context: what a handler works with. Deps are shared by all threads and
 // read-only; a Context belongs to one worker thread, whose UserManager,
 // Authenticator, RefreshTokens, LoginThrottle and OAuthManager (over that
-// thread's own connection) are the handlers' only way to the database. fcgi/ builds them (WorkerContext).
+// thread's own connection) are the handlers' only way to the database. fcgi/ builds them
+// (WorkerContext).
 #pragma once
 
 #include "auth/authenticator.h"
@@ -9,8 +10,8 @@
 #include "auth/refresh_tokens.h"
 #include "config/config.h"
 #include "http/router.h"
-#include "users/password.h"
 #include "users/oauth_manager.h"
+#include "users/password.h"
 #include "users/tokens.h"
 #include "users/user_manager.h"
 
@@ -27,8 +28,8 @@ struct Deps {
     const PasswordHasher& hasher;
     const JwtCodec& jwt;
     UserManagerDeps manager;
-    Metrics* metrics = nullptr;  // null outside `serve`
-    oauth::Providers* providers = nullptr;            // null or empty: no OAuth provider configured
+    Metrics* metrics = nullptr;             // null outside `serve`
+    oauth::Providers* providers = nullptr;  // null or empty: no OAuth provider configured
     const oauth::TokenCipher* token_cipher = nullptr;  // set with providers
 };
 

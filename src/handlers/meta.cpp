@@ -18,20 +18,30 @@ http::Response handle_healthz(const http::Request&, Context& ctx) {
 http::Response handle_metrics(const http::Request&, Context& ctx) {
     std::string body = ctx.deps.metrics ? ctx.deps.metrics->exposition() : std::string();
     auto hooks = ctx.manager.hook_event_counts();
-    body += "# HELP fcgi_users_database_up Whether the database answered this scrape.\n"
-            "# TYPE fcgi_users_database_up gauge\n"
-            "fcgi_users_database_up " + std::string(hooks ? "1" : "0") + "\n";
+    body +=
+        "# HELP fcgi_users_database_up Whether the database answered this scrape.\n"
+        "# TYPE fcgi_users_database_up gauge\n"
+        "fcgi_users_database_up " +
+        std::string(hooks ? "1" : "0") + "\n";
     if (hooks) {
-        body += "# HELP fcgi_users_hook_events Hook deliveries in table hook_event, by state.\n"
-                "# TYPE fcgi_users_hook_events gauge\n"
-                "fcgi_users_hook_events{state=\"pending\"} " + std::to_string(hooks->pending) + "\n"
-                "fcgi_users_hook_events{state=\"failed\"} " + std::to_string(hooks->failed) + "\n";
+        body +=
+            "# HELP fcgi_users_hook_events Hook deliveries in table hook_event, by state.\n"
+            "# TYPE fcgi_users_hook_events gauge\n"
+            "fcgi_users_hook_events{state=\"pending\"} " +
+            std::to_string(hooks->pending) +
+            "\n"
+            "fcgi_users_hook_events{state=\"failed\"} " +
+            std::to_string(hooks->failed) + "\n";
     }
     const Config& c = ctx.deps.config;
-    body += "# HELP fcgi_users_threads Worker and hash threads configured.\n"
-            "# TYPE fcgi_users_threads gauge\n"
-            "fcgi_users_threads{kind=\"worker\"} " + std::to_string(c.workers) + "\n"
-            "fcgi_users_threads{kind=\"hash\"} " + std::to_string(ctx.deps.hasher.slots()) + "\n";
+    body +=
+        "# HELP fcgi_users_threads Worker and hash threads configured.\n"
+        "# TYPE fcgi_users_threads gauge\n"
+        "fcgi_users_threads{kind=\"worker\"} " +
+        std::to_string(c.workers) +
+        "\n"
+        "fcgi_users_threads{kind=\"hash\"} " +
+        std::to_string(ctx.deps.hasher.slots()) + "\n";
     http::Response res;
     res.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     res.body = std::move(body);
@@ -70,11 +80,17 @@ void add_oauth_paths(cJSON* paths, const OAuthProviderConfig& p) {
         bool associate, callback;
     };
     const std::string n = p.name;
-    for (const Op& op : {Op{"/auth/" + n + "/authorize", "oauth:" + n + "." + p.backend + ".authorize", "Authorize", false, false},
-                         Op{"/auth/" + n + "/callback", "oauth:" + n + "." + p.backend + ".callback", "Callback", false, true},
-                         Op{"/auth/associate/" + n + "/authorize", "oauth-associate:" + n + ".authorize", "Associate authorize", true, false},
-                         Op{"/auth/associate/" + n + "/callback", "oauth-associate:" + n + ".callback", "Associate callback", true, true}}) {
-        cJSON* get = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, op.path.c_str()), "get");
+    for (const Op& op :
+         {Op{"/auth/" + n + "/authorize", "oauth:" + n + "." + p.backend + ".authorize",
+             "Authorize", false, false},
+          Op{"/auth/" + n + "/callback", "oauth:" + n + "." + p.backend + ".callback", "Callback",
+             false, true},
+          Op{"/auth/associate/" + n + "/authorize", "oauth-associate:" + n + ".authorize",
+             "Associate authorize", true, false},
+          Op{"/auth/associate/" + n + "/callback", "oauth-associate:" + n + ".callback",
+             "Associate callback", true, true}}) {
+        cJSON* get =
+            cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, op.path.c_str()), "get");
         cJSON_AddStringToObject(get, "summary", ("Oauth:" + n + "." + op.summary).c_str());
         cJSON_AddStringToObject(get, "operationId", op.id.c_str());
         cJSON* params = cJSON_AddArrayToObject(get, "parameters");
@@ -95,28 +111,35 @@ void add_oauth_paths(cJSON* paths, const OAuthProviderConfig& p) {
         }
         cJSON* responses = cJSON_AddObjectToObject(get, "responses");
         if (!op.callback) {
-            cJSON* ok = described("The provider's authorization URL; sets the CSRF cookie fastapiusersoauthcsrf");
-            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/OAuth2AuthorizeResponse")));
+            cJSON* ok = described(
+                "The provider's authorization URL; sets the CSRF cookie fastapiusersoauthcsrf");
+            cJSON_AddItemToObject(
+                ok, "content", json_content(ref("#/components/schemas/OAuth2AuthorizeResponse")));
             cJSON_AddItemToObject(responses, "200", ok);
         } else if (op.associate) {
             cJSON* ok = described("The user, with the provider account linked");
-            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/UserRead")));
+            cJSON_AddItemToObject(ok, "content",
+                                  json_content(ref("#/components/schemas/UserRead")));
             cJSON_AddItemToObject(responses, "200", ok);
         } else {
-            cJSON_AddItemToObject(responses, "200", described("The login answer of the provider's backend "
-                                                               "(bearer: the token; cookie: 204 with the cookie)"));
+            cJSON_AddItemToObject(responses, "200",
+                                  described("The login answer of the provider's backend "
+                                            "(bearer: the token; cookie: 204 with the cookie)"));
         }
         if (op.callback) {
-            cJSON_AddItemToObject(responses, "400",
-                                  error_response("ACCESS_TOKEN_DECODE_ERROR, ACCESS_TOKEN_ALREADY_EXPIRED, "
-                                                 "OAUTH_INVALID_STATE, OAUTH_NOT_AVAILABLE_EMAIL, "
-                                                 "OAUTH_USER_ALREADY_EXISTS, OAUTH_INVALID_ID_TOKEN, "
-                                                 "LOGIN_BAD_CREDENTIALS, or the provider's error"));
+            cJSON_AddItemToObject(
+                responses, "400",
+                error_response("ACCESS_TOKEN_DECODE_ERROR, ACCESS_TOKEN_ALREADY_EXPIRED, "
+                               "OAUTH_INVALID_STATE, OAUTH_NOT_AVAILABLE_EMAIL, "
+                               "OAUTH_USER_ALREADY_EXISTS, OAUTH_INVALID_ID_TOKEN, "
+                               "LOGIN_BAD_CREDENTIALS, or the provider's error"));
             cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
         }
-        if (op.associate) cJSON_AddItemToObject(responses, "401", ref("#/components/responses/Unauthorized"));
-        cJSON_AddItemToObject(responses, "502",
-                              error_response("OAUTH_PROVIDER_UNAVAILABLE or OAUTH_PROVIDER_BAD_RESPONSE"));
+        if (op.associate)
+            cJSON_AddItemToObject(responses, "401", ref("#/components/responses/Unauthorized"));
+        cJSON_AddItemToObject(
+            responses, "502",
+            error_response("OAUTH_PROVIDER_UNAVAILABLE or OAUTH_PROVIDER_BAD_RESPONSE"));
     }
 }
 
@@ -157,17 +180,20 @@ std::string openapi_document(const Config& config) {
     }
     for (const BackendConfig& b : config.backends) {
         const bool bearer = b.transport == Transport::bearer;
-        cJSON* login = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, (b.prefix + "/login").c_str()), "post");
+        cJSON* login = cJSON_AddObjectToObject(
+            cJSON_AddObjectToObject(paths, (b.prefix + "/login").c_str()), "post");
         cJSON_AddStringToObject(login, "summary", ("Auth:" + b.name + ".Login").c_str());
         cJSON_AddStringToObject(login, "operationId", ("auth:" + b.name + ".login").c_str());
         cJSON* body = cJSON_AddObjectToObject(login, "requestBody");
         cJSON_AddBoolToObject(body, "required", true);
-        cJSON* form = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "content"), "application/x-www-form-urlencoded");
+        cJSON* form = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "content"),
+                                              "application/x-www-form-urlencoded");
         cJSON_AddItemToObject(form, "schema", ref("#/components/schemas/LoginForm"));
         cJSON* responses = cJSON_AddObjectToObject(login, "responses");
         if (bearer) {
             cJSON* ok = described("The access token");
-            cJSON_AddItemToObject(ok, "content", json_content(ref("#/components/schemas/BearerResponse")));
+            cJSON_AddItemToObject(ok, "content",
+                                  json_content(ref("#/components/schemas/BearerResponse")));
             cJSON_AddItemToObject(responses, "200", ok);
         } else {
             cJSON_AddItemToObject(responses, "204", described("The token, in the cookie"));
@@ -178,7 +204,8 @@ std::string openapi_document(const Config& config) {
         cJSON_AddItemToObject(responses, "422", ref("#/components/responses/ValidationError"));
         cJSON_AddItemToObject(responses, "429", ref("#/components/responses/TooManyAttempts"));
 
-        cJSON* logout = cJSON_AddObjectToObject(cJSON_AddObjectToObject(paths, (b.prefix + "/logout").c_str()), "post");
+        cJSON* logout = cJSON_AddObjectToObject(
+            cJSON_AddObjectToObject(paths, (b.prefix + "/logout").c_str()), "post");
         cJSON_AddStringToObject(logout, "summary", ("Auth:" + b.name + ".Logout").c_str());
         cJSON_AddStringToObject(logout, "operationId", ("auth:" + b.name + ".logout").c_str());
         cJSON* out = cJSON_AddObjectToObject(logout, "responses");

@@ -178,7 +178,8 @@ http::Response associate_callback(Provider& provider, const http::Request& req, 
     auto account = provider_account(provider, true, req, std::get<oauth::State>(state), ctx);
     if (auto* res = std::get_if<http::Response>(&account)) return std::move(*res);
 
-    auto user = ctx.oauth.associate(provider.config(), std::get<ProviderAccount>(account), who->user);
+    auto user =
+        ctx.oauth.associate(provider.config(), std::get<ProviderAccount>(account), who->user);
     if (!user) return oauth_failure(user.error());
     return user_response(200, *user, ctx);
 }

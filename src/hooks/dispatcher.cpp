@@ -28,10 +28,11 @@ void log_output(const HookEventRow& row, const char* stream, const std::string& 
     size_t start = 0;
     while (start < text.size()) {
         size_t nl = text.find('\n', start);
-        std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        std::string line =
+            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
         if (!line.empty())
-            log::info("hook " + row.event.event + " #" + std::to_string(row.id) + " user " + row.event.user_id +
-                      " " + stream + ": " + line);
+            log::info("hook " + row.event.event + " #" + std::to_string(row.id) + " user " +
+                      row.event.user_id + " " + stream + ": " + line);
         if (nl == std::string::npos) break;
         start = nl + 1;
     }
@@ -44,7 +45,8 @@ Command command_for(const Config& config, const HookEventRow& row, const std::st
     // $2 is visible in ps to every local user while the command runs: with
     // hook.token_in_argv = false it is empty, and the token comes only in
     // FCGI_USERS_TOKEN and on standard input.
-    if (row.event.token) c.args.push_back(config.hooks.token_in_argv ? *row.event.token : std::string());
+    if (row.event.token)
+        c.args.push_back(config.hooks.token_in_argv ? *row.event.token : std::string());
     if (row.event.token) c.stdin_text = *row.event.token + "\n";
     c.env = {{"PATH", config.hooks.path},
              {"HOME", config.hooks.workdir},
@@ -97,7 +99,8 @@ void Dispatcher::purge_if_due(Stores& stores) {
     }
     auto purged = stores.hook_events().purge_delivered(config_.hooks.retention_seconds, 1000);
     if (purged && *purged > 0)
-        log::info("hooks: " + std::to_string(*purged) + " delivered events older than hook.retention deleted");
+        log::info("hooks: " + std::to_string(*purged) +
+                  " delivered events older than hook.retention deleted");
 }
 
 void Dispatcher::loop() {
@@ -119,14 +122,15 @@ void Dispatcher::loop() {
                 // look delivered and deliver nothing.
                 log::error("hook " + row.event.event + " #" + std::to_string(row.id) +
                            ": its token cannot be opened (hook.token_key changed?); marked failed");
-                (void)stores.hook_events().mark_attempt_failed(row.id, -1, "token sealed under another hook.token_key",
-                                                                std::nullopt);
+                (void)stores.hook_events().mark_attempt_failed(
+                    row.id, -1, "token sealed under another hook.token_key", std::nullopt);
                 continue;
             }
             auto it = config_.hooks.commands.find(row.event.event);
             if (it == config_.hooks.commands.end() || it->second.empty()) {
                 // Configured when recorded, not any more: nothing to run.
-                log::warn("hook " + row.event.event + " #" + std::to_string(row.id) + ": no command configured now; marked done");
+                log::warn("hook " + row.event.event + " #" + std::to_string(row.id) +
+                          ": no command configured now; marked done");
                 (void)stores.hook_events().mark_done(row.id);
                 continue;
             }
@@ -137,17 +141,20 @@ void Dispatcher::loop() {
                 (void)stores.hook_events().mark_done(row.id);
                 continue;
             }
-            std::string tail = without_token(o.stderr_text.size() > kErrorTailBytes
-                                                 ? o.stderr_text.substr(o.stderr_text.size() - kErrorTailBytes)
-                                                 : o.stderr_text,
-                                             row);
-            if (o.timed_out) tail += (tail.empty() ? "" : "\n") + std::string("killed after hook.timeout");
+            std::string tail =
+                without_token(o.stderr_text.size() > kErrorTailBytes
+                                  ? o.stderr_text.substr(o.stderr_text.size() - kErrorTailBytes)
+                                  : o.stderr_text,
+                              row);
+            if (o.timed_out)
+                tail += (tail.empty() ? "" : "\n") + std::string("killed after hook.timeout");
             std::optional<long> retry;
             if (row.attempts < config_.hooks.max_attempts)
                 retry = config_.hooks.backoff_seconds << std::min<long>(row.attempts - 1, 20);
-            log::warn("hook " + row.event.event + " #" + std::to_string(row.id) + " user " + row.event.user_id +
-                      " failed (status " + std::to_string(o.exit_status) + (o.timed_out ? ", timed out" : "") +
-                      ", attempt " + std::to_string(row.attempts) + ")" +
+            log::warn("hook " + row.event.event + " #" + std::to_string(row.id) + " user " +
+                      row.event.user_id + " failed (status " + std::to_string(o.exit_status) +
+                      (o.timed_out ? ", timed out" : "") + ", attempt " +
+                      std::to_string(row.attempts) + ")" +
                       (retry ? ", retry in " + std::to_string(*retry) + " s" : ", giving up"));
             (void)stores.hook_events().mark_attempt_failed(row.id, o.exit_status, tail, retry);
             continue;

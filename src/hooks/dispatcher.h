@@ -22,7 +22,7 @@ class Stores;
 namespace fu::hooks {
 
 class Dispatcher {
-public:
+  public:
     explicit Dispatcher(const Config& config) : config_(config) {}
     ~Dispatcher() { stop(); }
     Dispatcher(const Dispatcher&) = delete;
@@ -35,7 +35,7 @@ public:
     void wake();
     static void wake_callback(void* self) { static_cast<Dispatcher*>(self)->wake(); }
 
-private:
+  private:
     void loop();
     void purge_if_due(Stores& stores);
 

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
 namespace fu::hooks {
@@ -27,7 +27,7 @@ void keep_tail(std::string& s, const char* data, size_t n) {
 
 // Owns a descriptor.
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() { reset(); }
@@ -39,7 +39,7 @@ public:
         fd_ = fd;
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -91,7 +91,8 @@ Outcome run(const Command& cmd) {
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);
     sigaddset(&defaults, SIGHUP);  // the service ignores it (src/fcgi/server.cpp); a hook must not
-    posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(
+        &setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&setup.attr, 0);
     posix_spawnattr_setsigmask(&setup.attr, &none);
     posix_spawnattr_setsigdefault(&setup.attr, &defaults);
@@ -105,8 +106,9 @@ Outcome run(const Command& cmd) {
     if (rc != 0) {
         // As a shell says of a command it cannot run: 126, and why.
         out.exit_status = 126;
-        out.stderr_text = std::string("fcgi-users: cannot start /bin/sh in the hook's working directory '") +
-                          cmd.workdir + "': " + std::strerror(rc) + "\n";
+        out.stderr_text =
+            std::string("fcgi-users: cannot start /bin/sh in the hook's working directory '") +
+            cmd.workdir + "': " + std::strerror(rc) + "\n";
         return out;
     }
     in_r.reset();
@@ -114,7 +116,8 @@ Outcome run(const Command& cmd) {
     err_w.reset();
     // Whatever the command reads of it; a pipe holds far more than a token,
     // so this never blocks, and closing it gives the command its end of file.
-    if (!cmd.stdin_text.empty()) (void)!::write(in_w.get(), cmd.stdin_text.data(), cmd.stdin_text.size());
+    if (!cmd.stdin_text.empty())
+        (void)!::write(in_w.get(), cmd.stdin_text.data(), cmd.stdin_text.size());
     in_w.reset();
 
     // The child's exit is a readable descriptor: one poll waits for output,
@@ -126,7 +129,8 @@ Outcome run(const Command& cmd) {
     // Done when both pipes closed and the shell exited: a background child
     // still holding the output keeps it running, until the time-out.
     while (out_open || err_open || running) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             out.timed_out = true;
             break;
@@ -140,7 +144,8 @@ Outcome run(const Command& cmd) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
             if (got > 0) {
-                keep_tail(i == 0 ? out.stdout_text : out.stderr_text, buf, static_cast<size_t>(got));
+                keep_tail(i == 0 ? out.stdout_text : out.stderr_text, buf,
+                          static_cast<size_t>(got));
             } else if (got == 0 || errno != EINTR) {
                 (i == 0 ? out_open : err_open) = false;
             }
@@ -152,8 +157,10 @@ Outcome run(const Command& cmd) {
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return out;
     }
-    if (WIFEXITED(status)) out.exit_status = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) out.exit_status = 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        out.exit_status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        out.exit_status = 128 + WTERMSIG(status);
     return out;
 }
 

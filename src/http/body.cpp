@@ -12,7 +12,8 @@ bool is_json_type(const std::string& content_type) {
     std::string mt = media_type(content_type);
     if (mt.empty()) return true;  // FastAPI tries JSON when no type is given
     if (mt == "application/json") return true;
-    return mt.rfind("application/", 0) == 0 && mt.size() > 5 && mt.compare(mt.size() - 5, 5, "+json") == 0;
+    return mt.rfind("application/", 0) == 0 && mt.size() > 5 &&
+           mt.compare(mt.size() - 5, 5, "+json") == 0;
 }
 
 bool atext(unsigned char c) {
@@ -29,13 +30,15 @@ JsonBody::JsonBody(const Request& req) {
         return;
     }
     if (!is_json_type(req.content_type)) {
-        errors_.push_back({{"body"}, "Input should be a valid dictionary or object to extract fields from",
+        errors_.push_back({{"body"},
+                           "Input should be a valid dictionary or object to extract fields from",
                            "model_attributes_type"});
         return;
     }
     // MariaDB refuses malformed UTF-8 (a 500 there); JSON text must be UTF-8 anyway.
     if (!valid_utf8(req.body)) {
-        errors_.push_back({{"body", 0}, "JSON decode error: the body is not UTF-8", "json_invalid"});
+        errors_.push_back(
+            {{"body", 0}, "JSON decode error: the body is not UTF-8", "json_invalid"});
         return;
     }
     // A raw NUL is never valid JSON (Python refuses it), and cJSON would end a string there.
@@ -49,7 +52,8 @@ JsonBody::JsonBody(const Request& req) {
         return;
     }
     if (!cJSON_IsObject(doc_.get())) {
-        errors_.push_back({{"body"}, "Input should be a valid dictionary or object to extract fields from",
+        errors_.push_back({{"body"},
+                           "Input should be a valid dictionary or object to extract fields from",
                            "model_attributes_type"});
         return;
     }
@@ -69,7 +73,9 @@ const cJSON* JsonBody::field(const char* name) const {
     return parsed_ ? cJSON_GetObjectItemCaseSensitive(doc_.get(), name) : nullptr;
 }
 
-bool JsonBody::has(const char* name) const { return field(name) != nullptr; }
+bool JsonBody::has(const char* name) const {
+    return field(name) != nullptr;
+}
 
 void JsonBody::add(const char* name, std::string msg, std::string type) {
     errors_.push_back({{"body", std::string(name)}, std::move(msg), std::move(type)});
@@ -126,7 +132,8 @@ std::optional<bool> JsonBody::optional_bool(const char* name) {
     const cJSON* f = field(name);
     if (!f) return std::nullopt;
     if (cJSON_IsBool(f)) return cJSON_IsTrue(f);
-    if (cJSON_IsNumber(f) && (f->valuedouble == 0 || f->valuedouble == 1)) return f->valuedouble == 1;
+    if (cJSON_IsNumber(f) && (f->valuedouble == 0 || f->valuedouble == 1))
+        return f->valuedouble == 1;
     if (cJSON_IsString(f)) {
         std::string v = f->valuestring;
         std::transform(v.begin(), v.end(), v.begin(), ::tolower);
@@ -151,8 +158,10 @@ std::optional<Pairs> read_form(const Request& req, Response& error) {
         return std::nullopt;
     }
     if (mt.empty() && req.body.empty()) return Pairs{};  // every field will be missing
-    error = unprocessable({{{"body"}, "Expected a form: application/x-www-form-urlencoded or multipart/form-data",
-                            "model_attributes_type"}});
+    error =
+        unprocessable({{{"body"},
+                        "Expected a form: application/x-www-form-urlencoded or multipart/form-data",
+                        "model_attributes_type"}});
     return std::nullopt;
 }
 
@@ -168,15 +177,18 @@ std::optional<std::string> email_problem(std::string_view email) {
     if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
         return "The part before the @-sign has a misplaced period.";
     for (unsigned char c : local)
-        if (c != '.' && !atext(c)) return "The email address contains invalid characters before the @-sign.";
+        if (c != '.' && !atext(c))
+            return "The email address contains invalid characters before the @-sign.";
     if (domain.size() > 253) return "The email address is too long after the @-sign.";
     if (domain.find('.') == std::string_view::npos)
         return "The part after the @-sign is not valid. It should have a period.";
     size_t start = 0;
     while (start <= domain.size()) {
         size_t dot = domain.find('.', start);
-        std::string_view label = domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        if (label.empty() || label.size() > 63) return "An email address cannot have an empty or too long domain label.";
+        std::string_view label = domain.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty() || label.size() > 63)
+            return "An email address cannot have an empty or too long domain label.";
         if (label.front() == '-' || label.back() == '-')
             return "An email address cannot have a hyphen at the start or end of a domain label.";
         for (unsigned char c : label)
@@ -188,8 +200,11 @@ std::optional<std::string> email_problem(std::string_view email) {
     std::string tld(domain.substr(domain.rfind('.') + 1));
     std::transform(tld.begin(), tld.end(), tld.begin(), ::tolower);
     for (const char* special : {"arpa", "invalid", "local", "localhost", "onion", "test"})
-        if (tld == special) return "The part after the @-sign is a special-use or reserved name that cannot be used with email.";
-    if (std::all_of(tld.begin(), tld.end(), ::isdigit)) return "The part after the @-sign is not valid.";
+        if (tld == special)
+            return "The part after the @-sign is a special-use or reserved name that cannot be "
+                   "used with email.";
+    if (std::all_of(tld.begin(), tld.end(), ::isdigit))
+        return "The part after the @-sign is not valid.";
     return std::nullopt;
 }
 

@@ -16,7 +16,7 @@ namespace fu::http {
 // A JSON object body and its field checks. Construct, read fields, then ask
 // failed(): on true, response() is the 422 with every problem found.
 class JsonBody {
-public:
+  public:
     explicit JsonBody(const Request& req);
 
     bool failed() const { return !errors_.empty(); }
@@ -30,7 +30,7 @@ public:
     std::optional<bool> optional_bool(const char* name);
     bool has(const char* name) const;
 
-private:
+  private:
     const cJSON* field(const char* name) const;
     void add(const char* name, std::string msg, std::string type);
     bool holds_nul(const char* name);  // and if so, records the error

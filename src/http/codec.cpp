@@ -22,7 +22,8 @@ std::string_view trim(std::string_view s) {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -56,7 +57,8 @@ Pairs parse_urlencoded(std::string_view s) {
         if (part.empty()) continue;
         size_t eq = part.find('=');
         std::string_view k = part.substr(0, eq);
-        std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        std::string_view v =
+            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
         out.emplace_back(percent_decode(k, true), percent_decode(v, true));
     }
     return out;
@@ -118,7 +120,8 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
             std::string_view line = head.substr(0, eol);
             head = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 2);
             size_t colon = line.find(':');
-            if (colon != std::string_view::npos && iequals(trim(line.substr(0, colon)), "content-disposition"))
+            if (colon != std::string_view::npos &&
+                iequals(trim(line.substr(0, colon)), "content-disposition"))
                 name = header_param(line.substr(colon + 1), "name");
         }
         if (!name) return std::nullopt;

@@ -20,12 +20,15 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
             r.content_type = v;
             r.headers.emplace_back("content-type", v);
         } else if (k == "CONTENT_LENGTH") {
-            if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 19)
+            if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos &&
+                v.size() < 19)
                 r.content_length = std::strtoll(v.c_str(), nullptr, 10);
         } else if (k.rfind("HTTP_", 0) == 0) {
             std::string name;
             for (size_t i = 5; i < k.size(); ++i)
-                name += k[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
+                name += k[i] == '_'
+                            ? '-'
+                            : static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
             r.headers.emplace_back(std::move(name), v);
         }
     }

@@ -16,15 +16,17 @@ struct Request {
     std::string path;       // decoded, without the mount prefix
     std::string raw_query;  // as sent
     Pairs query;
-    Pairs headers;          // lower-case names, '-' between words: "content-type"
+    Pairs headers;  // lower-case names, '-' between words: "content-type"
     Pairs cookies;
     std::string content_type;
     long long content_length = -1;  // -1: none given
     std::string body;
-    Pairs params;                                   // the FastCGI parameters as nginx sent them
-    std::map<std::string, std::string> path_params; // filled by the Router
+    Pairs params;                                    // the FastCGI parameters as nginx sent them
+    std::map<std::string, std::string> path_params;  // filled by the Router
 
-    const std::string* header(std::string_view lower_name) const { return find(headers, lower_name); }
+    const std::string* header(std::string_view lower_name) const {
+        return find(headers, lower_name);
+    }
     const std::string* cookie(std::string_view name) const { return find(cookies, name); }
     const std::string* param(std::string_view name) const { return find(params, name); }
 };

@@ -3,7 +3,9 @@
 
 namespace fu::http {
 
-Response json_response(int status, const cJSON* body) { return json_text(status, json::print(body)); }
+Response json_response(int status, const cJSON* body) {
+    return json_text(status, json::print(body));
+}
 
 Response json_text(int status, std::string body) {
     Response r;
@@ -25,7 +27,9 @@ Response detail(int status, std::string_view text) {
     return json_response(status, d.get());
 }
 
-Response bad_request(std::string_view code) { return detail(400, code); }
+Response bad_request(std::string_view code) {
+    return detail(400, code);
+}
 
 Response bad_request(std::string_view code, std::string_view reason) {
     json::Doc d(cJSON_CreateObject());
@@ -41,8 +45,12 @@ Response unauthorized() {
     return r;
 }
 
-Response forbidden() { return detail(403, "Forbidden"); }
-Response not_found() { return detail(404, "Not Found"); }
+Response forbidden() {
+    return detail(403, "Forbidden");
+}
+Response not_found() {
+    return detail(404, "Not Found");
+}
 
 Response method_not_allowed(const std::string& allow) {
     Response r = detail(405, "Method Not Allowed");
@@ -50,7 +58,9 @@ Response method_not_allowed(const std::string& allow) {
     return r;
 }
 
-Response payload_too_large() { return detail(413, "Request Entity Too Large"); }
+Response payload_too_large() {
+    return detail(413, "Request Entity Too Large");
+}
 
 Response unprocessable(const std::vector<FieldError>& errors) {
     json::Doc d(cJSON_CreateObject());
@@ -71,26 +81,45 @@ Response unprocessable(const std::vector<FieldError>& errors) {
     return json_response(422, d.get());
 }
 
-Response service_unavailable() { return detail(503, "Service Unavailable"); }
-Response internal_error() { return detail(500, "Internal Server Error"); }
+Response service_unavailable() {
+    return detail(503, "Service Unavailable");
+}
+Response internal_error() {
+    return detail(500, "Internal Server Error");
+}
 
 const char* reason_phrase(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Request Entity Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 413:
+            return "Request Entity Too Large";
+        case 422:
+            return "Unprocessable Entity";
+        case 429:
+            return "Too Many Requests";
+        case 500:
+            return "Internal Server Error";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Unknown";
     }
 }
 

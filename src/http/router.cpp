@@ -35,8 +35,10 @@ Router::Match Router::match(Request& req) const {
         for (size_t i = 0; i < parts.size() && ok; ++i) {
             const std::string& seg = route.segments[i];
             if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
-                if (parts[i].empty()) ok = false;
-                else params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+                if (parts[i].empty())
+                    ok = false;
+                else
+                    params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
             } else {
                 ok = seg == parts[i];
             }

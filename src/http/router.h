@@ -26,15 +26,16 @@ using Handler = std::function<Response(const Request&, Context&)>;
 enum class Cost { cheap, hashes_password, calls_provider };
 
 class Router {
-public:
-    void add(std::string method, std::string_view pattern, Handler handler, Cost cost = Cost::cheap);
+  public:
+    void add(std::string method, std::string_view pattern, Handler handler,
+             Cost cost = Cost::cheap);
 
     struct Match {
         const Handler* handler = nullptr;  // null: see status
         Cost cost = Cost::cheap;
-        size_t route = 0;                  // index for route_name(); route_count() when none matched
-        int status = 200;                  // 404 or 405 when no handler
-        std::string allow;                 // for 405
+        size_t route = 0;   // index for route_name(); route_count() when none matched
+        int status = 200;   // 404 or 405 when no handler
+        std::string allow;  // for 405
     };
     // Fills req.path_params on a match.
     Match match(Request& req) const;
@@ -43,7 +44,7 @@ public:
     // "GET /users/{id}": the pattern, never the client's path (metrics labels).
     std::string route_name(size_t index) const;
 
-private:
+  private:
     struct Route {
         std::string method;
         std::string pattern;

@@ -91,11 +91,14 @@ std::string Metrics::exposition() const {
     out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) +
            "\n";
     out += "fcgi_users_request_duration_seconds_count " + std::to_string(count) + "\n";
-    out += "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
-           "# TYPE fcgi_users_hash_queue_length gauge\n"
-           "fcgi_users_hash_queue_length " + std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
-    out += "# HELP fcgi_users_accept_errors_total Failed accepts, retried after a pause.\n"
-           "# TYPE fcgi_users_accept_errors_total counter\n";
+    out +=
+        "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
+        "# TYPE fcgi_users_hash_queue_length gauge\n"
+        "fcgi_users_hash_queue_length " +
+        std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    out +=
+        "# HELP fcgi_users_accept_errors_total Failed accepts, retried after a pause.\n"
+        "# TYPE fcgi_users_accept_errors_total counter\n";
     for (size_t i = 0; i < accept_errors_.size(); ++i)
         out += std::string("fcgi_users_accept_errors_total{error=\"") +
                (i < kAcceptErrors.size() ? kAcceptErrors[i].name : "other") + "\"} " +

@@ -18,7 +18,7 @@ namespace fu {
 enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
 
 class Metrics {
-public:
+  public:
     static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
                                                       405, 408, 413, 422, 429, 500, 503};
     static constexpr std::array<double, 11> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -54,7 +54,8 @@ public:
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<long> hash_queue_{0};
     std::array<std::atomic<uint64_t>, 4> events_{};
-    std::array<std::atomic<uint64_t>, 6> accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
+    std::array<std::atomic<uint64_t>, 6>
+        accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };
 
 }  // namespace fu

@@ -17,21 +17,23 @@ namespace fu {
 struct HookEventRow {
     long long id = 0;
     HookEvent event;
-    long attempts = 0;  // including the one just claimed
+    long attempts = 0;              // including the one just claimed
     bool token_unreadable = false;  // sealed under another key: event.token is empty
 };
 
 class HookEventStore {
-public:
+  public:
     // Tokens are sealed with `box` when written and opened when claimed.
-    HookEventStore(db::Connection& conn, sodium::SecretBox box) : conn_(conn), box_(std::move(box)) {}
+    HookEventStore(db::Connection& conn, sodium::SecretBox box)
+        : conn_(conn), box_(std::move(box)) {}
 
     Result<Unit, db::DbError> insert(const HookEvent& ev);
     // Due rows (oldest first, at most `limit`), each leased for `lease_seconds`.
     Result<std::vector<HookEventRow>, db::DbError> claim_due(long limit, long lease_seconds);
     Result<Unit, db::DbError> mark_done(long long id);
     // Retried after `retry_in_seconds`, or failed for good when that is nullopt.
-    Result<Unit, db::DbError> mark_attempt_failed(long long id, int exit_status, std::string_view error_tail,
+    Result<Unit, db::DbError> mark_attempt_failed(long long id, int exit_status,
+                                                  std::string_view error_tail,
                                                   std::optional<long> retry_in_seconds);
 
     struct Counts {
@@ -44,7 +46,7 @@ public:
     // returns how many.
     Result<long long, db::DbError> purge_delivered(long age_seconds, long limit);
 
-private:
+  private:
     db::Connection& conn_;
     sodium::SecretBox box_;
 };

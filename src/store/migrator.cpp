@@ -18,7 +18,8 @@ std::vector<std::filesystem::path> migration_files(const std::string& dir) {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = e.path().filename().string();
-        if (e.path().extension() == ".sql" && name.size() > 4 && std::isdigit(static_cast<unsigned char>(name[0])))
+        if (e.path().extension() == ".sql" && name.size() > 4 &&
+            std::isdigit(static_cast<unsigned char>(name[0])))
             files.push_back(e.path());
     }
     if (ec) throw std::runtime_error("migrations_dir: cannot read '" + dir + "': " + ec.message());
@@ -27,7 +28,9 @@ std::vector<std::filesystem::path> migration_files(const std::string& dir) {
 }
 
 void check(const Result<Unit, db::DbError>& r, const std::string& what) {
-    if (!r) throw std::runtime_error(what + " failed (MariaDB error " + r.error().detail + ", see the log)");
+    if (!r)
+        throw std::runtime_error(what + " failed (MariaDB error " + r.error().detail +
+                                 ", see the log)");
 }
 
 }  // namespace
@@ -38,7 +41,8 @@ MigrationOutcome migrate(const Config& config) {
     db::Connection conn(std::move(settings));
     const std::string& dir = config.migrations_dir;
     auto files = migration_files(dir);
-    if (files.empty()) throw std::runtime_error("migrations_dir: no NNN_name.sql files in '" + dir + "'");
+    if (files.empty())
+        throw std::runtime_error("migrations_dir: no NNN_name.sql files in '" + dir + "'");
     auto lock = conn.exec("SELECT GET_LOCK('fcgi_users_migrate', 60)");
     if (!lock || lock->rows.empty() || lock->rows[0][0] != "1")
         throw std::runtime_error("could not take the migration lock (is the database up?)");

@@ -7,8 +7,9 @@ namespace fu {
 
 Stores::Stores(const Config& config)
     : conn_(std::make_unique<db::Connection>(db_settings(config))),
-      hooks_(*conn_, sodium::SecretBox(config.hooks.token_key.empty() ? config.access_token_secret.view()
-                                                                        : config.hooks.token_key.view())),
+      hooks_(*conn_,
+             sodium::SecretBox(config.hooks.token_key.empty() ? config.access_token_secret.view()
+                                                              : config.hooks.token_key.view())),
       users_(*conn_, hooks_),
       tokens_(*conn_),
       sessions_(*conn_),
@@ -18,12 +19,22 @@ Stores::Stores(const Config& config)
 
 Stores::~Stores() = default;
 
-DbThread::DbThread() { mysql_thread_init(); }
-DbThread::~DbThread() { mysql_thread_end(); }
-DbLibrary::DbLibrary() { mysql_library_init(0, nullptr, nullptr); }
-DbLibrary::~DbLibrary() { mysql_library_end(); }
+DbThread::DbThread() {
+    mysql_thread_init();
+}
+DbThread::~DbThread() {
+    mysql_thread_end();
+}
+DbLibrary::DbLibrary() {
+    mysql_library_init(0, nullptr, nullptr);
+}
+DbLibrary::~DbLibrary() {
+    mysql_library_end();
+}
 
-Result<Unit, db::DbError> Stores::ping() { return conn_->ping(); }
+Result<Unit, db::DbError> Stores::ping() {
+    return conn_->ping();
+}
 
 Result<long, db::DbError> Stores::flush_log_at_trx_commit() {
     auto r = conn_->exec("SELECT @@innodb_flush_log_at_trx_commit");

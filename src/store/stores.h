@@ -17,7 +17,7 @@ namespace fu {
 
 // mysql_thread_init/end for the life of a thread that uses a Stores.
 class DbThread {
-public:
+  public:
     DbThread();
     ~DbThread();
     DbThread(const DbThread&) = delete;
@@ -26,7 +26,7 @@ public:
 
 // Library-wide init and end of the client library; one in main, before any thread.
 class DbLibrary {
-public:
+  public:
     DbLibrary();
     ~DbLibrary();
     DbLibrary(const DbLibrary&) = delete;
@@ -34,7 +34,7 @@ public:
 };
 
 class Stores {
-public:
+  public:
     explicit Stores(const Config& config);
     ~Stores();
     Stores(const Stores&) = delete;
@@ -52,7 +52,7 @@ public:
     // The server's innodb_flush_log_at_trx_commit (1 is the only durable setting).
     Result<long, db::DbError> flush_log_at_trx_commit();
 
-private:
+  private:
     std::unique_ptr<db::Connection> conn_;
     HookEventStore hooks_;  // before users_, which writes events through it
     UserStore users_;

@@ -13,15 +13,16 @@
 namespace fu {
 
 class TokenStore {
-public:
+  public:
     explicit TokenStore(db::Connection& conn) : conn_(conn) {}
 
     Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view user_id);
     // The user of a token created less than max_age_seconds ago, in one query.
-    Result<std::optional<User>, db::DbError> find_user(std::string_view token_hash, long max_age_seconds);
+    Result<std::optional<User>, db::DbError> find_user(std::string_view token_hash,
+                                                       long max_age_seconds);
     Result<Unit, db::DbError> remove(std::string_view token_hash);
 
-private:
+  private:
     db::Connection& conn_;
 };
 

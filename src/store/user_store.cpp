@@ -4,7 +4,6 @@
 
 #include "store/hook_event_store.h"
 #include "store/user_row.h"
-
 #include "wrap/mariadb.h"
 
 namespace fu {
@@ -56,19 +55,17 @@ Result<User, CreateError> UserStore::create(const User& u, const EventNames& eve
     if (!r) return db_failure<CreateError>(r.error());
     if (also) {
         auto a = also();
-        if (!a && a.error().code == StoreError::duplicate) return make_error(CreateError::email_taken);
+        if (!a && a.error().code == StoreError::duplicate)
+            return make_error(CreateError::email_taken);
         if (!a) return db_failure<CreateError>(a.error());
     }
     if (auto c = commit_with(*tx, u, events); !c) return db_failure<CreateError>(c.error());
     return u;
 }
 
-Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
-                                                       std::string_view new_hash,
-                                                       std::string_view expected_hash,
-                                                       bool only_if_active,
-                                                       const EventNames& events,
-                                                       const std::optional<SessionKeep>& end) {
+Result<User, SetPasswordError> UserStore::set_password(
+    std::string_view id, std::string_view new_hash, std::string_view expected_hash,
+    bool only_if_active, const EventNames& events, const std::optional<SessionKeep>& end) {
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return db_failure<SetPasswordError>(tx.error());
     auto r =
@@ -83,7 +80,8 @@ Result<User, SetPasswordError> UserStore::set_password(std::string_view id,
     // A new hash always differs from the old one (fresh salt): no match, no row changed.
     if (r->affected != 1) return make_error(SetPasswordError::stale);
     if (end)
-        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<SetPasswordError>(e.error());
+        if (auto e = end_sessions(conn_, id, *end); !e)
+            return db_failure<SetPasswordError>(e.error());
     auto after = get(id);
     if (!after) return db_failure<SetPasswordError>(after.error());
     if (!*after) return make_error(SetPasswordError::stale);

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "model/user.h"
 #include "model/hook_event.h"
+#include "model/user.h"
 #include "store/hook_event_store.h"
 #include "store/session_store.h"
 #include "util/result.h"
@@ -60,7 +60,7 @@ struct AdminChange {
 };
 
 class UserStore {
-public:
+  public:
     // Hook events of a change are written through `hooks`, in its transaction.
     UserStore(db::Connection& conn, HookEventStore& hooks) : conn_(conn), hooks_(hooks) {}
 
@@ -77,10 +77,10 @@ public:
     // with only_if_active, while the user is active).
     // With `end`, also ends the user's sessions but end's (session_store.h),
     // in the same transaction.
-    Result<User, SetPasswordError> set_password(std::string_view id, std::string_view new_hash,
-                                                std::string_view expected_hash, bool only_if_active,
-                                                const EventNames& events,
-                                                const std::optional<SessionKeep>& end = std::nullopt);
+    Result<User, SetPasswordError> set_password(
+        std::string_view id, std::string_view new_hash, std::string_view expected_hash,
+        bool only_if_active, const EventNames& events,
+        const std::optional<SessionKeep>& end = std::nullopt);
     // A login's rehash of the same password under newer parameters:
     // hashed_password := new_hash while it still is expected_hash. Not a
     // password change: it touches nothing else and records no event.
@@ -102,7 +102,7 @@ public:
     // Records events on their own (forgot-password, request-verify, login).
     StoreResult<Unit> record(const std::vector<HookEvent>& events);
 
-private:
+  private:
     StoreResult<std::optional<User>> select_one(std::string_view sql, std::string_view key);
     // Records `events` for `user` and commits: the end of every change.
     StoreResult<Unit> commit_with(db::Transaction& tx, const User& user, const EventNames& events);

@@ -74,18 +74,20 @@ Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig&
     sodium_memzero(random.data(), random.size());
     if (created) return OAuthLogin{std::move(*created), true};
     switch (created.error().code) {
-    case CreateUserError::already_exists: {
-        // A concurrent callback (or registration) created the user or linked
-        // the account meanwhile: decided as if it had been there before.
-        auto now = existing(provider, account);
-        if (!now) return now.error();
-        if (!*now) return make_error(OAuthError::internal, "the taken row is gone");
-        return std::move(**now);
-    }
-    case CreateUserError::invalid_password:
-        return make_error(OAuthError::internal, "password policy refuses a random password");
-    case CreateUserError::unavailable: return make_error(OAuthError::unavailable);
-    case CreateUserError::internal: return make_error(OAuthError::internal);
+        case CreateUserError::already_exists: {
+            // A concurrent callback (or registration) created the user or linked
+            // the account meanwhile: decided as if it had been there before.
+            auto now = existing(provider, account);
+            if (!now) return now.error();
+            if (!*now) return make_error(OAuthError::internal, "the taken row is gone");
+            return std::move(**now);
+        }
+        case CreateUserError::invalid_password:
+            return make_error(OAuthError::internal, "password policy refuses a random password");
+        case CreateUserError::unavailable:
+            return make_error(OAuthError::unavailable);
+        case CreateUserError::internal:
+            return make_error(OAuthError::internal);
     }
     return make_error(OAuthError::internal);
 }
@@ -98,8 +100,7 @@ Result<User, OAuthError> OAuthManager::associate(const OAuthProviderConfig& prov
         if ((*known)->user_id != user.id) return make_error(OAuthError::account_taken);
         OAuthAccount update = row(provider, account, user.id);
         update.id = (*known)->id;
-        if (auto r = accounts_.update_tokens(update); !r)
-            return make_error(from_store(r.error()));
+        if (auto r = accounts_.update_tokens(update); !r) return make_error(from_store(r.error()));
         return user;
     }
     auto linked = accounts_.link(row(provider, account, user.id));

@@ -14,21 +14,24 @@ namespace {
 
 // Holds one hash slot for the life of a scope.
 class SlotGuard {
-public:
+  public:
     explicit SlotGuard(std::counting_semaphore<4096>& s) : s_(s) { s_.acquire(); }
     ~SlotGuard() { s_.release(); }
     SlotGuard(const SlotGuard&) = delete;
     SlotGuard& operator=(const SlotGuard&) = delete;
 
-private:
+  private:
     std::counting_semaphore<4096>& s_;
 };
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+    return s.substr(0, p.size()) == p;
+}
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return out;
 }
 
@@ -55,7 +58,8 @@ std::string PasswordHasher::hash(std::string_view password) const {
     return out;
 }
 
-PasswordHasher::Verdict PasswordHasher::verify(std::string_view password, const std::string& hashed) const {
+PasswordHasher::Verdict PasswordHasher::verify(std::string_view password,
+                                               const std::string& hashed) const {
     SlotGuard slot(slots_);
     return verify_unlimited(password, hashed);
 }
@@ -65,11 +69,14 @@ PasswordHasher::Verdict PasswordHasher::verify_unlimited(std::string_view passwo
     Verdict v;
     if (starts_with(hashed, "$argon2id$")) {
         v.ok = crypto_pwhash_str_verify(hashed.c_str(), password.data(), password.size()) == 0;
-        v.needs_rehash = v.ok && crypto_pwhash_str_needs_rehash(hashed.c_str(), opslimit_, memlimit_) != 0;
+        v.needs_rehash =
+            v.ok && crypto_pwhash_str_needs_rehash(hashed.c_str(), opslimit_, memlimit_) != 0;
     } else if (starts_with(hashed, "$argon2i$")) {
-        v.ok = crypto_pwhash_argon2i_str_verify(hashed.c_str(), password.data(), password.size()) == 0;
+        v.ok =
+            crypto_pwhash_argon2i_str_verify(hashed.c_str(), password.data(), password.size()) == 0;
         v.needs_rehash = v.ok;
-    } else if (starts_with(hashed, "$2b$") || starts_with(hashed, "$2a$") || starts_with(hashed, "$2y$")) {
+    } else if (starts_with(hashed, "$2b$") || starts_with(hashed, "$2a$") ||
+               starts_with(hashed, "$2y$")) {
         // bcrypt, as passlib and FastAPI Users < 13 wrote it. bcrypt reads at most 72 bytes.
         auto data = std::make_unique<crypt_data>();
         std::string pw(password.substr(0, 72));
@@ -82,10 +89,12 @@ PasswordHasher::Verdict PasswordHasher::verify_unlimited(std::string_view passwo
     return v;
 }
 
-void PasswordHasher::verify_dummy(std::string_view password) const { (void)verify(password, dummy_hash_); }
+void PasswordHasher::verify_dummy(std::string_view password) const {
+    (void)verify(password, dummy_hash_);
+}
 
-std::optional<std::string> password_problem(std::string_view password, std::string_view email, long min_length,
-                                            long max_length) {
+std::optional<std::string> password_problem(std::string_view password, std::string_view email,
+                                            long min_length, long max_length) {
     long chars = 0;
     for (unsigned char c : password)
         if ((c & 0xC0) != 0x80) ++chars;

@@ -12,7 +12,7 @@
 namespace fu {
 
 class PasswordHasher {
-public:
+  public:
     PasswordHasher(long memory_kib, long iterations, long slots);
 
     // An argon2id PHC string with the configured parameters. Empty only when
@@ -30,7 +30,7 @@ public:
 
     long slots() const { return slots_count_; }
 
-private:
+  private:
     Verdict verify_unlimited(std::string_view password, const std::string& hashed) const;
 
     unsigned long long opslimit_;
@@ -42,7 +42,7 @@ private:
 
 // Password policy: nullopt when acceptable, else a reason a person can read.
 // Length counts characters (UTF-8 code points), as Python's len does.
-std::optional<std::string> password_problem(std::string_view password, std::string_view email, long min_length,
-                                            long max_length);
+std::optional<std::string> password_problem(std::string_view password, std::string_view email,
+                                            long min_length, long max_length);
 
 }  // namespace fu

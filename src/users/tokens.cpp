@@ -28,16 +28,20 @@ bool audience_matches(const cJSON* aud, std::string_view audience) {
 
 }  // namespace
 
-JwtCodec::JwtCodec(const std::string& algorithm) : name_(algorithm), alg_(jwt_str_alg(algorithm.c_str())) {}
+JwtCodec::JwtCodec(const std::string& algorithm)
+    : name_(algorithm), alg_(jwt_str_alg(algorithm.c_str())) {}
 
-std::string JwtCodec::encode(const SecretString& key, const cJSON* claims, long lifetime_seconds) const {
+std::string JwtCodec::encode(const SecretString& key, const cJSON* claims,
+                             long lifetime_seconds) const {
     json::Doc body(cJSON_Duplicate(claims, true));
-    cJSON_AddNumberToObject(body.get(), "exp", static_cast<double>(std::time(nullptr) + lifetime_seconds));
+    cJSON_AddNumberToObject(body.get(), "exp",
+                            static_cast<double>(std::time(nullptr) + lifetime_seconds));
     jwt_t* raw = nullptr;
     if (jwt_new(&raw) != 0) return {};
     jwt::Token t(raw);
     if (jwt_add_grants_json(t.get(), json::print(body.get()).c_str()) != 0) return {};
-    if (jwt_set_alg(t.get(), static_cast<jwt_alg_t>(alg_), key.bytes(), static_cast<int>(key.size())) != 0)
+    if (jwt_set_alg(t.get(), static_cast<jwt_alg_t>(alg_), key.bytes(),
+                    static_cast<int>(key.size())) != 0)
         return {};
     jwt::Str s(jwt_encode_str(t.get()));
     return s ? std::string(s.get()) : std::string();
@@ -49,7 +53,8 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     if (key.empty() || token.empty() || token.size() > kMaxTokenBytes) return bad;
     size_t dot1 = token.find('.');
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) return bad;
+    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+        return bad;
     std::string_view signing_input = token.substr(0, dot2);
     auto header = sodium::base64url_decode(token.substr(0, dot1));
     auto payload = sodium::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
@@ -60,10 +65,12 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     // Duplicate names are refused: one signed token, one reading.
     json::Doc head = json::parse(*header, json::DuplicateKeys::refuse);
     const cJSON* alg = cJSON_GetObjectItemCaseSensitive(head.get(), "alg");
-    if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring) return bad;
+    if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring)
+        return bad;
     std::string mac = name_ == "HS512" ? sodium::hmac_sha512(key.view(), signing_input)
-                                        : sodium::hmac_sha256(key.view(), signing_input);
-    if (signature->size() != mac.size() || sodium_memcmp(signature->data(), mac.data(), mac.size()) != 0)
+                                       : sodium::hmac_sha256(key.view(), signing_input);
+    if (signature->size() != mac.size() ||
+        sodium_memcmp(signature->data(), mac.data(), mac.size()) != 0)
         return bad;
 
     json::Doc claims = json::parse(*payload, json::DuplicateKeys::refuse);
@@ -76,7 +83,8 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     if (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble > now)) return bad;
     const cJSON* iat = cJSON_GetObjectItemCaseSensitive(claims.get(), "iat");
     if (iat && (!cJSON_IsNumber(iat) || iat->valuedouble > now + kIatLeewaySeconds)) return bad;
-    if (!audience_matches(cJSON_GetObjectItemCaseSensitive(claims.get(), "aud"), audience)) return bad;
+    if (!audience_matches(cJSON_GetObjectItemCaseSensitive(claims.get(), "aud"), audience))
+        return bad;
     if (exp->valuedouble <= now) return make_error(TokenError::expired);
     return claims;
 }

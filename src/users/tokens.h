@@ -21,7 +21,7 @@ namespace fu {
 enum class TokenError { invalid, expired };
 
 class JwtCodec {
-public:
+  public:
     // algorithm: HS256 or HS512 (validated by Config).
     explicit JwtCodec(const std::string& algorithm);
 
@@ -35,7 +35,7 @@ public:
     Result<json::Doc, TokenError> decode(std::string_view token, const SecretString& key,
                                          std::string_view audience) const;
 
-private:
+  private:
     std::string name_;  // "HS256" or "HS512", as in the header
     int alg_;           // jwt_alg_t, for signing
 };

@@ -63,7 +63,8 @@ Result<User, CreateUserError> UserManager::create(
     std::string_view email, std::string_view password, bool superuser, bool verified,
     const std::function<StoreResult<Unit>(const User&)>& link) {
     const Config& c = d_.config;
-    if (auto problem = password_problem(password, email, c.password_min_length, c.password_max_length))
+    if (auto problem =
+            password_problem(password, email, c.password_min_length, c.password_max_length))
         return make_error(CreateUserError::invalid_password, *problem);
     auto existing = store_.get_by_email(email);
     if (!existing) return server_error<CreateUserError>(existing.error());
@@ -86,7 +87,8 @@ Result<User, CreateUserError> UserManager::create(
     return std::move(*r);
 }
 
-UserResult<std::optional<User>> UserManager::authenticate(std::string_view email, std::string_view password) {
+UserResult<std::optional<User>> UserManager::authenticate(std::string_view email,
+                                                          std::string_view password) {
     auto found = store_.get_by_email(email);
     if (!found) return server_error<UserError>(found.error());
     return check_password(std::move(*found), password);
@@ -116,7 +118,9 @@ UserResult<std::optional<User>> UserManager::check_password(std::optional<User> 
     return std::optional<User>{std::move(user)};
 }
 
-UserResult<Unit> UserManager::on_after_login(const User& user) { return record(event("after_login", user)); }
+UserResult<Unit> UserManager::on_after_login(const User& user) {
+    return record(event("after_login", user));
+}
 
 UserResult<Unit> UserManager::on_after_refresh_reuse(const User& user) {
     return record(event("after_refresh_reuse", user));
@@ -139,7 +143,8 @@ UserResult<Unit> UserManager::forgot_password(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "sub", user.id.c_str());
     cJSON_AddStringToObject(claims.get(), "password_fgpt", reset_fingerprint(user).c_str());
     cJSON_AddStringToObject(claims.get(), "aud", kResetAudience);
-    std::string token = d_.jwt.encode(d_.config.reset_secret, claims.get(), d_.config.reset_lifetime);
+    std::string token =
+        d_.jwt.encode(d_.config.reset_secret, claims.get(), d_.config.reset_lifetime);
     return record(event("after_forgot_password", user, std::move(token)));
 }
 
@@ -158,10 +163,13 @@ Result<User, ResetError> UserManager::reset_password(std::string_view token,
     }
     // A password change since the token was issued spends it.
     std::string current = reset_fingerprint(*user);
-    if (current.size() != fgpt.size() || sodium_memcmp(current.data(), fgpt.data(), fgpt.size()) != 0) return bad;
+    if (current.size() != fgpt.size() ||
+        sodium_memcmp(current.data(), fgpt.data(), fgpt.size()) != 0)
+        return bad;
     if (!user->is_active) return bad;
     const Config& c = d_.config;
-    if (auto problem = password_problem(password, user->email, c.password_min_length, c.password_max_length))
+    if (auto problem =
+            password_problem(password, user->email, c.password_min_length, c.password_max_length))
         return make_error(ResetError::invalid_password, *problem);
     std::string fresh = d_.hasher.hash(password);
     if (fresh.empty()) return make_error(ResetError::unavailable);
@@ -169,7 +177,8 @@ Result<User, ResetError> UserManager::reset_password(std::string_view token,
     // an active user: a concurrent reset with the same token, a password
     // change or a deactivation during the hash makes this one fail.
     auto events = event("after_reset_password");
-    auto r = store_.set_password(user->id, fresh, user->hashed_password, true, events, SessionKeep{});
+    auto r =
+        store_.set_password(user->id, fresh, user->hashed_password, true, events, SessionKeep{});
     if (!r && r.error().code == SetPasswordError::stale) return bad;
     if (!r) return server_error<ResetError>(r.error());
     wake(events.size());
@@ -185,7 +194,8 @@ UserResult<Unit> UserManager::request_verify(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "sub", user.id.c_str());
     cJSON_AddStringToObject(claims.get(), "email", user.email.c_str());
     cJSON_AddStringToObject(claims.get(), "aud", kVerifyAudience);
-    std::string token = d_.jwt.encode(d_.config.verify_secret, claims.get(), d_.config.verify_lifetime);
+    std::string token =
+        d_.jwt.encode(d_.config.verify_secret, claims.get(), d_.config.verify_lifetime);
     return record(event("after_request_verify", user, std::move(token)));
 }
 
@@ -215,8 +225,8 @@ Result<User, VerifyError> UserManager::verify(std::string_view token) {
     return make_error(VerifyError::internal);
 }
 
-Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate& change,
-                                              bool safe, const SessionKeep& keep) {
+Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate& change, bool safe,
+                                              const SessionKeep& keep) {
     const Config& c = d_.config;
     AdminChange next;
     std::string email = user.email;

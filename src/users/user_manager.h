@@ -58,66 +58,66 @@ struct UserManagerDeps {
 };
 
 class UserManager {
-public:
-  UserManager(const UserManagerDeps& deps, Stores& stores)
-      : d_(deps), stores_(stores), store_(stores.users()) {}
+  public:
+    UserManager(const UserManagerDeps& deps, Stores& stores)
+        : d_(deps), stores_(stores), store_(stores.users()) {}
 
-  UserResult<User> get(std::string_view id);
-  // superuser/verified: the CLI only (and an OAuth provider's verified
-  // address); registration creates neither. `link`, when given, writes in the
-  // same transaction as the new user (its OAuth account); a duplicate there
-  // is already_exists too.
-  Result<User, CreateUserError> create(
-      std::string_view email, std::string_view password, bool superuser = false,
-      bool verified = false, const std::function<StoreResult<Unit>(const User&)>& link = {});
-  // nullopt: bad credentials (unknown address, wrong password). An inactive
-  // user is returned; the caller refuses it. Rehashes outdated hashes.
-  UserResult<std::optional<User>> authenticate(std::string_view email, std::string_view password);
-  // authenticate's second half, for a caller that looked the user up
-  // itself (the login throttle's lookup): hashes even for no user.
-  UserResult<std::optional<User>> check_password(std::optional<User> found,
-                                                 std::string_view password);
-  UserResult<Unit> on_after_login(const User& user);
-  UserResult<Unit> on_after_refresh_reuse(const User& user);
-  // Issues a reset token to an existing active user (hook event), nothing
-  // otherwise. Callers answer before calling it: its time must not tell
-  // whether the address has an account.
-  UserResult<Unit> forgot_password(std::string_view email);
-  // One token resets once: the new hash is written only while the hash the
-  // token was issued for is still there and the user still active.
-  Result<User, ResetError> reset_password(std::string_view token, std::string_view password);
-  // As forgot_password, for verification tokens (and the same timing rule).
-  UserResult<Unit> request_verify(std::string_view email);
-  Result<User, VerifyError> verify(std::string_view token);
-  // safe: email and password only (PATCH /users/me); otherwise the flags too.
-  // Writes only the fields given, so concurrent changes of other fields stay.
-  // A new password or a deactivation ends the user's sessions but `keep`'s
-  // (the caller's own, when it changes itself), in the same transaction.
-  Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe,
-                                   const SessionKeep& keep = {});
-  UserResult<Unit> remove(const User& user);
-  // Sets a new password without a policy check (the administrator's CLI).
-  Result<User, SetPasswordOutcome> set_password(const User& user, std::string_view password);
-  // Whether the database answers now (GET /healthz).
-  UserResult<Unit> ping();
-  // Hook deliveries pending and failed for good (GET /metrics).
-  UserResult<HookEventStore::Counts> hook_event_counts();
+    UserResult<User> get(std::string_view id);
+    // superuser/verified: the CLI only (and an OAuth provider's verified
+    // address); registration creates neither. `link`, when given, writes in the
+    // same transaction as the new user (its OAuth account); a duplicate there
+    // is already_exists too.
+    Result<User, CreateUserError> create(
+        std::string_view email, std::string_view password, bool superuser = false,
+        bool verified = false, const std::function<StoreResult<Unit>(const User&)>& link = {});
+    // nullopt: bad credentials (unknown address, wrong password). An inactive
+    // user is returned; the caller refuses it. Rehashes outdated hashes.
+    UserResult<std::optional<User>> authenticate(std::string_view email, std::string_view password);
+    // authenticate's second half, for a caller that looked the user up
+    // itself (the login throttle's lookup): hashes even for no user.
+    UserResult<std::optional<User>> check_password(std::optional<User> found,
+                                                   std::string_view password);
+    UserResult<Unit> on_after_login(const User& user);
+    UserResult<Unit> on_after_refresh_reuse(const User& user);
+    // Issues a reset token to an existing active user (hook event), nothing
+    // otherwise. Callers answer before calling it: its time must not tell
+    // whether the address has an account.
+    UserResult<Unit> forgot_password(std::string_view email);
+    // One token resets once: the new hash is written only while the hash the
+    // token was issued for is still there and the user still active.
+    Result<User, ResetError> reset_password(std::string_view token, std::string_view password);
+    // As forgot_password, for verification tokens (and the same timing rule).
+    UserResult<Unit> request_verify(std::string_view email);
+    Result<User, VerifyError> verify(std::string_view token);
+    // safe: email and password only (PATCH /users/me); otherwise the flags too.
+    // Writes only the fields given, so concurrent changes of other fields stay.
+    // A new password or a deactivation ends the user's sessions but `keep`'s
+    // (the caller's own, when it changes itself), in the same transaction.
+    Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe,
+                                     const SessionKeep& keep = {});
+    UserResult<Unit> remove(const User& user);
+    // Sets a new password without a policy check (the administrator's CLI).
+    Result<User, SetPasswordOutcome> set_password(const User& user, std::string_view password);
+    // Whether the database answers now (GET /healthz).
+    UserResult<Unit> ping();
+    // Hook deliveries pending and failed for good (GET /metrics).
+    UserResult<HookEventStore::Counts> hook_event_counts();
 
-  std::string reset_fingerprint(const User& user) const;
+    std::string reset_fingerprint(const User& user) const;
 
-private:
-  // `name` if a hook is configured for it, else nothing.
-  EventNames event(const char* name) const;
-  std::vector<HookEvent> event(const char* name, const User& user,
-                               std::optional<std::string> token = std::nullopt) const;
-  // Records events that no change carries (login, forgot, request-verify).
-  UserResult<Unit> record(const std::vector<HookEvent>& events);
-  // Tells the hook dispatcher that events were just recorded.
-  void wake(size_t events) const;
+  private:
+    // `name` if a hook is configured for it, else nothing.
+    EventNames event(const char* name) const;
+    std::vector<HookEvent> event(const char* name, const User& user,
+                                 std::optional<std::string> token = std::nullopt) const;
+    // Records events that no change carries (login, forgot, request-verify).
+    UserResult<Unit> record(const std::vector<HookEvent>& events);
+    // Tells the hook dispatcher that events were just recorded.
+    void wake(size_t events) const;
 
-  const UserManagerDeps& d_;
-  Stores& stores_;
-  UserStore& store_;
+    const UserManagerDeps& d_;
+    Stores& stores_;
+    UserStore& store_;
 };
 
 }  // namespace fu

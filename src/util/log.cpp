@@ -10,10 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-
-#include <atomic>
 #include <ctime>
 #include <string>
 
@@ -24,20 +23,28 @@ std::atomic<Level> g_level{Level::info};
 
 const char* level_name(Level l) {
     switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warn:
+            return "warn";
+        case Level::error:
+            return "error";
     }
     return "?";
 }
 
 const char* priority_prefix(Level l) {
     switch (l) {
-    case Level::debug: return "<7>";
-    case Level::info: return "<6>";
-    case Level::warn: return "<4>";
-    case Level::error: return "<3>";
+        case Level::debug:
+            return "<7>";
+        case Level::info:
+            return "<6>";
+        case Level::warn:
+            return "<4>";
+        case Level::error:
+            return "<3>";
     }
     return "<6>";
 }
@@ -66,7 +73,9 @@ void append_stamp(std::string& out) {
 
 }  // namespace
 
-void set_level(Level level) { g_level.store(level); }
+void set_level(Level level) {
+    g_level.store(level);
+}
 
 void write(Level level, std::string_view line) {
     if (level < g_level.load(std::memory_order_relaxed)) return;

@@ -13,9 +13,17 @@ void set_level(Level level);
 // callers may log client-supplied values as they are.
 void write(Level level, std::string_view line);
 
-inline void info(std::string_view line) { write(Level::info, line); }
-inline void warn(std::string_view line) { write(Level::warn, line); }
-inline void error(std::string_view line) { write(Level::error, line); }
-inline void debug(std::string_view line) { write(Level::debug, line); }
+inline void info(std::string_view line) {
+    write(Level::info, line);
+}
+inline void warn(std::string_view line) {
+    write(Level::warn, line);
+}
+inline void error(std::string_view line) {
+    write(Level::error, line);
+}
+inline void debug(std::string_view line) {
+    write(Level::debug, line);
+}
 
 }  // namespace fu::log

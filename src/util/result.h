@@ -11,7 +11,8 @@ namespace fu {
 template <typename Code>
 struct Error {
     Code code;
-    std::string detail;  // for the log or a human-readable reason; never SQL or internals for clients
+    std::string
+        detail;  // for the log or a human-readable reason; never SQL or internals for clients
 };
 
 template <typename Code>
@@ -21,7 +22,7 @@ Error<Code> make_error(Code code, std::string detail = {}) {
 
 template <typename T, typename Code>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}
     Result(Error<Code> err) : v_(std::move(err)) {}
 
@@ -35,7 +36,7 @@ public:
     const T* operator->() const { return &value(); }
     const Error<Code>& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error<Code>> v_;
 };
 

@@ -10,7 +10,7 @@
 namespace fu {
 
 class SecretString {
-public:
+  public:
     SecretString() = default;
     explicit SecretString(std::string s) : s_(std::move(s)) {}
     SecretString(const SecretString& o) : s_(o.s_) {}
@@ -38,7 +38,7 @@ public:
         return other.size() == s_.size() && sodium_memcmp(other.data(), s_.data(), s_.size()) == 0;
     }
 
-private:
+  private:
     void wipe() {
         if (!s_.empty()) sodium_memzero(s_.data(), s_.size());
         s_.clear();

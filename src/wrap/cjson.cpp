@@ -44,7 +44,8 @@ Doc parse(std::string_view text, DuplicateKeys duplicates) {
     const char* end = nullptr;
     Doc d(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
     if (!d) return d;
-    while (end < text.data() + text.size() && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+    while (end < text.data() + text.size() &&
+           (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         ++end;
     if (end != text.data() + text.size() || !apply_duplicates(d.get(), duplicates)) d.reset();
     return d;

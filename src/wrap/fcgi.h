@@ -7,7 +7,7 @@
 namespace fu::fcgi {
 
 class Request {
-public:
+  public:
     explicit Request(int listen_fd) { FCGX_InitRequest(&req_, listen_fd, 0); }
     ~Request() { FCGX_Free(&req_, 1); }
     Request(const Request&) = delete;
@@ -15,7 +15,7 @@ public:
 
     FCGX_Request* get() { return &req_; }
 
-private:
+  private:
     FCGX_Request req_;
 };
 

@@ -14,23 +14,22 @@ namespace {
 
 bool is_gone(unsigned err) {
     switch (err) {
-    case CR_SERVER_GONE_ERROR:
-    case CR_SERVER_LOST:
-    case CR_CONNECTION_ERROR:
-    case CR_CONN_HOST_ERROR:
-    case CR_SERVER_LOST_EXTENDED:
-    case CR_UNKNOWN_HOST:
-    case ER_SERVER_SHUTDOWN:
-    case ER_CONNECTION_KILLED:
-    case CR_COMMANDS_OUT_OF_SYNC:
-        return true;
-    default:
-        return false;
+        case CR_SERVER_GONE_ERROR:
+        case CR_SERVER_LOST:
+        case CR_CONNECTION_ERROR:
+        case CR_CONN_HOST_ERROR:
+        case CR_SERVER_LOST_EXTENDED:
+        case CR_UNKNOWN_HOST:
+        case ER_SERVER_SHUTDOWN:
+        case ER_CONNECTION_KILLED:
+        case CR_COMMANDS_OUT_OF_SYNC:
+            return true;
+        default:
+            return false;
     }
 }
 
 }  // namespace
-
 
 void Connection::close() {
     stmts_.clear();  // statements before their connection
@@ -38,9 +37,12 @@ void Connection::close() {
 }
 
 Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg) {
-    DbError code = err == ER_DUP_ENTRY ? DbError::duplicate : is_gone(err) ? DbError::unavailable : DbError::other;
+    DbError code = err == ER_DUP_ENTRY ? DbError::duplicate
+                   : is_gone(err)      ? DbError::unavailable
+                                       : DbError::other;
     if (code != DbError::duplicate)
-        log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " + (msg ? msg : ""));
+        log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
+                  (msg ? msg : ""));
     if (code == DbError::unavailable) {
         close();
         in_transaction_ = false;
@@ -62,11 +64,12 @@ Result<MYSQL*, DbError> Connection::open() {
     mysql_optionsv(m.get(), MYSQL_OPT_RECONNECT, &off);
     unsigned long flags = settings_.multi_statements ? CLIENT_MULTI_STATEMENTS : 0;
     std::string password(settings_.password.view());
-    MYSQL* ok = mysql_real_connect(
-        m.get(), settings_.socket.empty() ? settings_.host.c_str() : nullptr, settings_.user.c_str(),
-        password.c_str(), settings_.database.empty() ? nullptr : settings_.database.c_str(),
-        settings_.socket.empty() ? settings_.port : 0,
-        settings_.socket.empty() ? nullptr : settings_.socket.c_str(), flags);
+    MYSQL* ok =
+        mysql_real_connect(m.get(), settings_.socket.empty() ? settings_.host.c_str() : nullptr,
+                           settings_.user.c_str(), password.c_str(),
+                           settings_.database.empty() ? nullptr : settings_.database.c_str(),
+                           settings_.socket.empty() ? settings_.port : 0,
+                           settings_.socket.empty() ? nullptr : settings_.socket.c_str(), flags);
     sodium_memzero(password.data(), password.size());
     if (!ok) {
         unsigned err = mysql_errno(m.get());
@@ -77,7 +80,8 @@ Result<MYSQL*, DbError> Connection::open() {
     // Time values are read and written as UTC.
     if (mysql_query(m.get(), "SET time_zone = '+00:00'") != 0) {
         unsigned err = mysql_errno(m.get());
-        return make_error(is_gone(err) ? DbError::unavailable : DbError::other, std::to_string(err));
+        return make_error(is_gone(err) ? DbError::unavailable : DbError::other,
+                          std::to_string(err));
     }
     mysql_ = std::move(m);
     return mysql_.get();
@@ -118,7 +122,8 @@ Result<Unit, DbError> Connection::run_once(std::string_view sql) {
     // Drain every result (multi statements in migrations).
     do {
         ResPtr res(mysql_store_result(*m));
-        if (!res && mysql_field_count(*m) != 0) return fail("query", mysql_errno(*m), mysql_error(*m));
+        if (!res && mysql_field_count(*m) != 0)
+            return fail("query", mysql_errno(*m), mysql_error(*m));
         int next = mysql_next_result(*m);
         if (next > 0) return fail("query", mysql_errno(*m), mysql_error(*m));
         if (next < 0) break;
@@ -164,7 +169,8 @@ Transaction::~Transaction() {
     if (conn_) conn_->rollback();
 }
 
-Result<Rows, DbError> Connection::exec_once(std::string_view sql, const std::vector<Param>& params) {
+Result<Rows, DbError> Connection::exec_once(std::string_view sql,
+                                            const std::vector<Param>& params) {
     auto m = open();
     if (!m) return m.error();
 
@@ -202,7 +208,8 @@ Result<Rows, DbError> Connection::exec_once(std::string_view sql, const std::vec
     }
     if (!binds.empty() && mysql_stmt_bind_param(st, binds.data()) != 0)
         return fail("bind", mysql_stmt_errno(st), mysql_stmt_error(st));
-    if (mysql_stmt_execute(st) != 0) return fail("execute", mysql_stmt_errno(st), mysql_stmt_error(st));
+    if (mysql_stmt_execute(st) != 0)
+        return fail("execute", mysql_stmt_errno(st), mysql_stmt_error(st));
 
     Rows out;
     out.affected = mysql_stmt_affected_rows(st);

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "util/result.h"
-#include "wrap/db_error.h"
 #include "util/secret.h"
+#include "wrap/db_error.h"
 
 namespace fu::db {
 
@@ -55,7 +55,7 @@ using ResPtr = std::unique_ptr<MYSQL_RES, ResDeleter>;
 // call reopens it and prepares its statements again (MYSQL_OPT_RECONNECT would
 // silently lose them).
 class Connection {
-public:
+  public:
     explicit Connection(Settings s) : settings_(std::move(s)) {}
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -71,7 +71,7 @@ public:
     bool is_open() const { return mysql_ != nullptr; }
     void close();
 
-private:
+  private:
     Result<MYSQL*, DbError> open();
     Result<Rows, DbError> exec_once(std::string_view sql, const std::vector<Param>& params);
     Result<Unit, DbError> run_once(std::string_view sql);

@@ -12,7 +12,7 @@
 namespace fu::sodium {
 
 class SecretBox {
-public:
+  public:
     // The key is derived (BLAKE2b) from `key_material`, of any length; the
     // caller ensures it is secret and long enough (Config: 32 bytes or more).
     explicit SecretBox(std::string_view key_material);
@@ -27,7 +27,7 @@ public:
     std::optional<std::string> open(std::string_view sealed) const;
     static bool looks_sealed(std::string_view text) { return text.substr(0, 3) == "v1."; }
 
-private:
+  private:
     std::array<unsigned char, crypto_secretbox_KEYBYTES> key_{};
 };
 

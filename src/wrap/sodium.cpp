@@ -33,8 +33,9 @@ std::optional<std::string> base64url_decode(std::string_view in) {
     std::string out(in.size() * 3 / 4 + 3, '\0');
     size_t len = 0;
     const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(), in.size(), nullptr,
-                          &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(),
+                          in.size(), nullptr, &len, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         end != in.data() + in.size())
         return std::nullopt;
     out.resize(len);
@@ -43,8 +44,10 @@ std::optional<std::string> base64url_decode(std::string_view in) {
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                  data.size());
     std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
     crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
     return mac;
@@ -52,8 +55,10 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 
 std::string hmac_sha512(std::string_view key, std::string_view data) {
     crypto_auth_hmacsha512_state st;
-    crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                  data.size());
     std::string mac(crypto_auth_hmacsha512_BYTES, '\0');
     crypto_auth_hmacsha512_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
     return mac;

@@ -53,7 +53,8 @@ TEST(Config, DefaultsWithSecretsFromTheEnvironment) {
 }
 
 TEST(Config, FileThenEnvironment) {
-    std::string f = temp_file("# comment\nworkers = 3\nlog.level = warn\nbackend.cookie.strategy = database\n");
+    std::string f =
+        temp_file("# comment\nworkers = 3\nlog.level = warn\nbackend.cookie.strategy = database\n");
     auto env = base_env();
     env["FCGI_USERS_WORKERS"] = "5";
     Config c = Config::load(f, env);
@@ -123,7 +124,8 @@ TEST(Config, SessionsDefaultsAndChecks) {
     EXPECT_EQ(error_key("", env), "backend.cookie.refresh_tokens");
     env = base_env();
     env["FCGI_USERS_THROTTLE_TRUSTED_PROXIES"] = " 127.0.0.1, ::1 ,";
-    EXPECT_EQ(Config::load("", env).sessions.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+    EXPECT_EQ(Config::load("", env).sessions.trusted_proxies,
+              (std::vector<std::string>{"127.0.0.1", "::1"}));
     env["FCGI_USERS_THROTTLE_TRUSTED_PROXIES"] = "10.0.0.0/8";
     EXPECT_EQ(error_key("", env), "throttle.trusted_proxies");
     env = base_env();
@@ -138,7 +140,8 @@ TEST(Config, ShippedFileDocumentsEveryKey) {
     std::ifstream in(std::string(FCGI_USERS_SOURCE_DIR) + "/conf/fcgi-users.conf");
     std::stringstream ss;
     ss << in.rdbuf();
-    EXPECT_EQ(ss.str(), config_template()) << "regenerate with: fcgi-users default-config > conf/fcgi-users.conf";
+    EXPECT_EQ(ss.str(), config_template())
+        << "regenerate with: fcgi-users default-config > conf/fcgi-users.conf";
 }
 
 TEST(Config, TemplateIsAValidConfigurationFile) {

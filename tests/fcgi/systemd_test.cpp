@@ -1,6 +1,7 @@
 // The systemd side of src/fcgi: the socket passed as LISTEN_FDS and the
 // sd_notify datagram, against real sockets.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "config/config.h"
 #include "fcgi/listen_socket.h"
@@ -19,7 +18,7 @@ namespace {
 
 // Puts a socket on descriptor 3 for one test and gives back what was there.
 class Descriptor3 {
-public:
+  public:
     explicit Descriptor3(bool listening) {
         saved_ = dup(3);  // -1 when 3 was closed
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -41,7 +40,7 @@ public:
         }
     }
 
-private:
+  private:
     int saved_;
 };
 

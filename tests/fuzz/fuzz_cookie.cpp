@@ -6,7 +6,8 @@
 #include "http/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    auto cookies = fu::http::parse_cookies(std::string_view(reinterpret_cast<const char*>(data), size));
+    auto cookies =
+        fu::http::parse_cookies(std::string_view(reinterpret_cast<const char*>(data), size));
     fu::http::find(cookies, "fastapiusersauth");
     return 0;
 }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view input(reinterpret_cast<const char*>(data), size);
     size_t nl = input.find('\n');
     std::string_view content_type = input.substr(0, nl);
-    std::string_view body = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
+    std::string_view body =
+        nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
 
     fu::http::parse_urlencoded(body);
     fu::http::percent_decode(body, true);

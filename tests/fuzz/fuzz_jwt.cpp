@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const fu::JwtCodec hs256("HS256");
     static const fu::JwtCodec hs512("HS512");
     std::string_view token(reinterpret_cast<const char*>(data), size);
-    for (const char* audience : {"fastapi-users:auth", "fastapi-users:reset", "fastapi-users:verify"}) {
+    for (const char* audience :
+         {"fastapi-users:auth", "fastapi-users:reset", "fastapi-users:verify"}) {
         auto a = hs256.decode(token, key(), audience);
         if (a) fu::claim_string(a.value().get(), "sub");
         auto b = hs512.decode(token, key(), audience);

@@ -32,7 +32,8 @@ TEST(HookRunner, ArgumentsEnvironmentAndOutput) {
     Outcome o = run(sh("echo \"$1 $2 $FCGI_USERS_EVENT $(pwd)\"; echo oops >&2; exit 7"));
     EXPECT_EQ(o.exit_status, 7);
     EXPECT_FALSE(o.timed_out);
-    EXPECT_EQ(o.stdout_text, "57cbb51a-ab71-4009-8802-3f54b4f2e23b the-token after_register /tmp\n");
+    EXPECT_EQ(o.stdout_text,
+              "57cbb51a-ab71-4009-8802-3f54b4f2e23b the-token after_register /tmp\n");
     EXPECT_EQ(o.stderr_text, "oops\n");
 }
 
@@ -110,7 +111,8 @@ TEST(HookRunner, ReapsTheShellBeforeReturning) {
 
 TEST(HookRunner, SignalsTheServiceIgnoresAreDefaultAgainInTheHook) {
     // fcgi-users ignores SIGHUP and SIGPIPE; a hook must not inherit that.
-    struct sigaction ign {}, old_hup {}, old_pipe {};
+    struct sigaction ign {
+    }, old_hup{}, old_pipe{};
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGHUP, &ign, &old_hup);

@@ -46,14 +46,17 @@ TEST(Cookies, FirstOfANameWinsAndQuotesGo) {
 
 TEST(HeaderParam, FindsQuotedAndPlainParameters) {
     EXPECT_EQ(header_param("multipart/form-data; boundary=abc", "boundary").value(), "abc");
-    EXPECT_EQ(header_param("multipart/form-data; charset=x; BOUNDARY=\"a b\"", "boundary").value(), "a b");
+    EXPECT_EQ(header_param("multipart/form-data; charset=x; BOUNDARY=\"a b\"", "boundary").value(),
+              "a b");
     EXPECT_FALSE(header_param("multipart/form-data", "boundary").has_value());
 }
 
 TEST(Multipart, ReadsFieldsAsBrowsersSendThem) {
     std::string body =
-        "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nking.arthur@camelot.bt\r\n"
-        "--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nguinevere\r\n--XyZ--\r\n";
+        "--XyZ\r\nContent-Disposition: form-data; "
+        "name=\"username\"\r\n\r\nking.arthur@camelot.bt\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; "
+        "name=\"password\"\r\n\r\nguinevere\r\n--XyZ--\r\n";
     auto fields = parse_multipart(body, "XyZ");
     ASSERT_TRUE(fields.has_value());
     EXPECT_EQ(*find(*fields, "username"), "king.arthur@camelot.bt");
@@ -62,7 +65,8 @@ TEST(Multipart, ReadsFieldsAsBrowsersSendThem) {
 
 TEST(Multipart, RefusesBrokenBodies) {
     EXPECT_FALSE(parse_multipart("no boundary here", "XyZ").has_value());
-    EXPECT_FALSE(parse_multipart("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated", "XyZ"));
+    EXPECT_FALSE(parse_multipart(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated", "XyZ"));
     EXPECT_FALSE(parse_multipart("--XyZ\r\nX-Other: 1\r\n\r\nv\r\n--XyZ--", "XyZ").has_value());
 }
 

@@ -7,13 +7,13 @@ namespace fu::http {
 
 TEST(RequestFromParams, PathQueryHeadersCookies) {
     Request r = request_from_params({{"REQUEST_METHOD", "GET"},
-                                      {"REQUEST_URI", "/api/users/me%2Fx?require=superuser&x=a+b"},
-                                      {"HTTP_AUTHORIZATION", "Bearer t"},
-                                      {"HTTP_COOKIE", "fastapiusersauth=c1; other=2"},
-                                      {"HTTP_X_USER_ID", "forged"},
-                                      {"CONTENT_TYPE", "application/json"},
-                                      {"CONTENT_LENGTH", "12"}},
-                                     "/api");
+                                     {"REQUEST_URI", "/api/users/me%2Fx?require=superuser&x=a+b"},
+                                     {"HTTP_AUTHORIZATION", "Bearer t"},
+                                     {"HTTP_COOKIE", "fastapiusersauth=c1; other=2"},
+                                     {"HTTP_X_USER_ID", "forged"},
+                                     {"CONTENT_TYPE", "application/json"},
+                                     {"CONTENT_LENGTH", "12"}},
+                                    "/api");
     EXPECT_EQ(r.method, "GET");
     EXPECT_EQ(r.path, "/users/me/x");
     EXPECT_EQ(r.raw_query, "require=superuser&x=a+b");
@@ -33,11 +33,13 @@ TEST(RequestFromParams, PathOutsideTheMountIsEmpty) {
 
 TEST(RequestFromParams, BadContentLengthIsIgnored) {
     EXPECT_EQ(request_from_params({{"CONTENT_LENGTH", "-5"}}, "").content_length, -1);
-    EXPECT_EQ(request_from_params({{"CONTENT_LENGTH", "99999999999999999999"}}, "").content_length, -1);
+    EXPECT_EQ(request_from_params({{"CONTENT_LENGTH", "99999999999999999999"}}, "").content_length,
+              -1);
 }
 
 TEST(RequestFromParams, CgiStyleParametersWithoutRequestUri) {
-    Request r = request_from_params({{"SCRIPT_NAME", "/auth"}, {"PATH_INFO", "/check"}, {"QUERY_STRING", "optional"}}, "");
+    Request r = request_from_params(
+        {{"SCRIPT_NAME", "/auth"}, {"PATH_INFO", "/check"}, {"QUERY_STRING", "optional"}}, "");
     EXPECT_EQ(r.path, "/auth/check");
     EXPECT_NE(find(r.query, "optional"), nullptr);
 }

@@ -32,7 +32,8 @@ TEST(ErrorShapes, UnprocessableListsEveryProblem) {
 
 TEST(Serialize, StatusHeadersLengthAndBody) {
     std::string s = serialize(json_text(201, "{}"));
-    EXPECT_EQ(s, "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(
+        s, "Status: 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
     EXPECT_EQ(serialize(no_content()), "Status: 204 No Content\r\n\r\n");
 }
 
@@ -57,10 +58,13 @@ TEST(JsonBody, MissingAndMistypedFieldsAreAllListed) {
     EXPECT_FALSE(b.required_string("password"));
     EXPECT_FALSE(b.required_string("token"));
     Response r = b.response();
-    EXPECT_NE(r.body.find(R"({"loc":["body","email"],"msg":"Input should be a valid string","type":"string_type"})"),
-              std::string::npos);
+    EXPECT_NE(
+        r.body.find(
+            R"({"loc":["body","email"],"msg":"Input should be a valid string","type":"string_type"})"),
+        std::string::npos);
     EXPECT_NE(r.body.find(R"("loc":["body","password"])"), std::string::npos);
-    EXPECT_NE(r.body.find(R"({"loc":["body","token"],"msg":"Field required","type":"missing"})"), std::string::npos);
+    EXPECT_NE(r.body.find(R"({"loc":["body","token"],"msg":"Field required","type":"missing"})"),
+              std::string::npos);
 }
 
 TEST(JsonBody, WrongContentTypeAndNonObjects) {
@@ -78,10 +82,12 @@ TEST(JsonBody, DeepNestingIsRefusedNotCrashed) {
 }
 
 TEST(Email, ValidAndInvalidAddresses) {
-    for (const char* ok : {"king.arthur@camelot.bt", "a+b@example.com", "Lancelot@Camelot.BT", "o'neil@x.co.uk"})
+    for (const char* ok :
+         {"king.arthur@camelot.bt", "a+b@example.com", "Lancelot@Camelot.BT", "o'neil@x.co.uk"})
         EXPECT_FALSE(email_problem(ok).has_value()) << ok;
-    for (const char* bad : {"", "plain", "@x.com", "a@", "a@b", "a b@x.com", "a@x..com", ".a@x.com",
-                            "x$(touch /tmp/pwned)@example.com", "a@-x.com", "a@x.test", "a@localhost"})
+    for (const char* bad :
+         {"", "plain", "@x.com", "a@", "a@b", "a b@x.com", "a@x..com", ".a@x.com",
+          "x$(touch /tmp/pwned)@example.com", "a@-x.com", "a@x.test", "a@localhost"})
         EXPECT_TRUE(email_problem(bad).has_value()) << bad;
 }
 

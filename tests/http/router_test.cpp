@@ -11,7 +11,8 @@ Router make_router() {
     r.add("GET", "/users/me", [](const Request&, Context&) { return json_text(200, "me"); });
     r.add("GET", "/users/{id}", [](const Request&, Context&) { return json_text(200, "id"); });
     r.add("DELETE", "/users/{id}", [](const Request&, Context&) { return json_text(204, ""); });
-    r.add("POST", "/auth/jwt/login", [](const Request&, Context&) { return json_text(200, "login"); });
+    r.add("POST", "/auth/jwt/login",
+          [](const Request&, Context&) { return json_text(200, "login"); });
     return r;
 }
 
@@ -51,7 +52,8 @@ TEST(Router, WrongMethodIs405WithAllow) {
 
 TEST(Router, UnknownPathsAre404) {
     Router r = make_router();
-    for (const char* p : {"/nothing", "/users", "/users/", "/users/a/b", "", "users/me", "/auth/jwt/login/"}) {
+    for (const char* p :
+         {"/nothing", "/users", "/users/", "/users/a/b", "", "users/me", "/auth/jwt/login/"}) {
         Request q = req("GET", p);
         auto m = r.match(q);
         EXPECT_EQ(m.handler, nullptr) << p;

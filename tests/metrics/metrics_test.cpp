@@ -27,15 +27,22 @@ TEST(Metrics, SumsShardsByRoutePatternAndStatus) {
     m.record(0, r.route_count(), 404, 0.0001);
     m.record(1, 1, 418, 0.0001);
     std::string text = m.exposition();
-    EXPECT_NE(text.find("fcgi_users_requests_total{method=\"GET\",route=\"/users/{id}\",status=\"200\"} 2\n"),
-              std::string::npos) << text;
+    EXPECT_NE(
+        text.find(
+            "fcgi_users_requests_total{method=\"GET\",route=\"/users/{id}\",status=\"200\"} 2\n"),
+        std::string::npos)
+        << text;
     EXPECT_NE(text.find("route=\"/users/{id}\",status=\"404\"} 1\n"), std::string::npos);
-    EXPECT_NE(text.find("fcgi_users_requests_total{method=\"\",route=\"unmatched\",status=\"404\"} 1\n"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find("fcgi_users_requests_total{method=\"\",route=\"unmatched\",status=\"404\"} 1\n"),
+        std::string::npos);
     EXPECT_NE(text.find("route=\"/healthz\",status=\"other\"} 1\n"), std::string::npos);
-    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"0.001\"} 3\n"), std::string::npos);
-    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"0.25\"} 5\n"), std::string::npos);
-    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"+Inf\"} 6\n"), std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"0.001\"} 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"0.25\"} 5\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_request_duration_seconds_bucket{le=\"+Inf\"} 6\n"),
+              std::string::npos);
     EXPECT_NE(text.find("fcgi_users_request_duration_seconds_count 6\n"), std::string::npos);
 }
 
@@ -54,8 +61,10 @@ TEST(Metrics, AcceptErrorsByErrno) {
     m.count_accept_error(ECONNABORTED);
     m.count_accept_error(EPROTO);
     std::string text = m.exposition();
-    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"EMFILE\"} 2\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"ECONNABORTED\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"EMFILE\"} 2\n"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"ECONNABORTED\"} 1\n"),
+              std::string::npos);
     EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"ENFILE\"} 0\n"), std::string::npos);
     EXPECT_NE(text.find("fcgi_users_accept_errors_total{error=\"other\"} 1\n"), std::string::npos);
 }

@@ -59,7 +59,9 @@ class UserStoreTest : public testdb::DatabaseTest {
 // A worker's store over its own (connected) connection.
 struct WorkerStore {
     WorkerStore()
-        : conn(db_settings(testdb::config())), hooks(conn, sodium::SecretBox(kHookKey)), store(conn, hooks) {
+        : conn(db_settings(testdb::config())),
+          hooks(conn, sodium::SecretBox(kHookKey)),
+          store(conn, hooks) {
         (void)conn.ping();
     }
     db::Connection conn;
@@ -335,7 +337,8 @@ TEST_F(UserStoreTest, CreateWithALinkedRowCommitsBothOrNeither) {
     };
     auto [first, created] = create_linked(unique_email("linked"));
     ASSERT_TRUE(created);
-    EXPECT_EQ(scalar("SELECT user_id FROM oauth_account WHERE account_id = ?", {account_id}), first.id);
+    EXPECT_EQ(scalar("SELECT user_id FROM oauth_account WHERE account_id = ?", {account_id}),
+              first.id);
     EXPECT_EQ(events_for(first.id, "after_register"), 1);
 
     // The same provider account again, for another address: a duplicate.

@@ -8,7 +8,7 @@ namespace fu {
 namespace {
 
 class PasswordTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
     PasswordHasher hasher{19456, 2, 1};
 };
@@ -42,7 +42,8 @@ TEST_F(PasswordTest, FastApiUsersArgon2HashWithFourLanes) {
     // "password" with argon2-cffi's defaults (pwdlib, FastAPI Users 13): m=64 MiB, t=3, p=4,
     // made by the reference argon2 command-line tool.
     const std::string h =
-        "$argon2id$v=19$m=65536,t=3,p=4$YzI5dFpYTmhiSFJ6WVd4MA$QSlmNLKDU2e4xk0b4iiz+M538/Y5Dr95GtwBPtvsybQ";
+        "$argon2id$v=19$m=65536,t=3,p=4$YzI5dFpYTmhiSFJ6WVd4MA$QSlmNLKDU2e4xk0b4iiz+M538/"
+        "Y5Dr95GtwBPtvsybQ";
     auto v = hasher.verify("password", h);
     EXPECT_TRUE(v.ok);
     EXPECT_TRUE(v.needs_rehash);
@@ -69,7 +70,8 @@ TEST(PasswordPolicy, LengthAndEmail) {
     EXPECT_TRUE(password_problem("abcdefg", "a@b.c", 8, 128).has_value());
     EXPECT_TRUE(password_problem(std::string(129, 'x'), "a@b.c", 8, 128).has_value());
     EXPECT_FALSE(password_problem(std::string(128, 'x'), "a@b.c", 8, 128).has_value());
-    EXPECT_TRUE(password_problem("my King.Arthur@Camelot.bt!", "king.arthur@camelot.bt", 8, 128).has_value());
+    EXPECT_TRUE(password_problem("my King.Arthur@Camelot.bt!", "king.arthur@camelot.bt", 8, 128)
+                    .has_value());
     // Eight characters, sixteen bytes: characters count.
     EXPECT_FALSE(password_problem("éééééééé", "a@b.c", 8, 8).has_value());
 }

@@ -30,14 +30,19 @@ std::string raw_token(jwt_alg_t alg, const SecretString* key, const std::string&
     jwt_new(&raw);
     jwt::Token t(raw);
     jwt_add_grants_json(t.get(), grants_json.c_str());
-    jwt_set_alg(t.get(), alg, key ? key->bytes() : nullptr, key ? static_cast<int>(key->size()) : 0);
+    jwt_set_alg(t.get(), alg, key ? key->bytes() : nullptr,
+                key ? static_cast<int>(key->size()) : 0);
     jwt::Str s(jwt_encode_str(t.get()));
     return s.get();
 }
 
-std::string future() { return std::to_string(std::time(nullptr) + 600); }
+std::string future() {
+    return std::to_string(std::time(nullptr) + 600);
+}
 
-std::string from_now(long seconds) { return std::to_string(std::time(nullptr) + seconds); }
+std::string from_now(long seconds) {
+    return std::to_string(std::time(nullptr) + seconds);
+}
 
 // A token whose header and payload are exactly these bytes, HS256-signed.
 std::string hand_signed(const std::string& header, const std::string& payload) {
@@ -61,7 +66,8 @@ TEST(JwtCodec, RoundTripWithListAudience) {
 
 TEST(JwtCodec, StringAudienceIsAccepted) {
     JwtCodec codec("HS256");
-    std::string t = raw_token(JWT_ALG_HS256, &kKey, R"({"sub":"x","aud":"fastapi-users:reset","exp":)" + future() + "}");
+    std::string t = raw_token(JWT_ALG_HS256, &kKey,
+                              R"({"sub":"x","aud":"fastapi-users:reset","exp":)" + future() + "}");
     EXPECT_TRUE(codec.decode(t, kKey, "fastapi-users:reset"));
 }
 
@@ -74,14 +80,17 @@ TEST(JwtCodec, RefusesWhatLibjwtWouldAccept) {
     // alg none.
     EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_NONE, nullptr, good), kKey, "fastapi-users:auth"));
     // Another secret.
-    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kOtherKey, good), kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(
+        codec.decode(raw_token(JWT_ALG_HS256, &kOtherKey, good), kKey, "fastapi-users:auth"));
     // Expired, missing exp, exp not a number.
-    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":1000})"), kKey,
-                              "fastapi-users:auth"));
-    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth"})"), kKey,
-                              "fastapi-users:auth"));
-    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":"9999999999"})"),
+    EXPECT_FALSE(
+        codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":1000})"),
+                     kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth"})"),
                               kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(
+        raw_token(JWT_ALG_HS256, &kKey, R"({"aud":"fastapi-users:auth","exp":"9999999999"})"), kKey,
+        "fastapi-users:auth"));
     // Missing or wrong audience.
     EXPECT_FALSE(codec.decode(raw_token(JWT_ALG_HS256, &kKey, R"({"exp":)" + future() + "}"), kKey,
                               "fastapi-users:auth"));
@@ -97,7 +106,8 @@ TEST(JwtCodec, TamperedAndMalformedTokens) {
     EXPECT_FALSE(codec.decode("", kKey, "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode("a.b", kKey, "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode("a.b.c", kKey, "fastapi-users:auth"));
-    EXPECT_FALSE(codec.decode(std::string(16 * 1024 * 1024, 'a') + ".b.c", kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(
+        codec.decode(std::string(16 * 1024 * 1024, 'a') + ".b.c", kKey, "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode(t, SecretString(), "fastapi-users:auth"));
 }
 
@@ -126,8 +136,9 @@ TEST(JwtCodec, RefusesNonCanonicalEncodings) {
 TEST(JwtCodec, NotBeforeAndIssuedAtAsPyJwt) {
     JwtCodec codec("HS256");
     auto token = [](const std::string& extra) {
-        return raw_token(JWT_ALG_HS256, &kKey,
-                         R"({"sub":"x","aud":"fastapi-users:auth","exp":)" + future() + extra + "}");
+        return raw_token(
+            JWT_ALG_HS256, &kKey,
+            R"({"sub":"x","aud":"fastapi-users:auth","exp":)" + future() + extra + "}");
     };
     EXPECT_TRUE(codec.decode(token(",\"nbf\":" + from_now(-10)), kKey, "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode(token(",\"nbf\":" + from_now(120)), kKey, "fastapi-users:auth"));
@@ -142,13 +153,15 @@ TEST(JwtCodec, RefusesDuplicateClaims) {
     JwtCodec codec("HS256");
     std::string header = R"({"alg":"HS256","typ":"JWT"})";
     std::string claims = R"("aud":"fastapi-users:auth","exp":)" + future();
-    EXPECT_TRUE(codec.decode(hand_signed(header, R"({"sub":"a",)" + claims + "}"), kKey, "fastapi-users:auth"));
+    EXPECT_TRUE(codec.decode(hand_signed(header, R"({"sub":"a",)" + claims + "}"), kKey,
+                             "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode(hand_signed(header, R"({"sub":"a","sub":"b",)" + claims + "}"), kKey,
                               "fastapi-users:auth"));
     EXPECT_FALSE(codec.decode(hand_signed(header, R"({"sub":"a",)" + claims + R"(,"exp":1})"), kKey,
                               "fastapi-users:auth"));
-    EXPECT_FALSE(codec.decode(hand_signed(R"({"alg":"HS256","alg":"HS256"})", R"({"sub":"a",)" + claims + "}"),
-                              kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(codec.decode(
+        hand_signed(R"({"alg":"HS256","alg":"HS256"})", R"({"sub":"a",)" + claims + "}"), kKey,
+        "fastapi-users:auth"));
 }
 
 }  // namespace fu

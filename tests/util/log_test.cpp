@@ -20,7 +20,8 @@ TEST(Log, ControlCharactersCannotForgeALine) {
     close(fds[1]);
     std::string out;
     char buf[512];
-    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
     close(fds[0]);
     ASSERT_FALSE(out.empty());
     EXPECT_EQ(out.find('\n'), out.size() - 1) << out;  // one line, ended once

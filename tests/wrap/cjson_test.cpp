@@ -14,9 +14,8 @@ TEST(Json, LastDuplicateKeyWinsAtEveryDepth) {
     const cJSON* b = cJSON_GetObjectItemCaseSensitive(d.get(), "b");
     EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(b, "x")->valuestring, "last");
     EXPECT_EQ(cJSON_GetArraySize(b), 1);
-    const cJSON* k = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
-                                                          cJSON_GetObjectItemCaseSensitive(d.get(), "c"), 0),
-                                                      "k");
+    const cJSON* k = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(d.get(), "c"), 0), "k");
     EXPECT_EQ(k->valuedouble, 3);
 }
 
@@ -28,7 +27,8 @@ TEST(Json, RefusingDuplicates) {
 
 TEST(Json, KeysWithNul) {
     using S = std::set<std::string>;
-    EXPECT_EQ(json::keys_with_nul(R"({"email":"a@example.com\u0000<script>","password":"x"})"), S{"email"});
+    EXPECT_EQ(json::keys_with_nul(R"({"email":"a@example.com\u0000<script>","password":"x"})"),
+              S{"email"});
     EXPECT_EQ(json::keys_with_nul(R"({"email":"a\\u0000","password":"\"\u0000"})"), S{"password"});
     EXPECT_EQ(json::keys_with_nul(R"({"pass\u0077ord":"\u0000"})"), S{"password"});
     EXPECT_EQ(json::keys_with_nul(R"({"p":"\u0000","p":"clean"})"), S{});
