@@ -86,7 +86,17 @@ build() {
     cmake --build "$BUILD" -j "$(nproc)" >&2
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A killed process stays a zombie until its parent (often init) reaps it, and
+# kill -0 still succeeds then: a zombie counts as gone, so a restart right
+# after a kill -9 really starts the server again.
+pid_alive() {
+    [ -f "$1" ] || return 1
+    local pid state
+    pid=$(cat "$1")
+    kill -0 "$pid" 2>/dev/null || return 1
+    state=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+    [ "${state#Z}" = "$state" ]
+}
 
 # Sends TERM to the pid in file $1, waits up to $2 seconds, then KILL.
 stop_pid() {

@@ -9,7 +9,7 @@ import time
 import requests
 
 import fcgi_client
-from conftest import APP_PID_FILE, APP_SOCKET, register, login, bearer, stack, url, wait_for
+from conftest import APP_PID_FILE, APP_SOCKET, VAR, register, login, bearer, stack, url, wait_for
 
 
 def test_healthz_answers_ok():
@@ -169,3 +169,13 @@ def test_openapi_document_lists_every_route():
     assert "200" in paths["/auth/jwt/login"]["post"]["responses"]
     assert "204" in paths["/auth/cookie/login"]["post"]["responses"]
     assert "UserRead" in doc["components"]["schemas"]
+
+
+def test_database_killed_then_started_at_once_comes_back():
+    """kill -9 leaves a zombie until its parent reaps it; scripts/stack db-start
+    right after must start a new server, not take the zombie for a live one."""
+    with open(os.path.join(VAR, "run", "mariadb.pid")) as f:
+        os.kill(int(f.read().strip()), signal.SIGKILL)
+    stack("db-start")
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200, timeout=30)
+    assert register()["email"]
