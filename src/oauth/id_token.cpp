@@ -160,18 +160,17 @@ bool verify_signature(const Jwk& key, const Jws& jws) {
         if (sig.size() != 2 * info.ec_part) return false;
         const auto* raw = reinterpret_cast<const unsigned char*>(sig.data());
         ossl::EcdsaSig es(ECDSA_SIG_new());
-        BIGNUM* r = BN_bin2bn(raw, static_cast<int>(info.ec_part), nullptr);
-        BIGNUM* s = BN_bin2bn(raw + info.ec_part, static_cast<int>(info.ec_part), nullptr);
-        if (!es || !r || !s || ECDSA_SIG_set0(es.get(), r, s) != 1) {
-            BN_free(r);
-            BN_free(s);
-            return false;
-        }
+        ossl::Bn r(BN_bin2bn(raw, static_cast<int>(info.ec_part), nullptr));
+        ossl::Bn s(BN_bin2bn(raw + info.ec_part, static_cast<int>(info.ec_part), nullptr));
+        if (!es || !r || !s || ECDSA_SIG_set0(es.get(), r.get(), s.get()) != 1) return false;
+        r.release();  // owned by `es` from here on
+        s.release();
         unsigned char* der = nullptr;
         int len = i2d_ECDSA_SIG(es.get(), &der);
         if (len <= 0) return false;
+        std::unique_ptr<unsigned char, void (*)(void*)> owned(der,
+                                                              [](void* p) { OPENSSL_free(p); });
         sig.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-        OPENSSL_free(der);
     }
     ossl::MdCtx md(EVP_MD_CTX_new());
     if (!md || EVP_DigestVerifyInit(md.get(), nullptr, info.md, nullptr, key.key.get()) != 1)
