@@ -180,10 +180,26 @@ std::vector<Key> make_keys() {
         "db.socket", "", "MariaDB unix socket; when set, db.host and db.port are unused.",
         [](Config & c) -> auto& { return c.db_socket; }));
     k.push_back(string_key(
-        "db.host", "127.0.0.1", "MariaDB host.", [](Config & c) -> auto& { return c.db_host; }));
+        "db.host", "127.0.0.1",
+        "MariaDB host, or a comma list of host[:port] (the nodes of a Galera cluster): a "
+        "connection starts on the first and moves to the next when a connect fails or its "
+        "connection is lost.",
+        [](Config & c) -> auto& { return c.db_host; }));
     k.push_back(int_key(
-        "db.port", 3306, 1, 65535, "MariaDB TCP port.",
+        "db.port", 3306, 1, 65535, "MariaDB TCP port (of each db.host entry without its own).",
         [](Config & c) -> auto& { return c.db_port; }));
+    k.push_back(int_key(
+        "db.sync_wait", -1, -1, 15,
+        "wsrep_sync_wait of each connection (Galera: reads wait for the cluster's earlier "
+        "writes; 1 reads, 3 also updates and deletes, 7 also inserts). -1: 1 when db.host "
+        "names several hosts, else not set. 0: not set.",
+        [](Config & c) -> auto& { return c.db_sync_wait; }));
+    k.push_back(int_key(
+        "db.conflict_retries", 3, 1, 20,
+        "Times a transaction or statement runs again when the database refused it (deadlock "
+        "or Galera certification failure 1213, node not ready 1047, connection lost before "
+        "COMMIT); then 503.",
+        [](Config & c) -> auto& { return c.db_conflict_retries; }));
     k.push_back(string_key(
         "db.user", "fcgi_users", "MariaDB user.", [](Config & c) -> auto& { return c.db_user; }));
     k.push_back(secret_key(
@@ -680,7 +696,48 @@ void finish_oauth(Config& c) {
     }
 }
 
+// db.host: host[:port], comma separated; [v6-address]:port too.
+void finish_db_hosts(Config& c) {
+    c.db_hosts.clear();
+    std::stringstream ss(c.db_host);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        item = trim(item);
+        if (item.empty()) throw ConfigError("db.host", "empty entry in '" + c.db_host + "'");
+        std::string host = item, port;
+        if (item[0] == '[') {
+            auto close = item.find(']');
+            if (close == std::string::npos)
+                throw ConfigError("db.host", "unclosed '[' in '" + item + "'");
+            host = item.substr(1, close - 1);
+            if (close + 1 < item.size()) {
+                if (item[close + 1] != ':')
+                    throw ConfigError("db.host", "expected ':port' after ']' in '" + item + "'");
+                port = item.substr(close + 2);
+            }
+        } else if (auto colon = item.find(':'); colon != std::string::npos) {
+            if (item.find(':', colon + 1) != std::string::npos)
+                throw ConfigError("db.host",
+                                  "write an IPv6 address as [address]:port ('" + item + "')");
+            host = item.substr(0, colon);
+            port = item.substr(colon + 1);
+        }
+        if (host.empty()) throw ConfigError("db.host", "no host in '" + item + "'");
+        long p = c.db_port;
+        if (!port.empty() || item.back() == ':') {
+            char* end = nullptr;
+            errno = 0;
+            p = std::strtol(port.c_str(), &end, 10);
+            if (port.empty() || *end != '\0' || errno != 0 || p < 1 || p > 65535)
+                throw ConfigError("db.host", "port must be 1 to 65535 in '" + item + "'");
+        }
+        c.db_hosts.push_back({host, p});
+    }
+    if (c.db_hosts.empty()) throw ConfigError("db.host", "names no host");
+}
+
 void finish(Config& c) {
+    finish_db_hosts(c);
     c.backends.clear();
     std::stringstream ss(c.backend_names);
     std::string name;

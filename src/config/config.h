@@ -126,8 +126,15 @@ struct Config {
     bool access_log = true;
 
     std::string db_socket;
-    std::string db_host;
-    long db_port = 3306;
+    std::string db_host;  // one host or a comma list of host[:port] (a Galera cluster's nodes)
+    long db_port = 3306;  // the port of a db_host entry without its own
+    struct DbHost {
+        std::string host;
+        long port;
+    };
+    std::vector<DbHost> db_hosts;  // db_host parsed, in order
+    long db_sync_wait = -1;        // wsrep_sync_wait; -1: 1 with several hosts, else unset
+    long db_conflict_retries = 3;
     std::string db_user;
     SecretString db_password;
     std::string db_name;

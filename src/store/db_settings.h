@@ -9,8 +9,13 @@ namespace fu {
 inline db::Settings db_settings(const Config& c) {
     db::Settings s;
     s.socket = c.db_socket;
-    s.host = c.db_host;
-    s.port = static_cast<unsigned>(c.db_port);
+    s.hosts.clear();
+    for (const auto& h : c.db_hosts) s.hosts.push_back({h.host, static_cast<unsigned>(h.port)});
+    // Read your own writes on a cluster: on by default when several hosts are named.
+    s.sync_wait = static_cast<int>(c.db_sync_wait >= 0     ? c.db_sync_wait
+                                   : c.db_hosts.size() > 1 ? 1
+                                                           : 0);
+    s.conflict_retries = static_cast<int>(c.db_conflict_retries);
     s.user = c.db_user;
     s.password = c.db_password;
     s.database = c.db_name;

@@ -45,19 +45,20 @@ Result<std::optional<RefreshRow>, db::DbError> RefreshTokenStore::find(
 Result<SpendOutcome, db::DbError> RefreshTokenStore::rotate(
     std::string_view token_hash, std::string_view next_hash, std::string_view family,
     std::string_view user_id, long long generation, long lifetime_seconds) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return tx.error();
-    // The conditional UPDATE decides a race between two uses of one token.
-    auto spend = conn_.exec(
-        "UPDATE refresh_token SET spent_at = UTC_TIMESTAMP(3) "
-        "WHERE token = ? AND spent_at IS NULL AND revoked_at IS NULL",
-        {token_hash});
-    if (!spend) return spend.error();
-    if (spend->affected != 1) return SpendOutcome::already_spent;  // rolled back by tx
-    if (auto r = create(next_hash, family, user_id, generation, lifetime_seconds); !r)
-        return r.error();
-    if (auto c = tx->commit(); !c) return c.error();
-    return SpendOutcome::spent;
+    return conn_.transaction([&](db::Begun& tx) -> Result<SpendOutcome, db::DbError> {
+        if (!tx) return tx.error();
+        // The conditional UPDATE decides a race between two uses of one token.
+        auto spend = conn_.exec(
+            "UPDATE refresh_token SET spent_at = UTC_TIMESTAMP(3) "
+            "WHERE token = ? AND spent_at IS NULL AND revoked_at IS NULL",
+            {token_hash});
+        if (!spend) return spend.error();
+        if (spend->affected != 1) return SpendOutcome::already_spent;  // rolled back by tx
+        if (auto r = create(next_hash, family, user_id, generation, lifetime_seconds); !r)
+            return r.error();
+        if (auto c = tx->commit(); !c) return c.error();
+        return SpendOutcome::spent;
+    });
 }
 
 Result<Unit, db::DbError> RefreshTokenStore::revoke_family(std::string_view family) {

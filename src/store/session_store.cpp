@@ -62,10 +62,11 @@ Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view us
 }
 
 Result<Unit, db::DbError> SessionStore::end_all(std::string_view user_id, const SessionKeep& keep) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return tx.error();
-    if (auto r = end_sessions(conn_, user_id, keep); !r) return r.error();
-    return tx->commit();
+    return conn_.transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+        if (!tx) return tx.error();
+        if (auto r = end_sessions(conn_, user_id, keep); !r) return r.error();
+        return tx->commit();
+    });
 }
 
 Result<long long, db::DbError> SessionStore::purge(long throttle_window_seconds) {

@@ -44,50 +44,54 @@ StoreResult<Unit> UserStore::commit_with(db::Transaction& tx, const User& user,
 
 Result<User, CreateError> UserStore::create(const User& u, const EventNames& events,
                                             const std::function<StoreResult<Unit>()>& also) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return db_failure<CreateError>(tx.error());
-    auto r = conn_.exec(
-        "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
-        "is_verified) VALUES (?, ?, ?, ?, ?, ?)",
-        {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
-         static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
-    if (!r && r.error().code == StoreError::duplicate) return make_error(CreateError::email_taken);
-    if (!r) return db_failure<CreateError>(r.error());
-    if (also) {
-        auto a = also();
-        if (!a && a.error().code == StoreError::duplicate)
+    return conn_.transaction([&](db::Begun& tx) -> Result<User, CreateError> {
+        if (!tx) return db_failure<CreateError>(tx.error());
+        auto r = conn_.exec(
+            "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, "
+            "is_verified) VALUES (?, ?, ?, ?, ?, ?)",
+            {u.id, u.email, u.hashed_password, static_cast<long long>(u.is_active),
+             static_cast<long long>(u.is_superuser), static_cast<long long>(u.is_verified)});
+        if (!r && r.error().code == StoreError::duplicate)
             return make_error(CreateError::email_taken);
-        if (!a) return db_failure<CreateError>(a.error());
-    }
-    if (auto c = commit_with(*tx, u, events); !c) return db_failure<CreateError>(c.error());
-    return u;
+        if (!r) return db_failure<CreateError>(r.error());
+        if (also) {
+            auto a = also();
+            if (!a && a.error().code == StoreError::duplicate)
+                return make_error(CreateError::email_taken);
+            if (!a) return db_failure<CreateError>(a.error());
+        }
+        if (auto c = commit_with(*tx, u, events); !c) return db_failure<CreateError>(c.error());
+        return u;
+    });
 }
 
 Result<User, SetPasswordError> UserStore::set_password(
     std::string_view id, std::string_view new_hash, std::string_view expected_hash,
     bool only_if_active, const EventNames& events, const std::optional<SessionKeep>& end) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return db_failure<SetPasswordError>(tx.error());
-    auto r =
-        only_if_active
-            ? conn_.exec(
-                  "UPDATE user SET hashed_password = ? "
-                  "WHERE id = ? AND hashed_password = ? AND is_active",
-                  {new_hash, id, expected_hash})
-            : conn_.exec("UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
-                         {new_hash, id, expected_hash});
-    if (!r) return db_failure<SetPasswordError>(r.error());
-    // A new hash always differs from the old one (fresh salt): no match, no row changed.
-    if (r->affected != 1) return make_error(SetPasswordError::stale);
-    if (end)
-        if (auto e = end_sessions(conn_, id, *end); !e)
-            return db_failure<SetPasswordError>(e.error());
-    auto after = get(id);
-    if (!after) return db_failure<SetPasswordError>(after.error());
-    if (!*after) return make_error(SetPasswordError::stale);
-    if (auto c = commit_with(*tx, **after, events); !c)
-        return db_failure<SetPasswordError>(c.error());
-    return std::move(**after);
+    return conn_.transaction([&](db::Begun& tx) -> Result<User, SetPasswordError> {
+        if (!tx) return db_failure<SetPasswordError>(tx.error());
+        auto r =
+            only_if_active
+                ? conn_.exec(
+                      "UPDATE user SET hashed_password = ? "
+                      "WHERE id = ? AND hashed_password = ? AND is_active",
+                      {new_hash, id, expected_hash})
+                : conn_.exec(
+                      "UPDATE user SET hashed_password = ? WHERE id = ? AND hashed_password = ?",
+                      {new_hash, id, expected_hash});
+        if (!r) return db_failure<SetPasswordError>(r.error());
+        // A new hash always differs from the old one (fresh salt): no match, no row changed.
+        if (r->affected != 1) return make_error(SetPasswordError::stale);
+        if (end)
+            if (auto e = end_sessions(conn_, id, *end); !e)
+                return db_failure<SetPasswordError>(e.error());
+        auto after = get(id);
+        if (!after) return db_failure<SetPasswordError>(after.error());
+        if (!*after) return make_error(SetPasswordError::stale);
+        if (auto c = commit_with(*tx, **after, events); !c)
+            return db_failure<SetPasswordError>(c.error());
+        return std::move(**after);
+    });
 }
 
 Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id,
@@ -103,28 +107,29 @@ Result<Unit, SetPasswordError> UserStore::rehash_password(std::string_view id,
 Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id,
                                                          std::string_view email,
                                                          const EventNames& events) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return db_failure<MarkVerifiedError>(tx.error());
-    auto r = conn_.exec(
-        "UPDATE user SET is_verified = TRUE "
-        "WHERE id = ? AND email_key = " FU_EMAIL_KEY " AND NOT is_verified",
-        {id, email});
-    if (!r) return db_failure<MarkVerifiedError>(r.error());
-    auto after = get(id);
-    if (!after) return db_failure<MarkVerifiedError>(after.error());
-    if (r->affected != 1) {
-        // Why nothing changed, for the answer: the same user at the same
-        // address already verified, or the token no longer names this row.
-        auto same = get_by_email(email);
-        if (!same) return db_failure<MarkVerifiedError>(same.error());
-        if (*same && (*same)->id == id && (*same)->is_verified)
-            return make_error(MarkVerifiedError::already_verified);
-        return make_error(MarkVerifiedError::stale);
-    }
-    if (!*after) return make_error(MarkVerifiedError::stale);
-    if (auto c = commit_with(*tx, **after, events); !c)
-        return db_failure<MarkVerifiedError>(c.error());
-    return std::move(**after);
+    return conn_.transaction([&](db::Begun& tx) -> Result<User, MarkVerifiedError> {
+        if (!tx) return db_failure<MarkVerifiedError>(tx.error());
+        auto r = conn_.exec(
+            "UPDATE user SET is_verified = TRUE "
+            "WHERE id = ? AND email_key = " FU_EMAIL_KEY " AND NOT is_verified",
+            {id, email});
+        if (!r) return db_failure<MarkVerifiedError>(r.error());
+        auto after = get(id);
+        if (!after) return db_failure<MarkVerifiedError>(after.error());
+        if (r->affected != 1) {
+            // Why nothing changed, for the answer: the same user at the same
+            // address already verified, or the token no longer names this row.
+            auto same = get_by_email(email);
+            if (!same) return db_failure<MarkVerifiedError>(same.error());
+            if (*same && (*same)->id == id && (*same)->is_verified)
+                return make_error(MarkVerifiedError::already_verified);
+            return make_error(MarkVerifiedError::stale);
+        }
+        if (!*after) return make_error(MarkVerifiedError::stale);
+        if (auto c = commit_with(*tx, **after, events); !c)
+            return db_failure<MarkVerifiedError>(c.error());
+        return std::move(**after);
+    });
 }
 
 Result<User, ProfileError> UserStore::update_profile(std::string_view id,
@@ -171,42 +176,49 @@ Result<User, ProfileError> UserStore::admin_update(std::string_view id, const Ad
     sql += " WHERE id = ?";
     params.emplace_back(id);
 
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return db_failure<ProfileError>(tx.error());
-    auto r = conn_.exec(sql, params);
-    if (!r && r.error().code == StoreError::duplicate) return make_error(ProfileError::email_taken);
-    if (!r) return db_failure<ProfileError>(r.error());
-    if (end)
-        if (auto e = end_sessions(conn_, id, *end); !e) return db_failure<ProfileError>(e.error());
-    // affected counts changed rows only: an unchanged row is no failure.
-    auto after = get(id);
-    if (!after) return db_failure<ProfileError>(after.error());
-    if (!*after) return make_error(ProfileError::not_found);
-    if (auto c = commit_with(*tx, **after, events); !c) return db_failure<ProfileError>(c.error());
-    return std::move(**after);
+    return conn_.transaction([&](db::Begun& tx) -> Result<User, ProfileError> {
+        if (!tx) return db_failure<ProfileError>(tx.error());
+        auto r = conn_.exec(sql, params);
+        if (!r && r.error().code == StoreError::duplicate)
+            return make_error(ProfileError::email_taken);
+        if (!r) return db_failure<ProfileError>(r.error());
+        if (end)
+            if (auto e = end_sessions(conn_, id, *end); !e)
+                return db_failure<ProfileError>(e.error());
+        // affected counts changed rows only: an unchanged row is no failure.
+        auto after = get(id);
+        if (!after) return db_failure<ProfileError>(after.error());
+        if (!*after) return make_error(ProfileError::not_found);
+        if (auto c = commit_with(*tx, **after, events); !c)
+            return db_failure<ProfileError>(c.error());
+        return std::move(**after);
+    });
 }
 
 Result<User, DeleteError> UserStore::remove(std::string_view id, const EventNames& events) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return db_failure<DeleteError>(tx.error());
-    // Locks the row, so the events carry what was deleted.
-    auto before =
-        select_one(std::string("SELECT ") + kColumns + " FROM user WHERE id = ? FOR UPDATE", id);
-    if (!before) return db_failure<DeleteError>(before.error());
-    if (!*before) return make_error(DeleteError::not_found);
-    auto r = conn_.exec("DELETE FROM user WHERE id = ?", {id});
-    if (!r) return db_failure<DeleteError>(r.error());
-    if (r->affected != 1) return make_error(DeleteError::not_found);
-    if (auto c = commit_with(*tx, **before, events); !c) return db_failure<DeleteError>(c.error());
-    return std::move(**before);
+    return conn_.transaction([&](db::Begun& tx) -> Result<User, DeleteError> {
+        if (!tx) return db_failure<DeleteError>(tx.error());
+        // Locks the row, so the events carry what was deleted.
+        auto before = select_one(
+            std::string("SELECT ") + kColumns + " FROM user WHERE id = ? FOR UPDATE", id);
+        if (!before) return db_failure<DeleteError>(before.error());
+        if (!*before) return make_error(DeleteError::not_found);
+        auto r = conn_.exec("DELETE FROM user WHERE id = ?", {id});
+        if (!r) return db_failure<DeleteError>(r.error());
+        if (r->affected != 1) return make_error(DeleteError::not_found);
+        if (auto c = commit_with(*tx, **before, events); !c)
+            return db_failure<DeleteError>(c.error());
+        return std::move(**before);
+    });
 }
 
 StoreResult<Unit> UserStore::record(const std::vector<HookEvent>& events) {
-    auto tx = db::Transaction::begin(conn_);
-    if (!tx) return tx.error();
-    for (const auto& ev : events)
-        if (auto r = hooks_.insert(ev); !r) return r.error();
-    return tx->commit();
+    return conn_.transaction([&](db::Begun& tx) -> StoreResult<Unit> {
+        if (!tx) return tx.error();
+        for (const auto& ev : events)
+            if (auto r = hooks_.insert(ev); !r) return r.error();
+        return tx->commit();
+    });
 }
 
 #undef FU_EMAIL_KEY

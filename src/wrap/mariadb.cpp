@@ -4,8 +4,11 @@
 
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <sodium.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "util/log.h"
 
@@ -29,7 +32,28 @@ bool is_gone(unsigned err) {
     }
 }
 
+// Galera's refusals, which the same work may overcome when run again: a
+// deadlock or a certification failure (a conflicting write committed first on
+// another node), and a node that is not (yet) part of the primary component.
+constexpr unsigned kWsrepNotReady = ER_UNKNOWN_COM_ERROR;  // 1047
+bool is_refused(unsigned err) {
+    return err == ER_LOCK_DEADLOCK || err == kWsrepNotReady;
+}
+
 }  // namespace
+
+void Connection::next_host() {
+    if (!settings_.hosts.empty()) host_ = (host_ + 1) % settings_.hosts.size();
+}
+
+bool Connection::again(int attempt) {
+    if (!refused_ || attempt >= settings_.conflict_retries) return false;
+    // Backoff with jitter, so that two conflicting writers do not meet again:
+    // 5-10 ms, then 10-20, 20-40, ...
+    unsigned base = 5u << std::min(attempt, 6);
+    std::this_thread::sleep_for(std::chrono::milliseconds(base + randombytes_uniform(base + 1)));
+    return true;
+}
 
 void Connection::close() {
     stmts_.clear();  // statements before their connection
@@ -37,21 +61,45 @@ void Connection::close() {
 }
 
 Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg) {
-    DbError code = err == ER_DUP_ENTRY ? DbError::duplicate
-                   : is_gone(err)      ? DbError::unavailable
-                                       : DbError::other;
+    DbError code = err == ER_DUP_ENTRY               ? DbError::duplicate
+                   : is_gone(err) || is_refused(err) ? DbError::unavailable
+                                                     : DbError::other;
     if (code != DbError::duplicate)
         log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
                   (msg ? msg : ""));
-    if (code == DbError::unavailable) {
+    // Refused work may run again; so may a transaction whose connection was
+    // lost before its COMMIT went out (the server rolled it back). Lost during
+    // the COMMIT, its outcome is unknown: it is not run again.
+    refused_ = is_refused(err) || (is_gone(err) && !committing_);
+    // A node that is gone or not ready: the next connection goes to the next host.
+    if (is_gone(err) || err == kWsrepNotReady) {
         close();
         in_transaction_ = false;
+        next_host();
     }
     return make_error(code, std::to_string(err));
 }
 
 Result<MYSQL*, DbError> Connection::open() {
     if (mysql_) return mysql_.get();
+    // Every host once, from the current one on: the first that answers serves.
+    size_t tries = settings_.socket.empty() ? std::max<size_t>(settings_.hosts.size(), 1) : 1;
+    Error<DbError> last = make_error(DbError::unavailable, "no host");
+    for (size_t i = 0; i < tries; ++i) {
+        auto m = connect();
+        if (m) {
+            mysql_ = std::move(*m);
+            return mysql_.get();
+        }
+        last = m.error();
+        if (m.error().code != DbError::unavailable)
+            break;  // refused credentials: no other host helps
+        next_host();
+    }
+    return last;
+}
+
+Result<MysqlPtr, DbError> Connection::connect() {
     MysqlPtr m(mysql_init(nullptr));
     if (!m) return make_error(DbError::unavailable, "mysql_init");
     unsigned timeout = 3;
@@ -63,36 +111,52 @@ Result<MYSQL*, DbError> Connection::open() {
     my_bool off = 0;
     mysql_optionsv(m.get(), MYSQL_OPT_RECONNECT, &off);
     unsigned long flags = settings_.multi_statements ? CLIENT_MULTI_STATEMENTS : 0;
+    bool tcp = settings_.socket.empty() && !settings_.hosts.empty();
+    const Endpoint* at = tcp ? &settings_.hosts[host_ % settings_.hosts.size()] : nullptr;
+    std::string where = tcp ? at->host + ":" + std::to_string(at->port) : settings_.socket;
     std::string password(settings_.password.view());
-    MYSQL* ok =
-        mysql_real_connect(m.get(), settings_.socket.empty() ? settings_.host.c_str() : nullptr,
-                           settings_.user.c_str(), password.c_str(),
-                           settings_.database.empty() ? nullptr : settings_.database.c_str(),
-                           settings_.socket.empty() ? settings_.port : 0,
-                           settings_.socket.empty() ? nullptr : settings_.socket.c_str(), flags);
+    MYSQL* ok = mysql_real_connect(
+        m.get(), tcp ? at->host.c_str() : nullptr, settings_.user.c_str(), password.c_str(),
+        settings_.database.empty() ? nullptr : settings_.database.c_str(), tcp ? at->port : 0,
+        tcp ? nullptr : settings_.socket.c_str(), flags);
     sodium_memzero(password.data(), password.size());
     if (!ok) {
         unsigned err = mysql_errno(m.get());
-        log::warn("db: connect failed: " + std::to_string(err) + " " + mysql_error(m.get()));
-        return make_error(is_gone(err) || err >= 2000 ? DbError::unavailable : DbError::other,
+        log::warn("db: connect to " + where + " failed: " + std::to_string(err) + " " +
+                  mysql_error(m.get()));
+        return make_error(is_gone(err) || err >= 2000 || err == kWsrepNotReady
+                              ? DbError::unavailable
+                              : DbError::other,
                           std::to_string(err));
     }
-    // Time values are read and written as UTC.
-    if (mysql_query(m.get(), "SET time_zone = '+00:00'") != 0) {
+    // Time values are read and written as UTC; on a cluster, each read waits
+    // for the writes the cluster committed before it (wsrep_sync_wait).
+    std::string set = "SET time_zone = '+00:00'";
+    if (settings_.sync_wait > 0)
+        set += ", SESSION wsrep_sync_wait = " + std::to_string(settings_.sync_wait);
+    if (mysql_query(m.get(), set.c_str()) != 0) {
         unsigned err = mysql_errno(m.get());
-        return make_error(is_gone(err) ? DbError::unavailable : DbError::other,
-                          std::to_string(err));
+        log::warn("db: session setup on " + where + " failed: " + std::to_string(err) + " " +
+                  mysql_error(m.get()));
+        return make_error(
+            is_gone(err) || err == kWsrepNotReady ? DbError::unavailable : DbError::other,
+            std::to_string(err));
     }
-    mysql_ = std::move(m);
-    return mysql_.get();
+    return m;
 }
 
 template <typename F>
 auto Connection::retrying(F&& f) -> decltype(f()) {
-    bool may_retry = mysql_ != nullptr && !in_transaction_;
-    auto r = f();
-    if (!r && r.error().code == DbError::unavailable && may_retry) return f();
-    return r;
+    // In a transaction, the transaction runs again as a whole (transaction()).
+    if (in_transaction_) return f();
+    // An autocommit statement runs again when refused, and on a new connection
+    // (the next host) when its own was lost, e.g. an idle one that a server
+    // restart closed. A connect that fails on every host ends it.
+    for (int attempt = 0;; ++attempt) {
+        refused_ = false;
+        auto r = f();
+        if (r || !again(attempt)) return r;
+    }
 }
 
 Result<Unit, DbError> Connection::begin() {
@@ -102,8 +166,11 @@ Result<Unit, DbError> Connection::begin() {
 }
 
 Result<Unit, DbError> Connection::commit() {
+    committing_ = true;
+    auto r = run_once("COMMIT");
+    committing_ = false;
     in_transaction_ = false;
-    return run_once("COMMIT");
+    return r;
 }
 
 Result<Unit, DbError> Connection::run(std::string_view sql) {
@@ -161,7 +228,7 @@ Result<Unit, DbError> Transaction::commit() {
     auto r = c->commit();
     // A COMMIT that failed without losing the connection leaves the
     // transaction open on the server: end it here, not on the next request.
-    if (!r && r.error().code != DbError::unavailable) c->rollback();
+    if (!r && c->is_open()) c->rollback();
     return r;
 }
 

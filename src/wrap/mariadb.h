@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -28,15 +29,29 @@ struct Rows {
     unsigned long long insert_id = 0;
 };
 
-struct Settings {
-    std::string socket;
+struct Endpoint {
     std::string host;
     unsigned port = 3306;
+};
+
+struct Settings {
+    std::string socket;
+    // TCP servers (unused with a socket). A connection starts on the first and
+    // stays on the one that answers; a failed connect or a lost connection
+    // moves it to the next in the list (wrapping), so each host keeps its own
+    // preferred node and fails over in the configured order.
+    std::vector<Endpoint> hosts{Endpoint{"127.0.0.1", 3306}};
     std::string user;
     SecretString password;
     std::string database;
+    int sync_wait = 0;         // SET SESSION wsrep_sync_wait on each new connection; 0: not set
+    int conflict_retries = 3;  // runs again of a transaction or statement the cluster refused
     bool multi_statements = false;  // for migrations only
 };
+
+class Transaction;
+// What a transaction body receives: the open transaction, or why it did not open.
+using Begun = Result<Transaction, DbError>;
 
 struct MysqlDeleter {
     void operator()(MYSQL* p) const { mysql_close(p); }
@@ -68,18 +83,35 @@ class Connection {
     // Whether a transaction is open on this connection (the server's own view).
     Result<bool, DbError> in_transaction();
 
+    // The one way to run a transaction: body(Begun&) runs inside it and commits
+    // it; whatever it leaves uncommitted is rolled back. When the cluster
+    // refused the work (a deadlock or a Galera certification failure, 1213; a
+    // node not ready, 1047; the connection lost before COMMIT was sent), the
+    // whole body runs again on a fresh transaction, up to conflict_retries
+    // times; the body's own answer counts only on its last run. The body must
+    // therefore do nothing but SQL on this connection (no side effects).
+    template <typename F>
+    auto transaction(F&& body) -> decltype(body(std::declval<Begun&>()));
+
     bool is_open() const { return mysql_ != nullptr; }
     void close();
+    // The index in Settings::hosts the next connection goes to (tests, logs).
+    size_t host_index() const { return host_; }
 
   private:
     Result<MYSQL*, DbError> open();
+    Result<MysqlPtr, DbError> connect();  // to hosts[host_], or the socket
     Result<Rows, DbError> exec_once(std::string_view sql, const std::vector<Param>& params);
     Result<Unit, DbError> run_once(std::string_view sql);
-    // A connection that sat idle may have been closed by a server restart:
-    // outside a transaction, one "server gone" on it is retried on a new one.
+    // Outside a transaction, a statement refused by the cluster or whose
+    // connection was lost runs again (bounded, see again()).
     template <typename F>
     auto retrying(F&& f) -> decltype(f());
     Error<DbError> fail(const char* what, unsigned err, const char* msg);
+    // Before attempt `attempt` (from 0) of a transaction or statement: whether
+    // the last one failed in a way that may run again, after a short backoff.
+    bool again(int attempt);
+    void next_host();
     // Only through Transaction, so that no path can leave one open.
     friend class Transaction;
     Result<Unit, DbError> begin();
@@ -90,6 +122,9 @@ class Connection {
     MysqlPtr mysql_;
     std::map<std::string, StmtPtr, std::less<>> stmts_;
     bool in_transaction_ = false;
+    bool committing_ = false;
+    bool refused_ = false;  // the last failure may be run again (see transaction())
+    size_t host_ = 0;
 };
 
 // The one way to run a transaction: begin() opens it, commit() ends it, and
@@ -98,7 +133,6 @@ class Connection {
 // connection.
 class Transaction {
   public:
-    static Result<Transaction, DbError> begin(Connection& conn);
     Transaction(Transaction&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
     Transaction& operator=(Transaction&&) = delete;
     Transaction(const Transaction&) = delete;
@@ -107,8 +141,22 @@ class Transaction {
     Result<Unit, DbError> commit();
 
   private:
+    friend class Connection;  // only Connection::transaction() opens one
+    static Result<Transaction, DbError> begin(Connection& conn);
     explicit Transaction(Connection& conn) : conn_(&conn) {}
     Connection* conn_;  // null once committed or rolled back
 };
+
+template <typename F>
+auto Connection::transaction(F&& body) -> decltype(body(std::declval<Begun&>())) {
+    for (int attempt = 0;; ++attempt) {
+        refused_ = false;
+        std::optional<Begun> tx;
+        tx.emplace(Transaction::begin(*this));
+        auto r = body(*tx);
+        tx.reset();  // rolls back what the body left open
+        if (r || !again(attempt)) return r;
+    }
+}
 
 }  // namespace fu::db

@@ -283,31 +283,29 @@ TEST_F(UserStoreTest, TransactionRollsBackOnAnExceptionAndOnAnEarlyReturn) {
                              {id, unique_email("tx")});
         ASSERT_TRUE(r);
     };
-    EXPECT_THROW(
-        {
-            auto tx = db::Transaction::begin(*conn_);
-            ASSERT_TRUE(tx);
-            insert();
-            throw std::runtime_error("a store exception inside the transaction");
-        },
-        std::runtime_error);
+    EXPECT_THROW(conn_->transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+        EXPECT_TRUE(tx);
+        insert();
+        throw std::runtime_error("a store exception inside the transaction");
+    }),
+                 std::runtime_error);
     expect_no_open_transaction();
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {id}), "0");
 
-    [&] {
-        auto tx = db::Transaction::begin(*conn_);
-        ASSERT_TRUE(tx);
+    (void)conn_->transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+        EXPECT_TRUE(tx);
         insert();
-    }();  // returns without commit
+        return Unit{};  // returns without commit
+    });
     expect_no_open_transaction();
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {id}), "0");
 
-    {
-        auto tx = db::Transaction::begin(*conn_);
-        ASSERT_TRUE(tx);
+    auto done = conn_->transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+        EXPECT_TRUE(tx);
         insert();
-        ASSERT_TRUE(tx->commit());
-    }
+        return tx->commit();
+    });
+    ASSERT_TRUE(done);
     expect_no_open_transaction();
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {id}), "1");
     (void)conn_->exec("DELETE FROM user WHERE id = ?", {id});
