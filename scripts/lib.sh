@@ -53,7 +53,8 @@ PACKAGES=(build-essential cmake pkg-config libfcgi-dev libmariadb-dev libjwt-dev
           libcurl4-openssl-dev libssl-dev nodejs  # OAuth: outbound calls, JWKS keys, the test provider
           libnginx-mod-http-ndk libnginx-mod-http-set-misc msmtp python3-aiosmtpd
           chromium chromium-driver python3-selenium  # this line: the sign-in portal and its browser test
-          dpkg-dev file lintian systemd man-db passwd)  # the last line: scripts/package and its test
+          dpkg-dev file lintian systemd man-db passwd  # this line: scripts/package and its test
+          galera-4 mariadb-backup socat)  # the last line: scripts/stack galera (SST by mariabackup)
 
 ensure_packages() {
     local missing=() p
@@ -215,13 +216,17 @@ app_start() {
     # umask 007: the socket is group-writable, for the web server's workers (WEB).
     (umask 007; exec setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1) &
     echo $! > "$RUN/fcgi-users.pid"
+    app_wait fcgi-users "$FCGI_USERS_LISTEN"
+}
+
+app_wait() {  # app_wait NAME SOCKET: until the fcgi-users of $RUN/NAME.pid opens SOCKET
     local i
     for ((i = 0; i < 100; i++)); do
-        [ -S "$FCGI_USERS_LISTEN" ] && return 0
-        pid_alive "$RUN/fcgi-users.pid" || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users exited"; }
+        [ -S "$2" ] && return 0
+        pid_alive "$RUN/$1.pid" || { tail -5 "$LOG/$1.log" >&2; die "$1 exited"; }
         sleep 0.1
     done
-    die "fcgi-users did not open $FCGI_USERS_LISTEN"
+    die "$1 did not open $2"
 }
 
 app_stop() { stop_pid "$RUN/fcgi-users.pid" 30; }
@@ -402,3 +407,191 @@ smtp_start() {  # a local SMTP server on loopback that stores each message in $M
 }
 
 smtp_stop() { stop_pid "$RUN/smtp.pid" 10; }
+
+# --- a MariaDB Galera cluster (scripts/stack galera ...) --------------------
+# Three mariadbd nodes with wsrep under $VAR/galera/nodeN, on loopback ports
+# from GALERA_PORT (HTTP_PORT + 10): node N serves SQL on GALERA_PORT+N-1, group
+# communication on +N+2, IST on +N+5; the one SST port (+9) serves the joins in
+# turn (the scripts start nodes one at a time). Two fcgi-users hosts, A on the
+# usual socket through nodes 1,2,3 and B on a second socket through nodes
+# 2,3,1, sit behind nginx's one fcgi_users upstream.
+GALERA_PORT=${FCGI_USERS_GALERA_PORT:-$((HTTP_PORT + 10))}
+GALERA_DIR=$VAR/galera
+GALERA_SST=${FCGI_USERS_GALERA_SST:-mariabackup}
+APP_SOCKET_B=$WEB/fcgi-users-b.sock
+
+galera_sql_port() { echo $((GALERA_PORT + $1 - 1)); }
+galera_gcomm_port() { echo $((GALERA_PORT + $1 + 2)); }
+galera_socket() { echo "$GALERA_DIR/node$1/mysqld.sock"; }
+galera_hosts() {  # galera_hosts 2 3 1: the db.host list through those nodes
+    local n out=
+    for n in "$@"; do out+=${out:+,}127.0.0.1:$(galera_sql_port "$n"); done
+    printf '%s' "$out"
+}
+galera_admin() {  # galera_admin N ARGS: the mariadb client on node N as the socket administrator
+    local n=$1; shift
+    mariadb --no-defaults --socket="$(galera_socket "$n")" -u "$(id -un)" "$@"
+}
+galera_status_var() { galera_admin "$1" -N -B -e "SHOW GLOBAL STATUS LIKE '$2'" 2>/dev/null | cut -f2; }
+
+# galera_node_start N [new]: starts node N (new: it bootstraps a new cluster)
+# and waits until it is Synced (a joiner receives IST or SST first).
+galera_node_start() {
+    local n=$1 new=${2:-} dir=$GALERA_DIR/node$1
+    make_dirs
+    pid_alive "$RUN/galera-node$n.pid" && return 0
+    mkdir -p "$dir"
+    if [ ! -d "$dir/data/mysql" ]; then
+        mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+            --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
+            --skip-test-db >"$LOG/galera-install-$n.log" 2>&1 || { cat "$LOG/galera-install-$n.log" >&2; die "mariadb-install-db failed for node $n"; }
+    fi
+    local cluster=gcomm:// i
+    if [ "$new" != new ]; then
+        cluster=
+        for i in 1 2 3; do cluster+=${cluster:+,}127.0.0.1:$(galera_gcomm_port "$i"); done
+        cluster=gcomm://$cluster
+    else
+        # A new cluster starts from this node's state: say it is safe to.
+        [ -f "$dir/data/grastate.dat" ] && sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$dir/data/grastate.dat"
+    fi
+    # What Galera needs of each node: row-based binary log events, InnoDB, and
+    # interleaved auto-increment locks; durable commits as on the single node.
+    # A file, not options: the SST scripts read theirs ([sst]) from it.
+    cat > "$dir/my.cnf" <<CNF
+[mysqld]
+datadir=$dir/data
+socket=$(galera_socket "$n")
+port=$(galera_sql_port "$n")
+bind-address=127.0.0.1
+pid-file=$dir/mariadbd.pid
+log-error=$LOG/galera-node$n.log
+user=$(id -un)
+innodb-flush-log-at-trx-commit=1
+innodb-buffer-pool-size=64M
+max-connections=300
+character-set-server=utf8mb4
+collation-server=utf8mb4_unicode_ci
+thread-handling=pool-of-threads
+skip-name-resolve
+binlog-format=ROW
+default-storage-engine=InnoDB
+innodb-autoinc-lock-mode=2
+wsrep-on=ON
+wsrep-provider=/usr/lib/galera/libgalera_smm.so
+wsrep-cluster-name=fcgi-users
+wsrep-node-name=node$n
+wsrep-cluster-address=$cluster
+wsrep-node-address=127.0.0.1
+wsrep-node-incoming-address=127.0.0.1:$(galera_sql_port "$n")
+wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:$(galera_gcomm_port "$n");ist.recv_addr=127.0.0.1:$((GALERA_PORT + n + 5));gcache.size=64M
+wsrep-sst-method=$GALERA_SST
+wsrep-sst-receive-address=127.0.0.1:$((GALERA_PORT + 9))
+wsrep-slave-threads=2
+[sst]
+sst-syslog=-1
+CNF
+    setsid mariadbd --defaults-file="$dir/my.cnf" </dev/null >/dev/null 2>&1 &
+    echo $! > "$RUN/galera-node$n.pid"
+    for ((i = 0; i < 1200; i++)); do
+        [ "$(galera_status_var "$n" wsrep_local_state_comment)" = Synced ] && return 0
+        pid_alive "$RUN/galera-node$n.pid" || { tail -30 "$LOG/galera-node$n.log" >&2; die "galera node $n exited"; }
+        sleep 0.1
+    done
+    die "galera node $n was not Synced within 120 s (see $LOG/galera-node$n.log)"
+}
+
+galera_node_stop() { stop_pid "$RUN/galera-node$1.pid" 60; }
+
+galera_node_kill() {  # kill -9, as a crash
+    local f=$RUN/galera-node$1.pid
+    pid_alive "$f" || die "galera node $1 is not running"
+    kill -KILL "$(cat "$f")"
+    rm -f "$f"
+}
+
+# The node to bootstrap from: the one whose state says safe_to_bootstrap
+# (the last to leave), else the highest seqno, else node 1.
+galera_bootstrap_node() {
+    local n best=1 seq bestseq=-2
+    for n in 1 2 3; do
+        local g=$GALERA_DIR/node$n/data/grastate.dat
+        [ -f "$g" ] || continue
+        grep -q '^safe_to_bootstrap: 1' "$g" && { echo "$n"; return; }
+        seq=$(sed -n 's/^seqno: *//p' "$g")
+        [ "${seq:--1}" -gt "$bestseq" ] && { bestseq=$seq; best=$n; }
+    done
+    echo "$best"
+}
+
+galera_db_up() {
+    local n first running=0
+    for n in 1 2 3; do pid_alive "$RUN/galera-node$n.pid" && running=$n; done
+    if [ "$running" = 0 ]; then
+        first=$(galera_bootstrap_node)
+        galera_node_start "$first" new
+    else
+        first=$running
+    fi
+    local pw
+    pw=$(cat "$(secret db_password)")
+    galera_admin "$first" <<SQL
+CREATE DATABASE IF NOT EXISTS fcgi_users CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'fcgi_users'@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON fcgi_users.* TO 'fcgi_users'@'127.0.0.1';
+SQL
+    for n in 1 2 3; do galera_node_start "$n"; done
+}
+
+galera_app_start() {  # galera_app_start PIDNAME SOCKET NODES...
+    local name=$1 sock=$2; shift 2
+    pid_alive "$RUN/$name.pid" && return 0
+    (app_env
+     export FCGI_USERS_LISTEN=$sock FCGI_USERS_DB_SOCKET= FCGI_USERS_DB_HOST="$(galera_hosts "$@")"
+     "$BUILD/fcgi-users" migrate >>"$LOG/$name.log" 2>&1 || { tail -5 "$LOG/$name.log" >&2; die "fcgi-users migrate failed"; }
+     umask 007
+     setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/$name.log" 2>&1 & echo $! > "$RUN/$name.pid")
+    app_wait "$name" "$sock"
+}
+
+galera_up() {
+    smtp_start
+    galera_db_up
+    galera_app_start fcgi-users "$APP_SOCKET" 1 2 3
+    galera_app_start fcgi-users-b "$APP_SOCKET_B" 2 3 1
+    if ! pid_alive "$RUN/nginx.pid"; then
+        make_dirs
+        nginx_conf
+        # One upstream, both hosts.
+        sed -i "s|server unix:$APP_SOCKET;|server unix:$APP_SOCKET; server unix:$APP_SOCKET_B;|" "$NGINX_DIR/nginx.conf"
+        nginx -q -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -t 2>"$LOG/nginx-test.log" || { cat "$LOG/nginx-test.log" >&2; die "nginx configuration test failed"; }
+        nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" || die "nginx did not start (see $LOG/nginx-error.log)"
+    fi
+    wait_healthy 150 || die "http://127.0.0.1:$HTTP_PORT/healthz did not answer 200 (see $LOG)"
+}
+
+galera_down() {
+    nginx_stop
+    stop_pid "$RUN/fcgi-users-b.pid" 30
+    app_stop
+    # The last node to stop is the one a later `galera up` bootstraps from.
+    local n
+    for n in 3 2 1; do galera_node_stop "$n"; done
+    smtp_stop
+    web_cleanup
+}
+
+galera_status() {
+    local n state
+    for n in 1 2 3; do
+        if pid_alive "$RUN/galera-node$n.pid"; then
+            state="$(galera_status_var "$n" wsrep_local_state_comment) size=$(galera_status_var "$n" wsrep_cluster_size)"
+        else
+            state=down
+        fi
+        printf 'node%s 127.0.0.1:%s %s\n' "$n" "$(galera_sql_port "$n")" "$state"
+    done
+    for n in fcgi-users fcgi-users-b nginx; do
+        pid_alive "$RUN/$n.pid" && printf '%s up\n' "$n" || printf '%s down\n' "$n"
+    done
+}
