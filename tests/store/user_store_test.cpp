@@ -4,8 +4,11 @@
 #include "store/user_store.h"
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 #include "store/oauth_account_store.h"
 #include "test_database.h"
@@ -309,6 +312,73 @@ TEST_F(UserStoreTest, TransactionRollsBackOnAnExceptionAndOnAnEarlyReturn) {
     expect_no_open_transaction();
     EXPECT_EQ(scalar("SELECT COUNT(*) FROM user WHERE id = ?", {id}), "1");
     (void)conn_->exec("DELETE FROM user WHERE id = ?", {id});
+}
+
+// A transaction the database refused (here a real InnoDB deadlock, 1213, as
+// Galera refuses one that lost certification) runs again as a whole, on a
+// fresh transaction; with no runs again allowed, the refusal is the answer.
+TEST_F(UserStoreTest, ATransactionRefusedByADeadlockRunsAgainAsAWhole) {
+    std::string x = sodium::uuid4(), y = sodium::uuid4();
+    for (const auto& id : {x, y})
+        ASSERT_TRUE(conn_->exec("INSERT INTO user (id, email, hashed_password) VALUES (?, ?, 'h')",
+                                {id, unique_email("deadlock")}));
+    auto run = [&](int retries) {
+        db::Settings s = db_settings(testdb::config());
+        s.conflict_retries = retries;
+        std::atomic<int> stage{0}, attempts{0};
+        Result<Unit, db::DbError> victim = Unit{};
+        // The victim locks x then y; the other locks y, then x once the victim
+        // waits for y. The other has written more rows, so InnoDB rolls back
+        // the victim (the lighter transaction).
+        std::thread t1([&] {
+            DbThread db_thread;
+            db::Connection c(s);
+            victim = c.transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+                if (!tx) return tx.error();
+                int n = ++attempts;
+                auto lx = c.exec("SELECT id FROM user WHERE id = ? FOR UPDATE", {x});
+                if (!lx) return lx.error();
+                if (n == 1) {
+                    stage = 1;
+                    while (stage.load() < 2) std::this_thread::yield();
+                }
+                auto ly = c.exec("SELECT id FROM user WHERE id = ? FOR UPDATE", {y});
+                if (!ly) return ly.error();
+                return tx->commit();
+            });
+        });
+        std::thread t2([&] {
+            DbThread db_thread;
+            db::Connection c(s);
+            (void)c.transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
+                EXPECT_TRUE(tx);
+                for (int i = 0; i < 20; ++i)
+                    EXPECT_TRUE(
+                        c.exec("INSERT INTO user (id, email, hashed_password) "
+                               "VALUES (?, ?, 'h')",
+                               {sodium::uuid4(), unique_email("heavy")}));
+                while (stage.load() < 1) std::this_thread::yield();
+                EXPECT_TRUE(c.exec("SELECT id FROM user WHERE id = ? FOR UPDATE", {y}));
+                stage = 2;
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the victim waits
+                EXPECT_TRUE(c.exec("SELECT id FROM user WHERE id = ? FOR UPDATE", {x}));
+                return Unit{};  // rolled back
+            });
+        });
+        t1.join();
+        t2.join();
+        return std::pair{std::move(victim), attempts.load()};
+    };
+    auto [refused, once] = run(0);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, db::DbError::unavailable);
+    EXPECT_EQ(refused.error().detail, "1213");
+    EXPECT_EQ(once, 1);
+    auto [ok, twice] = run(3);
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(twice, 2);
+    expect_no_open_transaction();
+    (void)conn_->exec("DELETE FROM user WHERE id IN (?, ?)", {x, y});
 }
 
 // An OAuth callback's new user and its provider account: one transaction, so
