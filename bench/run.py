@@ -223,6 +223,8 @@ def main():
     wrk("/users/me", auth="bearer", listing=files["jwt"])
     rss_round2 = rss_kib(pid)
     connections = sql("SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'fcgi_users'").strip()
+    if os.environ.get("BENCH_CLUSTER") == "1":
+        cluster_rows(results, files, add)
 
     process = {"workers": workers, "hash_slots": slots, "threads": threads_of(pid),
                "db_connections": int(connections), "rss_idle_kib": rss_idle, "rss_after_round1_kib": rss_round1,
@@ -237,6 +239,36 @@ def main():
     errors += sum(r.get("storm_unexpected", 0) for r in results)
     print(f"\n{errors} unexpected answers or socket errors" + ("" if errors == 0 else ": FAILED"))
     return 0 if errors == 0 else 1
+
+
+def cluster_rows(results, files, add):
+    """BENCH_CLUSTER=1: register and /users/me on a three-node Galera cluster
+    (scripts/stack galera: two fcgi-users hosts on different nodes behind one
+    nginx upstream, on this port + 40), as ratios against this run's single node."""
+    global BASE
+    env = dict(os.environ, FCGI_USERS_VAR=os.path.join(VAR, "galera"), FCGI_USERS_HTTP_PORT=str(PORT + 40))
+    for key in ("FCGI_USERS_LISTEN", "FCGI_USERS_DB_SOCKET", "FCGI_USERS_NGINX_EXTRA", "FCGI_USERS_APP_SOCKET"):
+        env.pop(key, None)
+    stack = [os.path.join(ROOT, "scripts", "stack"), "galera"]
+    subprocess.run(stack + ["up"], env=env, check=True, capture_output=True)
+    single, base = {r["workload"]: r["rps"] for r in results}, BASE
+    try:
+        # The seeded users (the JWT list names them), copied to the cluster.
+        users = sql("SELECT CONCAT('(', QUOTE(id), ',', QUOTE(email), ',', QUOTE(hashed_password), "
+                    "', TRUE, FALSE, TRUE)') FROM user WHERE email LIKE 'user%@bench.example.com'").split()
+        subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; galera_admin 1 fcgi_users"], env=env, check=True,
+                       input="INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) "
+                             f"VALUES {','.join(users)};", text=True, capture_output=True)
+        BASE = f"http://127.0.0.1:{PORT + 40}"
+        me = wrk("/users/me", auth="bearer", listing=files["jwt"])
+        register = wrk("/auth/register", mode="register", expect=201, connections=8)
+    finally:
+        BASE = base
+        subprocess.run(stack + ["down"], env=env, capture_output=True)
+    add("GET /users/me, bearer JWT: Galera, 2 hosts, 3 nodes", me, "single node, this run",
+        single["GET /users/me, bearer JWT, 1000 users"])
+    add("POST /auth/register: Galera, 2 hosts, 3 nodes", register, "single node, this run",
+        single["POST /auth/register, unique addresses"])
 
 
 def print_table(results, process):
