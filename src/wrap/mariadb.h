@@ -154,7 +154,9 @@ auto Connection::transaction(F&& body) -> decltype(body(std::declval<Begun&>()))
         std::optional<Begun> tx;
         tx.emplace(Transaction::begin(*this));
         auto r = body(*tx);
-        tx.reset();  // rolls back what the body left open
+        bool refused = refused_;  // by the body's statements, not by the rollback
+        tx.reset();               // rolls back what the body left open
+        refused_ = refused;
         if (r || !again(attempt)) return r;
     }
 }
