@@ -255,7 +255,7 @@ def cluster_rows(results, files, add):
     try:
         # The seeded users (the JWT list names them), copied to the cluster.
         users = sql("SELECT CONCAT('(', QUOTE(id), ',', QUOTE(email), ',', QUOTE(hashed_password), "
-                    "', TRUE, FALSE, TRUE)') FROM user WHERE email LIKE 'user%@bench.example.com'").split()
+                    "', TRUE, FALSE, TRUE)') FROM user WHERE email LIKE 'user%@bench.example.com'").splitlines()
         subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; galera_admin 1 fcgi_users"], env=env, check=True,
                        input="INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) "
                              f"VALUES {','.join(users)};", text=True, capture_output=True)
