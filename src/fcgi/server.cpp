@@ -3,6 +3,7 @@
 // logs every answer. Also the signal handling that makes SIGTERM graceful.
 #include "fcgi/server.h"
 
+#include <linux/filter.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -46,16 +47,22 @@ extern "C" void on_stop_signal(int) {
 }
 
 // A socket this process opened itself (`listen` set) dies with it, so on a
-// stop the workers first take in what is queued: a unix socket's path is
-// unlinked (new connections then fail at once, before anything is sent),
-// then connections are accepted while one arrives within 100 ms, for at most
-// 2 s (a TCP port keeps receiving them). An inherited socket outlives this
-// process: what is queued stays queued for the next one.
+// stop the workers first take in what is queued. New connections are turned
+// away first, before anything is sent on them: a unix socket's path is
+// unlinked; a TCP socket gets a filter that drops every packet, so no new
+// handshake completes (the client is refused once the socket closes). Then
+// connections are accepted while one arrives within 100 ms, for at most 2 s.
+// An inherited socket outlives this process: what is queued stays queued for
+// the next one.
 class OwnSocket {
   public:
     void open(const Config& config, int fd) {
         fd_ = config.listen.empty() ? -1 : fd;
-        if (fd_ < 0 || config.listen.find('/') == std::string::npos) return;
+        if (fd_ < 0) return;
+        if (config.listen.find('/') == std::string::npos) {
+            tcp_ = true;
+            return;
+        }
         path_ = config.listen;
         struct stat st {};
         if (stat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
@@ -68,6 +75,11 @@ class OwnSocket {
             draining_ = true;
             until_ = now + std::chrono::seconds(2);
             unlink_path();
+            if (tcp_) {
+                sock_filter drop{BPF_RET | BPF_K, 0, 0, 0};
+                sock_fprog program{1, &drop};
+                setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
+            }
         }
         if (now >= until_) return false;
         pollfd p{fd_, POLLIN, 0};
@@ -84,6 +96,7 @@ class OwnSocket {
 
   private:
     int fd_ = -1;
+    bool tcp_ = false;
     std::string path_;
     ino_t inode_ = 0;
     bool draining_ = false;

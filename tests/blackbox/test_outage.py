@@ -16,10 +16,11 @@ import pytest
 import requests
 
 import fcgi_client
-from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, PASSWORD, ROOT, VAR, bearer, hook_lines, login,
+from conftest import (APP_PID_FILE, APP_SOCKET, BASE, BINARY, PASSWORD, ROOT, VAR, bearer, hook_lines, login,
                       register, stack, stack_env, unique_email, url, wait_for)
 
 LOG_FILE = os.path.join(VAR, "log", "fcgi-users.log")
+HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 DB_PID_FILE = os.path.join(VAR, "run", "mariadb.pid")
 STATEMENT_TIMEOUT = int(os.environ.get("FCGI_USERS_DB_STATEMENT_TIMEOUT", "5"))  # the default
 # The bounds this file holds the service to.
@@ -262,18 +263,22 @@ def fcgi_call(sock, params, body=b""):
         c.close()
 
 
-def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path):
+@pytest.mark.parametrize("kind", ["unix", "tcp"])
+def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path, kind):
+    """On a socket of its own (`listen` set), which dies with the process."""
     email = unique_email("sigterm")
     register(email)
     token = login(email)
-    sock = os.path.join(VAR, "run", "outage-sigterm.sock")
+    port = HTTP_PORT + 7  # free in the stack's range
+    sock = os.path.join(VAR, "run", "outage-sigterm.sock") if kind == "unix" else ("127.0.0.1", port)
+    listen = sock if kind == "unix" else f"127.0.0.1:{port}"
     log_path = tmp_path / "sigterm.log"
     # Two workers for 16 clients: connections wait in the socket's queue when the signal comes.
-    env = stack_env(FCGI_USERS_LISTEN=sock, FCGI_USERS_WORKERS="2", FCGI_USERS_HOOK_CONCURRENCY="0")
+    env = stack_env(FCGI_USERS_LISTEN=listen, FCGI_USERS_WORKERS="2", FCGI_USERS_HOOK_CONCURRENCY="0")
     with open(log_path, "w") as log:
         proc = subprocess.Popen([BINARY, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        assert wait_for(lambda: os.path.exists(sock), timeout=20), log_path.read_text()
+        assert wait_for(lambda: "serving on" in log_path.read_text(), timeout=20), log_path.read_text()
         me = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/users/me", "HTTP_AUTHORIZATION": f"Bearer {token}"}
         form = urllib.parse.urlencode({"username": email, "password": PASSWORD}).encode()
         log_in = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/jwt/login",
@@ -293,12 +298,13 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path)
             proc.kill()
             proc.wait()
     statuses = Counter(r[2] for r in results)
-    print(f"SIGTERM under load: {dict(statuses)}, exit status {rc}")
+    print(f"SIGTERM under load on {kind}: {dict(statuses)}, exit status {rc}")
     assert rc == 0, log_path.read_text()[-2000:]
     accepted = {s: n for s, n in statuses.items() if s != "refused"}
     assert set(accepted) == {200}, accepted
     assert statuses["refused"] > 0, "the load did not outlast the process"
-    assert not os.path.exists(sock)
+    if kind == "unix":
+        assert not os.path.exists(sock)
 
 
 @pytest.mark.parametrize("passed_on", ["systemd", "stdin"])
