@@ -26,6 +26,7 @@ STATEMENT_TIMEOUT = int(os.environ.get("FCGI_USERS_DB_STATEMENT_TIMEOUT", "5")) 
 # The bounds this file holds the service to.
 ANSWER_BOUND = 10.0  # seconds any request may take while MariaDB is down or restarting
 LOCKED_BOUND = STATEMENT_TIMEOUT + 2.0  # a request stuck behind a table lock
+HUNG_BOUND = STATEMENT_TIMEOUT + 3.5  # a server that answers nothing: the client's read timeout (+2 s)
 HEALTHZ_BOUND = 1.5  # /healthz, whatever the database does (its own check gives up at 0.8 s)
 RECOVERY_BOUND = 5.0  # from MariaDB answering again to every route answering again
 # What a 503 body must never show: the database's own words.
@@ -242,6 +243,32 @@ def test_a_table_lock_gives_503_within_the_statement_timeout_and_healthz_sees_it
     assert wait_for(lambda: sum(" GET /users/me 503 " in line for line in log_since(offset)) >= 4, timeout=5)
     assert not any(" GET /users/me 200 " in line for line in log_since(offset))
     assert requests.get(url("/users/me"), headers=bearer(token), timeout=10).status_code == 200
+    assert requests.get(url("/healthz"), timeout=10).status_code == 200
+
+
+def test_a_hung_mariadb_gives_503_in_time_and_recovers():
+    """MariaDB stopped with SIGSTOP: its socket still accepts, nothing answers."""
+    email = unique_email("hung")
+    register(email)
+    token = login(email)
+    db_pid = int(open(DB_PID_FILE).read())
+    os.kill(db_pid, signal.SIGSTOP)
+    try:
+        answers = []
+        for _ in range(2):
+            for path, kwargs in (("/healthz", {}), ("/users/me", {"headers": bearer(token)})):
+                t = time.time()
+                r = requests.get(url(path), timeout=60, **kwargs)
+                answers.append((path, r.status_code, round(time.time() - t, 2), r.text))
+    finally:
+        os.kill(db_pid, signal.SIGCONT)
+    print(f"hung: {[a[:3] for a in answers]}")
+    for path, status, took, body in answers:
+        assert status == 503, (path, status, body)
+        assert took <= (HEALTHZ_BOUND if path == "/healthz" else HUNG_BOUND), (path, took)
+        assert_clean_503(body)
+    assert wait_for(lambda: requests.get(url("/users/me"), headers=bearer(token), timeout=10).status_code == 200,
+                    timeout=RECOVERY_BOUND)
     assert requests.get(url("/healthz"), timeout=10).status_code == 200
 
 
