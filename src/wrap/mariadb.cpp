@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -40,6 +41,12 @@ bool is_refused(unsigned err) {
     return err == ER_LOCK_DEADLOCK || err == kWsrepNotReady;
 }
 
+// A statement ended by Settings::statement_timeout: the database is not
+// answering in time, which a client sees as it sees an outage (503).
+bool is_timeout(unsigned err) {
+    return err == ER_STATEMENT_TIMEOUT || err == ER_LOCK_WAIT_TIMEOUT;
+}
+
 }  // namespace
 
 void Connection::next_host() {
@@ -61,18 +68,23 @@ void Connection::close() {
 }
 
 Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg) {
-    DbError code = err == ER_DUP_ENTRY               ? DbError::duplicate
-                   : is_gone(err) || is_refused(err) ? DbError::unavailable
-                                                     : DbError::other;
+    DbError code = err == ER_DUP_ENTRY                                  ? DbError::duplicate
+                   : is_gone(err) || is_timeout(err) || is_refused(err) ? DbError::unavailable
+                                                                        : DbError::other;
+    // Once a second per kind: an outage fails every request the same way.
     if (code != DbError::duplicate)
-        log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
-                  (msg ? msg : ""));
+        log::warn_limited(std::string("db ") + what + " " + std::to_string(err),
+                          std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
+                              (msg ? msg : ""));
     // Refused work may run again; so may a transaction whose connection was
     // lost before its COMMIT went out (the server rolled it back). Lost during
-    // the COMMIT, its outcome is unknown: it is not run again.
-    refused_ = is_refused(err) || (is_gone(err) && !committing_);
-    // A node that is gone or not ready: the next connection goes to the next host.
-    if (is_gone(err) || err == kWsrepNotReady) {
+    // the COMMIT, its outcome is unknown: it is not run again. Nor is a
+    // statement that timed out.
+    lost_ = is_gone(err);
+    refused_ = is_refused(err) || (lost_ && !committing_);
+    // A node that is gone, not ready or not answering in time: the connection
+    // is abandoned and the next one goes to the next host.
+    if (lost_ || is_timeout(err) || err == kWsrepNotReady) {
         close();
         in_transaction_ = false;
         next_host();
@@ -102,9 +114,9 @@ Result<MYSQL*, DbError> Connection::open() {
 Result<MysqlPtr, DbError> Connection::connect() {
     MysqlPtr m(mysql_init(nullptr));
     if (!m) return make_error(DbError::unavailable, "mysql_init");
-    unsigned timeout = 3;
+    unsigned timeout = settings_.connect_timeout;
     mysql_optionsv(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    unsigned rw_timeout = 30;
+    unsigned rw_timeout = settings_.read_timeout;
     mysql_optionsv(m.get(), MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
     mysql_optionsv(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -122,19 +134,26 @@ Result<MysqlPtr, DbError> Connection::connect() {
     sodium_memzero(password.data(), password.size());
     if (!ok) {
         unsigned err = mysql_errno(m.get());
-        log::warn("db: connect to " + where + " failed: " + std::to_string(err) + " " +
-                  mysql_error(m.get()));
+        log::warn_limited("db connect " + std::to_string(err),
+                          "db: connect to " + where + " failed: " + std::to_string(err) + " " +
+                              mysql_error(m.get()));
         return make_error(is_gone(err) || err >= 2000 || err == kWsrepNotReady
                               ? DbError::unavailable
                               : DbError::other,
                           std::to_string(err));
     }
-    // Time values are read and written as UTC; on a cluster, each read waits
-    // for the writes the cluster committed before it (wsrep_sync_wait).
-    std::string set = "SET time_zone = '+00:00'";
+    // Time values are read and written as UTC; every statement is bounded; on
+    // a cluster, each read waits for the writes committed before it
+    // (wsrep_sync_wait).
+    std::string session = "SET time_zone = '+00:00'";
+    if (settings_.statement_timeout > 0) {
+        auto whole = std::to_string(static_cast<long>(std::ceil(settings_.statement_timeout)));
+        session += ", max_statement_time = " + std::to_string(settings_.statement_timeout) +
+                   ", lock_wait_timeout = " + whole + ", innodb_lock_wait_timeout = " + whole;
+    }
     if (settings_.sync_wait > 0)
-        set += ", SESSION wsrep_sync_wait = " + std::to_string(settings_.sync_wait);
-    if (mysql_query(m.get(), set.c_str()) != 0) {
+        session += ", SESSION wsrep_sync_wait = " + std::to_string(settings_.sync_wait);
+    if (mysql_real_query(m.get(), session.data(), session.size()) != 0) {
         unsigned err = mysql_errno(m.get());
         log::warn("db: session setup on " + where + " failed: " + std::to_string(err) + " " +
                   mysql_error(m.get()));
@@ -150,12 +169,18 @@ auto Connection::retrying(F&& f) -> decltype(f()) {
     // In a transaction, the transaction runs again as a whole (transaction()).
     if (in_transaction_) return f();
     // An autocommit statement runs again when refused, and on a new connection
-    // (the next host) when its own was lost, e.g. an idle one that a server
-    // restart closed. A connect that fails on every host ends it.
+    // (the next host) when its own was lost at once, e.g. an idle one that a
+    // server restart closed; lost after a wait (a timeout), it is not: that
+    // doubles the wait. A connect that fails on every host ends it.
+    auto started = std::chrono::steady_clock::now();
     for (int attempt = 0;; ++attempt) {
         refused_ = false;
+        lost_ = false;
         auto r = f();
-        if (r || !again(attempt)) return r;
+        if (r) return r;
+        if (lost_ && std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(500))
+            return r;
+        if (!again(attempt)) return r;
     }
 }
 

@@ -47,6 +47,12 @@ struct Settings {
     int sync_wait = 0;         // SET SESSION wsrep_sync_wait on each new connection; 0: not set
     int conflict_retries = 3;  // runs again of a transaction or statement the cluster refused
     bool multi_statements = false;  // for migrations only
+    // How long one statement may take, lock waits included: the server ends it
+    // (max_statement_time, lock_wait_timeout, innodb_lock_wait_timeout) and the
+    // call fails as DbError::unavailable. 0: no limit (migrations).
+    double statement_timeout = 0;
+    unsigned connect_timeout = 3;  // seconds
+    unsigned read_timeout = 30;    // seconds a reply may take (a hung server or network)
 };
 
 class Transaction;
@@ -103,8 +109,10 @@ class Connection {
     Result<MysqlPtr, DbError> connect();  // to hosts[host_], or the socket
     Result<Rows, DbError> exec_once(std::string_view sql, const std::vector<Param>& params);
     Result<Unit, DbError> run_once(std::string_view sql);
-    // Outside a transaction, a statement refused by the cluster or whose
-    // connection was lost runs again (bounded, see again()).
+    // Outside a transaction, a statement refused by the cluster runs again
+    // (bounded, see again()), and one whose connection was lost at once (an
+    // idle one a server restart closed) on a new connection, the next host;
+    // one lost by a timeout is not (that doubles the wait).
     template <typename F>
     auto retrying(F&& f) -> decltype(f());
     Error<DbError> fail(const char* what, unsigned err, const char* msg);
@@ -124,6 +132,7 @@ class Connection {
     bool in_transaction_ = false;
     bool committing_ = false;
     bool refused_ = false;  // the last failure may be run again (see transaction())
+    bool lost_ = false;     // the last failure lost the connection
     size_t host_ = 0;
 };
 
