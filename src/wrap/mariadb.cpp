@@ -135,8 +135,8 @@ Result<MysqlPtr, DbError> Connection::connect() {
     if (!ok) {
         unsigned err = mysql_errno(m.get());
         log::warn_limited("db connect " + std::to_string(err),
-                          "db: connect to " + where + " failed: " + std::to_string(err) + " " +
-                              mysql_error(m.get()));
+                          "db: connect failed: " + std::to_string(err) + " " +
+                              mysql_error(m.get()) + " (" + where + ")");
         return make_error(is_gone(err) || err >= 2000 || err == kWsrepNotReady
                               ? DbError::unavailable
                               : DbError::other,
@@ -155,8 +155,9 @@ Result<MysqlPtr, DbError> Connection::connect() {
         session += ", SESSION wsrep_sync_wait = " + std::to_string(settings_.sync_wait);
     if (mysql_real_query(m.get(), session.data(), session.size()) != 0) {
         unsigned err = mysql_errno(m.get());
-        log::warn("db: session setup on " + where + " failed: " + std::to_string(err) + " " +
-                  mysql_error(m.get()));
+        log::warn_limited("db setup " + std::to_string(err),
+                          "db: setup failed: " + std::to_string(err) + " " + mysql_error(m.get()) +
+                              " (" + where + ")");
         return make_error(
             is_gone(err) || err == kWsrepNotReady ? DbError::unavailable : DbError::other,
             std::to_string(err));
