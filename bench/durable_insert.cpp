@@ -9,18 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "db_settings.h"
 #include "wrap/mariadb.h"
 
 int main(int argc, char** argv) {
     if (argc != 7) return 2;
-    std::ifstream pwf(argv[3]);
-    std::string pw;
-    std::getline(pwf, pw);
-    fu::db::Settings s;
-    s.socket = argv[1];
-    s.user = argv[2];
-    s.password = fu::SecretString(pw);
-    s.database = argv[4];
+    fu::db::Settings s = bench_db_settings(argv);
     mysql_library_init(0, nullptr, nullptr);
     {
         fu::db::Connection c(s);

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     if (argc != 3) return 2;
     FCGX_Init();
     unlink(argv[1]);
-    int fd = FCGX_OpenSocket(argv[1], 256);
+    int fd = FCGX_OpenSocket(argv[1], 1024);  // as fcgi-users' listen_backlog
     if (fd < 0) return 1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, [](int) { _exit(0); });

@@ -124,52 +124,69 @@ def restart_app(build):
     raise RuntimeError("fcgi-users did not come back after a restart")
 
 
-def main():
-    conf = config()
-    workers = int(conf["workers"])
-    slots = int(conf["hash_slots"]) or os.cpu_count()
-    pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
-    time.sleep(1)
-    rss_idle = rss_kib(pid)
-    files = seed()
+class Run:
+    """What the rows of one run share: the configuration, the seeded files, the
+    ceilings measured so far and the rows. Each row (or group of rows compared
+    with one ceiling) is one function below taking a Run; main() calls them in
+    order, and options (BENCH_SOAK=1, ...) add functions."""
 
-    def argon2_rate():
-        return float(subprocess.run([os.path.join(BUILD, "bench", "bench_argon2_rate"),
-                                     conf["password.argon2_memory_kib"], conf["password.argon2_iterations"],
-                                     str(slots), str(SECONDS)], capture_output=True, text=True, check=True).stdout)
+    def __init__(self):
+        self.conf = config()
+        self.workers = int(self.conf["workers"])
+        self.slots = int(self.conf["hash_slots"]) or os.cpu_count()
+        self.pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
+        self.files = {}
+        self.results = []
+        self.process = {}
+        self.ceilings = {}
 
-    argon2_before = argon2_rate()
-    durable = float(subprocess.run([os.path.join(BUILD, "bench", "bench_durable_insert"),
-                                    os.path.join(VAR, "run", "mysqld.sock"), "fcgi_users",
-                                    os.path.join(VAR, "secrets", "db_password"), "fcgi_users", str(workers),
-                                    str(SECONDS)], capture_output=True, text=True, check=True).stdout)
-    results = []
-
-    def add(name, run, ceiling_name, ceiling_rps, target=None, extra=None):
+    def add(self, name, run, ceiling_name, ceiling_rps, target=None, extra=None):
         row = {"workload": name, **run, "ceiling": ceiling_name, "ceiling_rps": ceiling_rps,
                "ratio": run["rps"] / ceiling_rps if ceiling_rps else None, "target": target}
         row.update(extra or {})
-        results.append(row)
-        print(f"  {name}: {run['rps']:.0f}/s, ratio {row['ratio']:.2f}" if row["ratio"] else f"  {name}", file=sys.stderr)
+        row["errors"] = run.get("unexpected_status", 0) + run.get("socket_errors", 0)
+        self.results.append(row)
+        print(f"  {name}: {run['rps']:.0f}/s, ratio {row['ratio']:.2f}" if row["ratio"] else f"  {name}",
+              file=sys.stderr)
         return row
 
-    # The empty FastCGI answer is measured before and after the routes that
-    # are compared with it, and their mean is the ceiling: it drifts with the
-    # machine as much as they do.
+    def argon2_rate(self, threads=None):
+        """Raw argon2id with fcgi-users' parameters, at the hash threads' own
+        priority (hash_nice): the same parameters, threads and niceness."""
+        return float(subprocess.run(["nice", "-n", self.conf.get("hash_nice", "0"),
+                                     os.path.join(BUILD, "bench", "bench_argon2_rate"),
+                                     self.conf["password.argon2_memory_kib"],
+                                     self.conf["password.argon2_iterations"], str(threads or self.slots),
+                                     str(SECONDS)], capture_output=True, text=True, check=True).stdout)
+
+
+def ceilings_before(r):
+    r.ceilings["argon2_before"] = r.argon2_rate()
+    r.ceilings["durable"] = float(subprocess.run(
+        [os.path.join(BUILD, "bench", "bench_durable_insert"), os.path.join(VAR, "run", "mysqld.sock"),
+         "fcgi_users", os.path.join(VAR, "secrets", "db_password"), "fcgi_users", str(r.workers), str(SECONDS)],
+        capture_output=True, text=True, check=True).stdout)
+
+
+def hot_routes(r):
+    """The authenticated routes against the empty FastCGI answer, measured
+    before and after them (their mean is the ceiling: it drifts with the
+    machine as much as they do)."""
+    f = r.files
     nginx = wrk("/bench/static")
     empty_before = wrk("/bench/empty")
-    runs = [("GET /users/me, bearer JWT, 1000 users", wrk("/users/me", auth="bearer", listing=files["jwt"]), 0.4),
-            ("GET /users/me, cookie JWT", wrk("/users/me", auth="cookie", listing=files["jwt"]), 0.4),
-            ("GET /users/me, database token", wrk("/users/me", auth="bearer", listing=files["dbtoken"]), 0.35),
-            ("GET /auth/check, bearer JWT", wrk("/auth/check", auth="bearer", listing=files["jwt"]), 0.45)]
+    runs = [("GET /users/me, bearer JWT, 1000 users", wrk("/users/me", auth="bearer", listing=f["jwt"]), 0.6),
+            ("GET /users/me, cookie JWT", wrk("/users/me", auth="cookie", listing=f["jwt"]), 0.6),
+            ("GET /users/me, database token", wrk("/users/me", auth="bearer", listing=f["dbtoken"]), 0.5),
+            ("GET /auth/check, bearer JWT", wrk("/auth/check", auth="bearer", listing=f["jwt"]), 0.7)]
     if BEFORE_BUILD:
         restart_app(BEFORE_BUILD)
-        runs += [("GET /users/me, bearer JWT (before build)", wrk("/users/me", auth="bearer", listing=files["jwt"]),
+        runs += [("GET /users/me, bearer JWT (before build)", wrk("/users/me", auth="bearer", listing=f["jwt"]),
                   None),
                  ("GET /auth/check, bearer JWT (before build)",
-                  wrk("/auth/check", auth="bearer", listing=files["jwt"]), None)]
+                  wrk("/auth/check", auth="bearer", listing=f["jwt"]), None)]
         restart_app(BUILD)
-        pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
+        r.pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
     empty_after = wrk("/bench/empty")
     empty = dict(empty_before)
     empty["rps"] = (empty_before["rps"] + empty_after["rps"]) / 2
@@ -177,66 +194,121 @@ def main():
     empty["p99_ms"] = max(empty_before["p99_ms"], empty_after["p99_ms"])
     for key in ("unexpected_status", "socket_errors"):
         empty[key] = empty_before[key] + empty_after[key]
-    add("nginx alone (ceiling)", nginx, "-", None)
-    add("FastCGI empty answer (ceiling, before/after mean)", empty, "nginx alone", nginx["rps"],
-        None, {"rps_before": empty_before["rps"], "rps_after": empty_after["rps"]})
-    results.append({"workload": "durable insert (ceiling)", "rps": durable, "ceiling": f"{workers} connections"})
+    r.add("nginx alone (ceiling)", nginx, "-", None)
+    r.add("FastCGI empty answer (ceiling, before/after mean)", empty, "nginx alone", nginx["rps"],
+          None, {"rps_before": empty_before["rps"], "rps_after": empty_after["rps"]})
+    r.results.append({"workload": "durable insert (ceiling)", "rps": r.ceilings["durable"],
+                      "ceiling": f"{r.workers} connections"})
     for name, run, target in runs:
-        add(name, run, "FastCGI empty", empty["rps"], target)
+        r.add(name, run, "FastCGI empty", empty["rps"], target)
 
-    # Like the empty answer, raw argon2id is measured before and after the
-    # routes that hash, and their mean is the ceiling.
+
+def hashing_routes(r):
+    """Login and registration against raw argon2id, measured before and after
+    them (their mean is the ceiling)."""
+    f = r.files
     hashing = [("POST /auth/jwt/login, correct password",
-                wrk("/auth/jwt/login", mode="login", listing=files["emails"], connections=8)),
+                wrk("/auth/jwt/login", mode="login", listing=f["emails"], connections=8)),
                ("POST /auth/jwt/login, unknown e-mail",
-                wrk("/auth/jwt/login", mode="login", listing=files["unknown"], expect=400, connections=8)),
+                wrk("/auth/jwt/login", mode="login", listing=f["unknown"], expect=400, connections=8)),
                ("POST /auth/register, unique addresses",
                 wrk("/auth/register", mode="register", expect=201, connections=8))]
-    argon2_after = argon2_rate()
-    argon2 = (argon2_before + argon2_after) / 2
-    results.append({"workload": "raw argon2id (ceiling, before/after mean)", "rps": argon2,
-                    "ceiling": f"{slots} threads", "rps_before": argon2_before, "rps_after": argon2_after})
-    login_ok = add(hashing[0][0], hashing[0][1], "raw argon2id", argon2, 0.9)
-    login_unknown = add(hashing[1][0], hashing[1][1], "raw argon2id", argon2, 0.9, {"vs_correct_password": None})
+    argon2_after = r.argon2_rate()
+    argon2 = (r.ceilings["argon2_before"] + argon2_after) / 2
+    r.results.append({"workload": "raw argon2id (ceiling, before/after mean)", "rps": argon2,
+                      "ceiling": f"{r.slots} threads", "rps_before": r.ceilings["argon2_before"],
+                      "rps_after": argon2_after})
+    login_ok = r.add(hashing[0][0], hashing[0][1], "raw argon2id", argon2, 0.97)
+    login_unknown = r.add(hashing[1][0], hashing[1][1], "raw argon2id", argon2, 0.97, {"vs_correct_password": None})
     login_unknown["vs_correct_password"] = login_unknown["rps"] / login_ok["rps"]
-    add(hashing[2][0], hashing[2][1], "min(argon2id, insert)", min(argon2, durable), 0.85)
+    r.add(hashing[2][0], hashing[2][1], "min(argon2id, insert)", min(argon2, r.ceilings["durable"]), 0.95)
 
-    # /users/me while logins keep every hash slot busy.
+
+def login_one_connection(r):
+    """One login at a time against one raw hash at a time: what a login adds
+    to its hash (target: within 1 ms)."""
+    one_hash_ms = 1000 / r.argon2_rate(threads=1)
+    run = wrk("/auth/jwt/login", mode="login", listing=r.files["emails"], connections=1)
+    r.add("POST /auth/jwt/login, one connection", run, "-", None, None,
+          {"one_raw_hash_ms": one_hash_ms, "added_ms": run["p50_ms"] - one_hash_ms})
+
+
+def login_storm(r):
+    """/users/me while logins keep every hash slot busy."""
     storm = {}
-    t = threading.Thread(target=lambda: storm.update(wrk("/auth/jwt/login", mode="login", listing=files["emails"],
+    t = threading.Thread(target=lambda: storm.update(wrk("/auth/jwt/login", mode="login", listing=r.files["emails"],
                                                            connections=16, seconds=SECONDS + 2, warmup=False)))
     t.start()
     time.sleep(1)
-    during = wrk("/users/me", auth="bearer", listing=files["jwt"], connections=8, warmup=False)
+    during = wrk("/users/me", auth="bearer", listing=r.files["jwt"], connections=8, warmup=False)
     t.join()
-    add("GET /users/me while logins saturate the hash slots", during, "-", None, None,
-        {"storm_logins_rps": storm["rps"], "storm_unexpected": storm["unexpected_status"] + storm["socket_errors"],
-         "target_p99_ms": 10})
+    r.add("GET /users/me while logins saturate the hash slots", during, "-", None, None,
+          {"storm_logins_rps": storm["rps"], "storm_unexpected": storm["unexpected_status"] + storm["socket_errors"],
+           "target_p99_ms": 2})
 
+
+def many_connections(r):
     empty256 = wrk("/bench/empty", connections=256)
-    add("FastCGI empty answer, 256 connections (ceiling)", empty256, "-", None)
-    add("GET /users/me, 256 connections", wrk("/users/me", auth="bearer", listing=files["jwt"], connections=256),
-        "FastCGI empty, 256", empty256["rps"], 0.4, {"target_p99_ms": 50})
-    # Two identical rounds after everything else: what the second adds is a leak.
-    wrk("/users/me", auth="bearer", listing=files["jwt"])
-    rss_round1 = rss_kib(pid)
-    wrk("/users/me", auth="bearer", listing=files["jwt"])
-    rss_round2 = rss_kib(pid)
+    r.add("FastCGI empty answer, 256 connections (ceiling)", empty256, "-", None)
+    r.add("GET /users/me, 256 connections", wrk("/users/me", auth="bearer", listing=r.files["jwt"], connections=256),
+          "FastCGI empty, 256", empty256["rps"], 0.55, {"target_p99_ms": 20})
+
+
+def memory_rounds(r):
+    """Two identical rounds after everything else: what the second adds is a leak."""
+    wrk("/users/me", auth="bearer", listing=r.files["jwt"])
+    r.process["rss_after_round1_kib"] = rss_kib(r.pid)
+    wrk("/users/me", auth="bearer", listing=r.files["jwt"])
+    r.process["rss_end_kib"] = rss_kib(r.pid)
+    r.process["rss_growth_between_rounds_kib"] = r.process["rss_end_kib"] - r.process["rss_after_round1_kib"]
+
+
+def soak(r):
+    """BENCH_SOAK=1: five minutes of /users/me with a login now and then, in
+    30-second rounds; resident memory after each. Growth from the first round
+    to the last is what a leak would show."""
+    minutes = float(os.environ.get("BENCH_SOAK_MINUTES", "5"))
+    rounds = max(2, int(minutes * 2))
+    samples = []
+    for _ in range(rounds):
+        storm = threading.Thread(target=lambda: wrk("/auth/jwt/login", mode="login", listing=r.files["emails"],
+                                                    connections=1, seconds=30, warmup=False))
+        storm.start()
+        run = wrk("/users/me", auth="bearer", listing=r.files["jwt"], seconds=30, warmup=False)
+        storm.join()
+        samples.append(rss_kib(r.pid))
+        print(f"  soak: {run['rps']:.0f}/s, RSS {samples[-1] / 1024:.1f} MiB", file=sys.stderr)
+    r.process["soak_rss_kib"] = samples
+    r.process["soak_growth_kib"] = samples[-1] - samples[0]
+
+
+def main():
+    r = Run()
+    time.sleep(1)
+    r.process["rss_idle_kib"] = rss_kib(r.pid)
+    r.files = seed()
+    ceilings_before(r)
+    hot_routes(r)
+    hashing_routes(r)
+    login_one_connection(r)
+    login_storm(r)
+    many_connections(r)
+    memory_rounds(r)
+    if os.environ.get("BENCH_SOAK") == "1":
+        soak(r)
     connections = sql("SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'fcgi_users'").strip()
     if os.environ.get("BENCH_CLUSTER") == "1":
-        cluster_rows(results, files, add)
-
-    process = {"workers": workers, "hash_slots": slots, "threads": threads_of(pid),
-               "db_connections": int(connections), "rss_idle_kib": rss_idle, "rss_after_round1_kib": rss_round1,
-               "rss_end_kib": rss_round2, "argon2_kib_per_slot": int(conf["password.argon2_memory_kib"]),
-               "rss_growth_between_rounds_kib": rss_round2 - rss_round1}
+        cluster_rows(r.results, r.files, r.add)
+    r.process.update({"workers": r.workers, "hash_slots": r.slots, "threads": threads_of(r.pid),
+                      "db_connections": int(connections),
+                      "argon2_kib_per_slot": int(r.conf["password.argon2_memory_kib"])})
     report = {"machine": {"cores": os.cpu_count()}, "seconds_per_run": SECONDS, "connections": CONNECTIONS,
-              "results": results, "process": process}
+              "results": r.results, "process": r.process}
     with open(os.path.join(VAR, "results.json"), "w") as f:
         json.dump(report, f, indent=2)
-    print_table(results, process)
-    errors = sum(r.get("unexpected_status", 0) + r.get("socket_errors", 0) for r in results)
-    errors += sum(r.get("storm_unexpected", 0) for r in results)
+    print_table(r.results, r.process)
+    errors = sum(x.get("unexpected_status", 0) + x.get("socket_errors", 0) for x in r.results)
+    errors += sum(x.get("storm_unexpected", 0) for x in r.results)
     print(f"\n{errors} unexpected answers or socket errors" + ("" if errors == 0 else ": FAILED"))
     return 0 if errors == 0 else 1
 
@@ -284,6 +356,8 @@ def print_table(results, process):
             print(f"{'  (measured before / after)':<52} {r['rps_before']:>9.0f} {r['rps_after']:>8.0f}")
         if "vs_correct_password" in r:
             print(f"{'  (unknown e-mail / correct password)':<52} {'':>9} {'':>8} {'':>8} {'':>6}  {r['vs_correct_password']:.2f}")
+        if "one_raw_hash_ms" in r:
+            print(f"{'  (one raw hash, ms; login p50 minus it)':<52} {r['one_raw_hash_ms']:>9.2f} {r['added_ms']:>8.2f}")
         if "storm_logins_rps" in r:
             print(f"{'  (logins running meanwhile, per second)':<52} {r['storm_logins_rps']:>9.0f}")
     p = process
@@ -292,6 +366,9 @@ def print_table(results, process):
     print(f"resident memory: idle {p['rss_idle_kib'] / 1024:.1f} MiB, after round 1 {p['rss_after_round1_kib'] / 1024:.1f} MiB, "
           f"end {p['rss_end_kib'] / 1024:.1f} MiB (growth between identical rounds {p['rss_growth_between_rounds_kib']} KiB); "
           f"argon2 memory per slot {p['argon2_kib_per_slot'] / 1024:.1f} MiB")
+    if "soak_rss_kib" in p:
+        print(f"soak: resident memory per 30 s round {', '.join(f'{k / 1024:.1f}' for k in p['soak_rss_kib'])} MiB "
+              f"(growth first to last round {p['soak_growth_kib']} KiB)")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
     if (!sodium::is_uuid(sub)) return std::optional<User>{};
     for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     session = token_session(claims->get(), token);
-    // One statement: the user row, its session state and the revoked ids.
+    // The user row, its session state and the revoked ids (one statement
+    // unless the user has a live revoked id).
     auto found = sessions_.find_user(sub, session.id, session.sid);
     if (!found) return make_error(from_db(found.error()));
     if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
@@ -151,12 +152,12 @@ Result<Unit, AuthError> Authenticator::destroy_token(const Authenticated& who) {
     }
     // The token until its own expiry; its session (every token refreshed
     // from the same login) until the last of them can have expired.
-    if (auto r = sessions_.revoke(who.session.id, who.session.exp); !r)
+    if (auto r = sessions_.revoke(who.user.id, who.session.id, who.session.exp); !r)
         return make_error(from_db(r.error()));
     if (!who.session.sid.empty()) {
         long long until =
             static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
-        if (auto r = sessions_.revoke(who.session.sid, until); !r)
+        if (auto r = sessions_.revoke(who.user.id, who.session.sid, until); !r)
             return make_error(from_db(r.error()));
         if (auto r = refresh_.revoke_family(who.session.sid); !r)
             return make_error(from_db(r.error()));

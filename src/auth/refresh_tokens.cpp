@@ -25,12 +25,14 @@ Result<std::string, AuthError> RefreshTokens::issue(const User& user, std::strin
     return token;
 }
 
-Result<Unit, RefreshError> RefreshTokens::revoke_family(const std::string& family) {
+Result<Unit, RefreshError> RefreshTokens::revoke_family(const std::string& family,
+                                                        std::string_view user_id) {
     if (auto r = store_.revoke_family(family); !r) return make_error(from_db(r.error()));
     // The access tokens of the family carry its id as sid; the last of them
     // expires within one lifetime from now.
     long long until = static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
-    if (auto r = sessions_.revoke(family, until); !r) return make_error(from_db(r.error()));
+    if (auto r = sessions_.revoke(user_id, family, until); !r)
+        return make_error(from_db(r.error()));
     return Unit{};
 }
 
@@ -47,7 +49,7 @@ Result<TokenPair, RefreshError> RefreshTokens::refresh(const BackendConfig& back
     if (row.revoked || row.expired) return invalid;
     auto reuse = [&]() -> Result<TokenPair, RefreshError> {
         owner = row.user;
-        if (auto r = revoke_family(row.family); !r) return r.error();
+        if (auto r = revoke_family(row.family, row.user.id); !r) return r.error();
         return make_error(RefreshError::reused);
     };
     if (row.spent) return reuse();

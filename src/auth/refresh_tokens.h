@@ -43,7 +43,8 @@ class RefreshTokens {
                                             std::optional<User>& owner);
 
   private:
-    Result<Unit, RefreshError> revoke_family(const std::string& family);
+    // Revokes family `family` of user `user_id`: its refresh and access tokens.
+    Result<Unit, RefreshError> revoke_family(const std::string& family, std::string_view user_id);
 
     const Config& config_;
     Authenticator& auth_;

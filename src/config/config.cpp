@@ -150,12 +150,19 @@ std::vector<Key> make_keys() {
         "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
         [](Config & c) -> auto& { return c.hash_slots; }));
     k.push_back(int_key(
+        "hash_nice", 10, 0, 19,
+        "Nice value of the hash threads (0-19): higher lets token checks and the database "
+        "run first while logins hash, so a login storm does not delay authenticated requests.",
+        [](Config & c) -> auto& { return c.hash_nice; }));
+    k.push_back(int_key(
         "hash_queue_limit", 1024, 1, 1000000,
         "Requests waiting for a hash slot (logins, registrations, password changes) before "
         "more are refused with 503.",
         [](Config & c) -> auto& { return c.hash_queue_limit; }));
     k.push_back(int_key(
-        "listen_backlog", 256, 1, 65535, "Backlog of the listening socket.",
+        "listen_backlog", 1024, 1, 65535,
+        "Backlog of the listening socket. A unix socket refuses a connection at once when it "
+        "is full (nginx answers 502), so keep it above the web server's concurrent requests.",
         [](Config & c) -> auto& { return c.listen_backlog; }));
     k.push_back(int_key(
         "max_body_bytes", 65536, 1024, 64L * 1024 * 1024,
@@ -904,8 +911,16 @@ std::string config_template() {
     for (const auto& pf : provider_fields()) {
         out += "\n# " + intro + pf.doc + "\n";
         intro.clear();
-        out += "# oauth.<name>." + std::string(pf.field) + " =" +
-               (*pf.def ? " " + std::string(pf.def) : "") + "\n";
+        // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict, a false
+        // positive) on `" " + std::string(...)` here, which -Werror makes fatal.
+        out += "# oauth.<name>.";
+        out += pf.field;
+        out += " =";
+        if (*pf.def) {
+            out += ' ';
+            out += pf.def;
+        }
+        out += '\n';
     }
     return out;
 }

@@ -117,7 +117,8 @@ struct Config {
     std::string listen;  // unix socket path, host:port, or empty for the inherited socket
     long workers = 8;
     long hash_slots = 0;  // 0: one per core
-    long listen_backlog = 256;
+    long hash_nice = 10;  // the hash threads' nice value
+    long listen_backlog = 1024;
     long hash_queue_limit = 1024;
     long max_body_bytes = 65536;
     long request_body_timeout = 10;  // seconds

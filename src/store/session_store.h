@@ -1,7 +1,7 @@
 // SessionStore: the SQL of sessions that end. The authenticated hot path's
-// one query (the user row, its session state and whether the token's ids are
-// revoked, in one statement), revoked token ids (table revoked_token), and
-// ending every session of a user (user.session_generation), which the user
+// query (the user row, its session state and whether the token's ids are
+// revoked: one statement, two for a user with a live revoked id), revoked token ids (table
+// revoked_token), and ending every session of a user (user.session_generation), which the user
 // store also runs inside its own transactions. One per worker thread.
 #pragma once
 
@@ -35,14 +35,18 @@ class SessionStore {
     explicit SessionStore(db::Connection& conn) : conn_(conn) {}
 
     // The user `id` (lower-case UUID), and whether `id1` or `id2` (token ids;
-    // empty ones match nothing) are revoked, in one statement.
+    // empty ones match nothing) are revoked: one statement, and a second one
+    // only for a user with a revoked id that has not expired (the row's
+    // tokens_revoked_until says so; most users never have one).
     Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id,
                                                               std::string_view id1,
                                                               std::string_view id2);
     // The user's session generation now (for a token issued without one at hand).
     Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
-    // Refuses token id `id` until `until_unix` seconds (idempotent).
-    Result<Unit, db::DbError> revoke(std::string_view id, long long until_unix);
+    // Refuses token id `id` of user `user_id`'s tokens until `until_unix`
+    // seconds (idempotent), and marks the user as having a revoked id until then.
+    Result<Unit, db::DbError> revoke(std::string_view user_id, std::string_view id,
+                                     long long until_unix);
     // Ends every session of `user_id` but `keep`'s (see end_sessions), on its own.
     Result<Unit, db::DbError> end_all(std::string_view user_id, const SessionKeep& keep);
     // Deletes expired revoked ids, refresh tokens and throttle rows; rows deleted.

@@ -4,12 +4,13 @@ SIGTERM."""
 import os
 import signal
 import socket
+import subprocess
 import time
 
 import requests
 
 import fcgi_client
-from conftest import APP_PID_FILE, APP_SOCKET, VAR, register, login, bearer, stack, url, wait_for
+from conftest import APP_PID_FILE, APP_SOCKET, BINARY, VAR, register, stack_env, login, bearer, stack, url, wait_for
 
 
 def test_healthz_answers_ok():
@@ -179,3 +180,23 @@ def test_database_killed_then_started_at_once_comes_back():
     stack("db-start")
     assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200, timeout=30)
     assert register()["email"]
+
+
+def test_hash_threads_run_at_hash_nice_and_workers_at_normal_priority():
+    # A login storm must not delay token checks: the hash_slots threads that
+    # hash passwords run at nice hash_nice (10), every other thread at the
+    # process's own.
+    out = subprocess.run([BINARY, "check-config"], capture_output=True, text=True, env=stack_env(),
+                         check=True).stdout
+    conf = dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+    slots = int(conf["hash_slots"]) or os.cpu_count()
+    assert conf["hash_nice"] == "10"
+    pid = int(open(APP_PID_FILE).read())
+    nices = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        stat = open(f"/proc/{pid}/task/{task}/stat").read()
+        nices.append(int(stat.rsplit(")", 1)[1].split()[16]))  # field 19: nice
+    own = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+    assert own == 0
+    assert nices.count(10) == slots, nices
+    assert nices.count(0) == len(nices) - slots, nices  # workers, main thread, purger, ...

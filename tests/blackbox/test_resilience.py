@@ -119,3 +119,29 @@ def test_out_of_descriptors_a_burst_of_logins_then_healthz(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_three_hundred_connections_waiting_at_once_are_all_queued():
+    # A unix socket refuses a connection at once when its backlog is full
+    # (EAGAIN: nginx answers 502), so the default listen_backlog must hold
+    # what a web server sends at once: scripts/bench's 256 connections got
+    # 502s with a backlog of 256. The workers block on the first connections
+    # (which send nothing); every other one must wait in the queue.
+    held = []
+    refused = 0
+    try:
+        for _ in range(300):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(APP_SOCKET)
+                held.append(s)
+            except BlockingIOError:
+                refused += 1
+                s.close()
+        assert refused == 0, f"{refused} of 300 connections refused (listen backlog full)"
+    finally:
+        for s in held:
+            s.close()
+    status, _, _ = fcgi_client.request(APP_SOCKET, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"})
+    assert status == 200
