@@ -2,6 +2,7 @@
 shell commands. scripts/test configures every event's hook to append a JSON
 line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
 need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
+# ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import os
 import signal
 import stat
