@@ -36,11 +36,14 @@ Result<std::vector<HookEventRow>, db::DbError> HookEventStore::claim_due(long li
     auto tx = db::Transaction::begin(conn_);
     if (!tx) return tx.error();
     // SKIP LOCKED: rows another host is claiming right now are not waited for.
+    // One user's events run in the order they happened (before_delete before
+    // after_delete): a row waits while an earlier one of its user is pending.
     auto due = conn_.exec(
         "SELECT id, event, user_id, user_email, token, attempts, timeouts, "
-        "claim_token IS NOT NULL FROM hook_event WHERE done_at IS NULL AND failed_at IS NULL "
-        "AND next_attempt_at <= UTC_TIMESTAMP(6) ORDER BY next_attempt_at, id LIMIT ? "
-        "FOR UPDATE SKIP LOCKED",
+        "claim_token IS NOT NULL FROM hook_event h WHERE done_at IS NULL AND failed_at IS NULL "
+        "AND next_attempt_at <= UTC_TIMESTAMP(6) AND NOT EXISTS (SELECT 1 FROM hook_event e "
+        "WHERE e.user_id = h.user_id AND e.id < h.id AND e.done_at IS NULL AND e.failed_at IS "
+        "NULL) ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
         {static_cast<long long>(limit)});
     if (!due) return nothing_on_conflict(due.error());
     if (due->rows.empty()) return std::vector<HookEventRow>{};

@@ -33,7 +33,8 @@ class HookEventStore {
         : conn_(conn), box_(std::move(box)) {}
 
     Result<Unit, db::DbError> insert(const HookEvent& ev);
-    // Due rows (oldest first, at most `limit`), claimed in one transaction
+    // Due rows (oldest first, at most `limit`; none while an earlier event of
+    // the same user is pending), claimed in one transaction
     // (SELECT ... FOR UPDATE SKIP LOCKED, then each row's lease), each leased
     // for `lease_seconds` under a new claim token and `owner` (host:pid, for
     // people). All or none: a failure leaves no row leased. A deadlock or lock
