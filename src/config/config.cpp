@@ -192,6 +192,12 @@ std::vector<Key> make_keys() {
     k.push_back(string_key(
         "db.name", "fcgi_users", "MariaDB database.",
         [](Config & c) -> auto& { return c.db_name; }));
+    k.push_back(int_key(
+        "db.statement_timeout", 5, 0, 3600,
+        "Seconds one SQL statement may take, waits for locks included; past it the request "
+        "gets 503. Keep it below the web server's FastCGI read timeout (nginx: 60 s, the "
+        "examples: 30 s). 0: no limit.",
+        [](Config & c) -> auto& { return c.db_statement_timeout; }));
     k.push_back(string_key(
         "migrations_dir", "/usr/share/fcgi-users/sql",
         "Folder of the numbered .sql migrations that `fcgi-users migrate` applies.",

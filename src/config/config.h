@@ -132,6 +132,7 @@ struct Config {
     std::string db_user;
     SecretString db_password;
     std::string db_name;
+    long db_statement_timeout = 5;  // seconds; 0: no limit
     std::string migrations_dir;
 
     long password_min_length = 8;

@@ -61,7 +61,8 @@ void wake() {
 }
 
 bool wait_for_connection(int fd) {
-    if (!g_pipe_ready) return true;  // no pipe: accept as before (stop then relies on shutdown)
+    if (!g_pipe_ready)
+        return true;  // no pipe: accept as before (a stop then waits for a connection)
     pollfd p[2] = {{fd, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
     for (;;) {
         int n = ::poll(p, 2, -1);

@@ -3,6 +3,8 @@
 // logs every answer. Also the signal handling that makes SIGTERM graceful.
 #include "fcgi/server.h"
 
+#include <linux/filter.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,17 +36,73 @@ namespace {
 
 std::atomic<bool> g_stopping{false};
 std::atomic<bool> g_failed{false};  // a worker stopped the server on an error
-std::atomic<int> g_listen_fd{-1};
 
-// Only async-signal-safe calls: set the flag, tell libfcgi, and wake the
-// accept() that blocks (libfcgi's own handler would not).
+// Only async-signal-safe calls: set the flag and wake the workers waiting for
+// a connection (listen::wake). The listening socket stays open until exit:
+// shutdown(2) would refuse new connections and reset the ones queued in it,
+// which nginx answers with 502.
 extern "C" void on_stop_signal(int) {
     g_stopping.store(true);
-    FCGX_ShutdownPending();
     listen::wake();
-    int fd = g_listen_fd.load();
-    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
+
+// A socket this process opened itself (`listen` set) dies with it, so on a
+// stop the workers first take in what is queued. New connections are turned
+// away first, before anything is sent on them: a unix socket's path is
+// unlinked; a TCP socket gets a filter that drops every packet, so no new
+// handshake completes (the client is refused once the socket closes). Then
+// connections are accepted while one arrives within 100 ms, for at most 2 s.
+// An inherited socket outlives this process: what is queued stays queued for
+// the next one.
+class OwnSocket {
+  public:
+    void open(const Config& config, int fd) {
+        fd_ = config.listen.empty() ? -1 : fd;
+        if (fd_ < 0) return;
+        if (config.listen.find('/') == std::string::npos) {
+            tcp_ = true;
+            return;
+        }
+        path_ = config.listen;
+        struct stat st {};
+        if (stat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
+    }
+    // Under the accept lock, once stopping: whether a queued connection waits.
+    bool drain_next() {
+        if (fd_ < 0) return false;
+        auto now = std::chrono::steady_clock::now();
+        if (!draining_) {
+            draining_ = true;
+            until_ = now + std::chrono::seconds(2);
+            unlink_path();
+            if (tcp_) {
+                sock_filter drop{BPF_RET | BPF_K, 0, 0, 0};
+                sock_fprog program{1, &drop};
+                setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
+            }
+        }
+        if (now >= until_) return false;
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, 100) == 1 && (p.revents & POLLIN);
+    }
+    // Removes the socket's path unless another process made a new one there.
+    void unlink_path() {
+        struct stat st {};
+        if (!path_.empty() && stat(path_.c_str(), &st) == 0 && st.st_ino == inode_ &&
+            S_ISSOCK(st.st_mode))
+            unlink(path_.c_str());
+        path_.clear();
+    }
+
+  private:
+    int fd_ = -1;
+    bool tcp_ = false;
+    std::string path_;
+    ino_t inode_ = 0;
+    bool draining_ = false;
+    std::chrono::steady_clock::time_point until_;
+};
+OwnSocket g_own_socket;
 
 // Errors that say the listening socket itself is unusable: retrying cannot
 // help, so the server stops with a failure status (a supervisor restarts it).
@@ -57,32 +115,20 @@ bool accept_error_is_fatal(int err) {
 // What a worker does after an accept error: wait, longer each time in a row
 // (1 ms doubling to 256 ms), so that a shortage of descriptors is waited out
 // without spinning, while the requests in flight finish and free some. One
-// log line per second at most across all workers, with the count since.
+// log line per second at most per error across all workers, with the count since.
 class AcceptBackoff {
   public:
     void failed(int err, Metrics& metrics) {
         metrics.count_accept_error(err);
-        suppressed_.fetch_add(1, std::memory_order_relaxed);
-        auto now = Clock::now().time_since_epoch().count();
-        auto last = last_log_.load(std::memory_order_relaxed);
-        if (now - last >=
-                std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count() &&
-            last_log_.compare_exchange_strong(last, now)) {
-            long n = suppressed_.exchange(0);
-            log::warn(std::string("accept failed: ") + std::strerror(err) + " (" +
-                      std::to_string(n) + " accept errors in the last second); retrying");
-        }
+        log::warn_limited("accept " + std::to_string(err),
+                          std::string("accept failed: ") + std::strerror(err) + "; retrying");
         std::this_thread::sleep_for(std::chrono::milliseconds(1L << std::min(streak_, 8)));
         ++streak_;
     }
     void succeeded() { streak_ = 0; }
 
   private:
-    using Clock = std::chrono::steady_clock;
     int streak_ = 0;  // this worker's errors in a row
-    // Shared by all workers: when the last line was logged, and how many since.
-    static inline std::atomic<Clock::rep> last_log_{0};
-    static inline std::atomic<long> suppressed_{0};
 };
 
 void install_signal_handlers() {
@@ -281,11 +327,13 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
     Context& ctx = thread_context.ctx;
     auto slot = std::make_unique<fcgi::Request>(listen_fd);
     AcceptBackoff backoff;
-    while (!g_stopping.load()) {
+    for (;;) {
         int rc;
         {
             std::lock_guard<std::mutex> lock(accept_mutex);
-            if (g_stopping.load() || !listen::wait_for_connection(listen_fd)) break;
+            if (g_stopping.load() || !listen::wait_for_connection(listen_fd)) {
+                if (g_failed.load() || !g_own_socket.drain_next()) break;
+            }
             rc = FCGX_Accept_r(slot->get());
         }
         if (rc < 0) {
@@ -374,9 +422,7 @@ int open_listen_socket(const Config& config) {
 }
 
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd) {
-    // An inherited socket outlives this process (systemd or spawn-fcgi holds
-    // it): a stop must not shut it down, only stop accepting (listen::wake).
-    g_listen_fd.store(config.listen.empty() ? -1 : listen_fd);
+    g_own_socket.open(config, listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
     HashPool hash_pool(deps, deps.hasher.slots(), static_cast<size_t>(config.workers),
@@ -400,7 +446,7 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     notify::send("STOPPING=1");
     hash_pool.stop();  // the logins already queued are answered too
     outbound_pool.stop();
-    if (config.listen.find('/') != std::string::npos) unlink(config.listen.c_str());
+    g_own_socket.unlink_path();
     log::info("stopped: every request in flight answered");
     return g_failed.load() ? 1 : 0;
 }

@@ -14,6 +14,11 @@ inline db::Settings db_settings(const Config& c) {
     s.user = c.db_user;
     s.password = c.db_password;
     s.database = c.db_name;
+    s.statement_timeout = static_cast<double>(c.db_statement_timeout);
+    // The client waits a little longer than the server's own limit, so that
+    // the server's clear error comes first and a hung server is still bounded.
+    if (c.db_statement_timeout > 0)
+        s.read_timeout = static_cast<unsigned>(c.db_statement_timeout) + 2;
     return s;
 }
 

@@ -38,6 +38,8 @@ void check(const Result<Unit, db::DbError>& r, const std::string& what) {
 MigrationOutcome migrate(const Config& config) {
     db::Settings settings = db_settings(config);
     settings.multi_statements = true;
+    settings.statement_timeout = 0;  // a migration may rebuild a large table
+    settings.read_timeout = 30;
     db::Connection conn(std::move(settings));
     const std::string& dir = config.migrations_dir;
     auto files = migration_files(dir);

@@ -4,9 +4,21 @@
 #include "store/db_settings.h"
 
 namespace fu {
+namespace {
+
+db::Settings health_settings(const Config& config) {
+    db::Settings s = db_settings(config);
+    s.statement_timeout = Stores::kHealthTimeout;
+    s.connect_timeout = 1;
+    s.read_timeout = 1;
+    return s;
+}
+
+}  // namespace
 
 Stores::Stores(const Config& config)
     : conn_(std::make_unique<db::Connection>(db_settings(config))),
+      health_(std::make_unique<db::Connection>(health_settings(config))),
       hooks_(*conn_,
              sodium::SecretBox(config.hooks.token_key.empty() ? config.access_token_secret.view()
                                                               : config.hooks.token_key.view())),
@@ -33,7 +45,9 @@ DbLibrary::~DbLibrary() {
 }
 
 Result<Unit, db::DbError> Stores::ping() {
-    return conn_->ping();
+    auto r = health_->exec("SELECT 1 FROM user LIMIT 1");
+    if (!r) return r.error();
+    return Unit{};
 }
 
 Result<long, db::DbError> Stores::flush_log_at_trx_commit() {

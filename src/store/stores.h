@@ -47,14 +47,19 @@ class Stores {
     RefreshTokenStore& refresh_tokens() { return refresh_; }
     ThrottleStore& throttle() { return throttle_; }
     OAuthAccountStore& oauth_accounts() { return oauth_accounts_; }
-    // Whether the database answers now.
+    // Whether the database answers now, as the routes need it: a read of table
+    // user on a connection of its own that gives up after kHealthTimeout, so
+    // /healthz answers in time even when the database hangs or the table is
+    // locked (the routes' own statements wait up to db.statement_timeout).
     Result<Unit, db::DbError> ping();
+    static constexpr double kHealthTimeout = 0.8;  // seconds
     // The server's innodb_flush_log_at_trx_commit (1 is the only durable setting).
     Result<long, db::DbError> flush_log_at_trx_commit();
 
   private:
     std::unique_ptr<db::Connection> conn_;
-    HookEventStore hooks_;  // before users_, which writes events through it
+    std::unique_ptr<db::Connection> health_;  // ping() only; opened on first use
+    HookEventStore hooks_;                    // before users_, which writes events through it
     UserStore users_;
     TokenStore tokens_;
     SessionStore sessions_;

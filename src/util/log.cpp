@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace fu::log {
@@ -102,6 +105,34 @@ void write(Level level, std::string_view line) {
         p += w;
         left -= static_cast<size_t>(w);
     }
+}
+
+void write_limited(Level level, std::string_view kind, std::string_view line) {
+    if (level < g_level.load(std::memory_order_relaxed)) return;
+    using Clock = std::chrono::steady_clock;
+    struct Held {
+        Clock::time_point last;
+        unsigned long count = 0;
+    };
+    static std::mutex mutex;
+    static std::map<std::string, Held, std::less<>> held;
+    unsigned long more = 0;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto now = Clock::now();
+        auto it = held.find(kind);
+        if (it == held.end()) {
+            held.emplace(std::string(kind), Held{now, 0});
+        } else if (now - it->second.last < std::chrono::seconds(1)) {
+            ++it->second.count;
+            return;
+        } else {
+            more = it->second.count;
+            it->second = Held{now, 0};
+        }
+    }
+    if (more == 0) return write(level, line);
+    write(level, std::string(line) + " (" + std::to_string(more) + " more like it since the last)");
 }
 
 }  // namespace fu::log

@@ -26,4 +26,14 @@ inline void debug(std::string_view line) {
     write(Level::debug, line);
 }
 
+// For errors that repeat while something is down (a database that refuses
+// connections, an accept that fails): writes `line` at most once a second per
+// `kind`, across all threads. The lines held back are counted, and the next
+// line written of that kind ends with " (N more like it since the last)".
+void write_limited(Level level, std::string_view kind, std::string_view line);
+
+inline void warn_limited(std::string_view kind, std::string_view line) {
+    write_limited(Level::warn, kind, line);
+}
+
 }  // namespace fu::log

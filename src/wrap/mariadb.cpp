@@ -5,6 +5,8 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "util/log.h"
@@ -29,6 +31,12 @@ bool is_gone(unsigned err) {
     }
 }
 
+// A statement ended by Settings::statement_timeout: the database is not
+// answering in time, which a client sees as it sees an outage (503).
+bool is_timeout(unsigned err) {
+    return err == ER_STATEMENT_TIMEOUT || err == ER_LOCK_WAIT_TIMEOUT;
+}
+
 }  // namespace
 
 void Connection::close() {
@@ -37,12 +45,14 @@ void Connection::close() {
 }
 
 Error<DbError> Connection::fail(const char* what, unsigned err, const char* msg) {
-    DbError code = err == ER_DUP_ENTRY ? DbError::duplicate
-                   : is_gone(err)      ? DbError::unavailable
-                                       : DbError::other;
+    DbError code = err == ER_DUP_ENTRY               ? DbError::duplicate
+                   : is_gone(err) || is_timeout(err) ? DbError::unavailable
+                                                     : DbError::other;
+    // Once a second per kind: an outage fails every request the same way.
     if (code != DbError::duplicate)
-        log::warn(std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
-                  (msg ? msg : ""));
+        log::warn_limited(std::string("db ") + what + " " + std::to_string(err),
+                          std::string("db: ") + what + " failed: " + std::to_string(err) + " " +
+                              (msg ? msg : ""));
     if (code == DbError::unavailable) {
         close();
         in_transaction_ = false;
@@ -54,9 +64,9 @@ Result<MYSQL*, DbError> Connection::open() {
     if (mysql_) return mysql_.get();
     MysqlPtr m(mysql_init(nullptr));
     if (!m) return make_error(DbError::unavailable, "mysql_init");
-    unsigned timeout = 3;
+    unsigned timeout = settings_.connect_timeout;
     mysql_optionsv(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    unsigned rw_timeout = 30;
+    unsigned rw_timeout = settings_.read_timeout;
     mysql_optionsv(m.get(), MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
     mysql_optionsv(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -73,12 +83,20 @@ Result<MYSQL*, DbError> Connection::open() {
     sodium_memzero(password.data(), password.size());
     if (!ok) {
         unsigned err = mysql_errno(m.get());
-        log::warn("db: connect failed: " + std::to_string(err) + " " + mysql_error(m.get()));
+        log::warn_limited(
+            "db connect " + std::to_string(err),
+            "db: connect failed: " + std::to_string(err) + " " + mysql_error(m.get()));
         return make_error(is_gone(err) || err >= 2000 ? DbError::unavailable : DbError::other,
                           std::to_string(err));
     }
-    // Time values are read and written as UTC.
-    if (mysql_query(m.get(), "SET time_zone = '+00:00'") != 0) {
+    // Time values are read and written as UTC; every statement is bounded.
+    std::string session = "SET time_zone = '+00:00'";
+    if (settings_.statement_timeout > 0) {
+        auto whole = std::to_string(static_cast<long>(std::ceil(settings_.statement_timeout)));
+        session += ", max_statement_time = " + std::to_string(settings_.statement_timeout) +
+                   ", lock_wait_timeout = " + whole + ", innodb_lock_wait_timeout = " + whole;
+    }
+    if (mysql_real_query(m.get(), session.data(), session.size()) != 0) {
         unsigned err = mysql_errno(m.get());
         return make_error(is_gone(err) ? DbError::unavailable : DbError::other,
                           std::to_string(err));
@@ -90,8 +108,11 @@ Result<MYSQL*, DbError> Connection::open() {
 template <typename F>
 auto Connection::retrying(F&& f) -> decltype(f()) {
     bool may_retry = mysql_ != nullptr && !in_transaction_;
+    auto started = std::chrono::steady_clock::now();
     auto r = f();
-    if (!r && r.error().code == DbError::unavailable && may_retry) return f();
+    if (!r && r.error().code == DbError::unavailable && may_retry &&
+        std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500))
+        return f();
     return r;
 }
 

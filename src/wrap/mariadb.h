@@ -36,6 +36,12 @@ struct Settings {
     SecretString password;
     std::string database;
     bool multi_statements = false;  // for migrations only
+    // How long one statement may take, lock waits included: the server ends it
+    // (max_statement_time, lock_wait_timeout, innodb_lock_wait_timeout) and the
+    // call fails as DbError::unavailable. 0: no limit (migrations).
+    double statement_timeout = 0;
+    unsigned connect_timeout = 3;  // seconds
+    unsigned read_timeout = 30;    // seconds a reply may take (a hung server or network)
 };
 
 struct MysqlDeleter {
@@ -76,7 +82,8 @@ class Connection {
     Result<Rows, DbError> exec_once(std::string_view sql, const std::vector<Param>& params);
     Result<Unit, DbError> run_once(std::string_view sql);
     // A connection that sat idle may have been closed by a server restart:
-    // outside a transaction, one "server gone" on it is retried on a new one.
+    // outside a transaction, one "server gone" on it that came at once is
+    // retried on a new one (one that timed out is not: that doubles the wait).
     template <typename F>
     auto retrying(F&& f) -> decltype(f());
     Error<DbError> fail(const char* what, unsigned err, const char* msg);

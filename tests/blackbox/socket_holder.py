@@ -1,7 +1,8 @@
 """Holds a FastCGI unix socket as systemd's socket unit does, and runs a
 command on it again each time it exits: the command gets the socket as
-descriptor 3 with LISTEN_FDS=1 and LISTEN_PID set to its own pid.
-    socket_holder.py SOCKET PIDFILE COMMAND...
+descriptor 3 with LISTEN_FDS=1 and LISTEN_PID set to its own pid, or with
+--stdin as descriptor 0, as spawn-fcgi passes it.
+    socket_holder.py [--stdin] SOCKET PIDFILE COMMAND...
 Writes the running child's pid to PIDFILE after each start. SIGTERM ends the
 child and the holder."""
 import os
@@ -11,7 +12,11 @@ import subprocess
 import sys
 import time
 
-path, pid_file, command = sys.argv[1], sys.argv[2], sys.argv[3:]
+args = sys.argv[1:]
+on_stdin = args[:1] == ["--stdin"]
+if on_stdin:
+    args = args[1:]
+path, pid_file, command = args[0], args[1], args[2:]
 if os.path.exists(path):
     os.unlink(path)
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -37,7 +42,10 @@ signal.signal(signal.SIGTERM, on_term)
 # `exec` keeps the shell's pid, so $$ is the program's pid, as LISTEN_PID must be.
 wrapper = ["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "holder"] + command
 while not stopping:
-    child = subprocess.Popen(wrapper, pass_fds=(3,), stdin=subprocess.DEVNULL)
+    if on_stdin:
+        child = subprocess.Popen(command, stdin=3)
+    else:
+        child = subprocess.Popen(wrapper, pass_fds=(3,), stdin=subprocess.DEVNULL)
     with open(pid_file + ".tmp", "w") as f:
         f.write(str(child.pid))
     os.replace(pid_file + ".tmp", pid_file)
