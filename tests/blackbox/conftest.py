@@ -39,6 +39,19 @@ def stack_env(**extra):
     return env
 
 
+def restart_app(**env):
+    """Restarts the stack's fcgi-users with FCGI_USERS_<KEY> = value for each key=value (hook commands, ...)."""
+    stack("app-restart", env={f"FCGI_USERS_{k.upper()}": v for k, v in env.items()})
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+@pytest.fixture
+def default_app():
+    """For tests that restart fcgi-users otherwise: the stack's settings again afterwards."""
+    yield
+    restart_app()
+
+
 def url(path):
     return BASE + path
 
