@@ -37,8 +37,10 @@ DELETE FROM login_throttle
 -- Remove expired database tokens (default lifetime 3600 s).
 DELETE FROM accesstoken WHERE created_at < UTC_TIMESTAMP() - INTERVAL 3600 SECOND;
 
--- Hooks waiting for delivery (new, or failed and waiting for their next attempt).
-SELECT id, event, user_id, attempts, next_attempt_at, last_exit_status
+-- Hooks waiting for delivery (new, or failed and waiting for their next attempt),
+-- or running now: claimed_by (host:pid) holds the claim until next_attempt_at.
+SELECT id, event, user_id, attempts, timeouts, next_attempt_at, last_exit_status,
+       IF(claim_token IS NULL, NULL, claimed_by) AS running_on
   FROM hook_event WHERE done_at IS NULL AND failed_at IS NULL ORDER BY next_attempt_at;
 
 -- Hooks that failed for good, with their last exit status and the end of their stderr.
@@ -46,7 +48,7 @@ SELECT id, event, user_id, attempts, last_exit_status, last_error, failed_at
   FROM hook_event WHERE failed_at IS NOT NULL ORDER BY failed_at DESC;
 
 -- Retry a failed hook once more (its token, if it had one, is gone: the command gets none).
-UPDATE hook_event SET failed_at = NULL, attempts = 0, next_attempt_at = UTC_TIMESTAMP() WHERE id = 42;
+UPDATE hook_event SET failed_at = NULL, attempts = 0, timeouts = 0, next_attempt_at = UTC_TIMESTAMP() WHERE id = 42;
 
 -- Forget delivered hooks older than 30 days.
 DELETE FROM hook_event WHERE done_at < UTC_TIMESTAMP() - INTERVAL 30 DAY;

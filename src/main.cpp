@@ -126,11 +126,11 @@ int run_serve(const fu::Config& config) {
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations,
                               hash_slots(config));
     fu::JwtCodec jwt(config.jwt_algorithm);
-    fu::hooks::Dispatcher dispatcher(config);
     fu::http::Router router;
     fu::register_routes(router, config);
     long outbound = config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots;
     fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots() + outbound), router);
+    fu::hooks::Dispatcher dispatcher(config, &metrics);
     fu::oauth::Providers providers(config);
     fu::oauth::TokenCipher token_cipher(config.oauth.token_key);
     fu::Deps deps{config,

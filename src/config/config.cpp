@@ -397,13 +397,18 @@ std::vector<Key> make_keys() {
             [ev](Config & c) -> auto& { return c.hooks.commands[ev]; }));
     }
     k.push_back(int_key(
-        "hook.concurrency", 2, 0, 64,
-        "Hook commands run at once; 0: this process records events but delivers none "
-        "(another fcgi-users on the same database does).",
+        "hook.concurrency", 8, 0, 64,
+        "Hook commands run at once (delivery slots); 0: this process records events but "
+        "delivers none (another fcgi-users on the same database does).",
         [](Config & c) -> auto& { return c.hooks.concurrency; }));
     k.push_back(int_key(
         "hook.timeout", 30, 1, 3600, "Seconds before a hook's process group is killed.",
         [](Config & c) -> auto& { return c.hooks.timeout_seconds; }));
+    k.push_back(int_key(
+        "hook.lease_grace", 10, 1, 3600,
+        "Seconds past hook.timeout that a claimed event stays leased to the host running it; "
+        "after that, if that host never reported (killed, cut off), another host delivers it.",
+        [](Config & c) -> auto& { return c.hooks.lease_grace_seconds; }));
     k.push_back(int_key(
         "hook.max_attempts", 5, 1, 100, "Attempts before a hook is left as failed.",
         [](Config & c) -> auto& { return c.hooks.max_attempts; }));

@@ -58,8 +58,9 @@ inline const std::vector<std::string>& hook_event_names() {
 
 struct HookConfig {
     std::map<std::string, std::string> commands;  // event -> shell text; empty = none
-    long concurrency = 2;
+    long concurrency = 8;
     long timeout_seconds = 30;
+    long lease_grace_seconds = 10;  // a claim lasts timeout + this; then another host may take it
     long max_attempts = 5;
     long backoff_seconds = 5;
     SecretString

@@ -15,6 +15,8 @@
 #include <climits>
 #include <cstring>
 
+#include "util/fd.h"
+
 namespace fu::hooks {
 namespace {
 
@@ -24,24 +26,6 @@ void keep_tail(std::string& s, const char* data, size_t n) {
     s.append(data, n);
     if (s.size() > kKeepBytes) s.erase(0, s.size() - kKeepBytes);
 }
-
-// Owns a descriptor.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
 
 // posix_spawn's attributes and file actions, destroyed on every path.
 struct SpawnSetup {
@@ -121,7 +105,7 @@ Outcome run(const Command& cmd) {
     in_w.reset();
 
     // The child's exit is a readable descriptor: one poll waits for output,
-    // exit and the deadline together (no polling loop).
+    // exit, a cancel and the deadline together (no polling loop).
     Fd exited(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cmd.timeout_seconds);
     bool out_open = true, err_open = true, running = exited.get() >= 0;
@@ -135,10 +119,11 @@ Outcome run(const Command& cmd) {
             out.timed_out = true;
             break;
         }
-        pollfd fds[3] = {{out_open ? out_r.get() : -1, POLLIN, 0},
+        pollfd fds[4] = {{out_open ? out_r.get() : -1, POLLIN, 0},
                          {err_open ? err_r.get() : -1, POLLIN, 0},
-                         {running ? exited.get() : -1, POLLIN, 0}};
-        int n = poll(fds, 3, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
+                         {running ? exited.get() : -1, POLLIN, 0},
+                         {cmd.cancel_fd, POLLIN, 0}};
+        int n = poll(fds, 4, static_cast<int>(std::min<long long>(left.count(), INT_MAX)));
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < 2; ++i) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -151,8 +136,13 @@ Outcome run(const Command& cmd) {
             }
         }
         if (fds[2].revents & POLLIN) running = false;
+        if (fds[3].revents & (POLLIN | POLLHUP)) {
+            out.cancelled = true;
+            break;
+        }
     }
-    if (out.timed_out) kill(-pid, SIGKILL);  // the whole group, background children included
+    // The whole group, background children included.
+    if (out.timed_out || out.cancelled) kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return out;

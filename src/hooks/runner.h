@@ -2,7 +2,7 @@
 // own process group, with a minimal environment, a working directory, no
 // inherited descriptors but stdin (stdin_text, then end of file), stdout and
 // stderr (pipes read here), and a time-out after which the whole group is
-// killed. Every child is reaped. Values are arguments, environment and
+// killed (or at a cancel). Every child is reaped. Values are arguments, environment and
 // standard input, never command text.
 #pragma once
 
@@ -19,11 +19,15 @@ struct Command {
     std::string workdir;
     std::string stdin_text;  // what the command reads on standard input
     long timeout_seconds = 30;
+    // Readable (or hung up) when the command must end now: its group is
+    // killed as at the time-out, and the outcome says `cancelled`. -1: none.
+    int cancel_fd = -1;
 };
 
 struct Outcome {
     int exit_status = -1;  // the exit status, 128+N for signal N, -1 when it could not start
     bool timed_out = false;
+    bool cancelled = false;   // cancel_fd became readable first
     std::string stdout_text;  // at most the last 64 KiB
     std::string stderr_text;  // at most the last 64 KiB
 };

@@ -123,6 +123,34 @@ std::string Metrics::exposition() const {
             std::to_string(events_[static_cast<size_t>(c.event)].load(std::memory_order_relaxed)) +
             "\n";
     }
+    out +=
+        "# HELP fcgi_users_hook_slots Hook delivery slots (hook.concurrency): running a "
+        "command, and in all.\n"
+        "# TYPE fcgi_users_hook_slots gauge\n"
+        "fcgi_users_hook_slots{state=\"busy\"} " +
+        std::to_string(hook_slots_busy_.load(std::memory_order_relaxed)) +
+        "\n"
+        "fcgi_users_hook_slots{state=\"total\"} " +
+        std::to_string(hook_slots_total_.load(std::memory_order_relaxed)) + "\n";
+    out +=
+        "# HELP fcgi_users_hook_runs_total Hook commands run, by how they ended (cancelled: "
+        "killed by a stop, retried later).\n"
+        "# TYPE fcgi_users_hook_runs_total counter\n";
+    const char* run_names[] = {"done", "failed", "timed_out", "cancelled"};
+    for (size_t i = 0; i < hook_runs_.size(); ++i)
+        out += std::string("fcgi_users_hook_runs_total{outcome=\"") + run_names[i] + "\"} " +
+               std::to_string(hook_runs_[i].load(std::memory_order_relaxed)) + "\n";
+    out +=
+        "# HELP fcgi_users_hook_given_up_total Hook events left failed after hook.max_attempts.\n"
+        "# TYPE fcgi_users_hook_given_up_total counter\n"
+        "fcgi_users_hook_given_up_total " +
+        std::to_string(hook_given_up_.load(std::memory_order_relaxed)) +
+        "\n"
+        "# HELP fcgi_users_hook_takeovers_total Hook events claimed after the lease of a host "
+        "that never reported (killed, cut off): their command may run twice.\n"
+        "# TYPE fcgi_users_hook_takeovers_total counter\n"
+        "fcgi_users_hook_takeovers_total " +
+        std::to_string(hook_takeovers_.load(std::memory_order_relaxed)) + "\n";
     return out;
 }
 

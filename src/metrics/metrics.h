@@ -17,6 +17,9 @@ namespace fu {
 // Rare events of sessions that end, counted across all threads.
 enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
 
+// How one run of a hook command ended (hooks/dispatcher.cpp).
+enum class HookRun { done, failed, timed_out, cancelled };
+
 class Metrics {
   public:
     static constexpr std::array<int, 15> kStatuses = {200, 201, 202, 204, 400, 401, 403, 404,
@@ -34,6 +37,18 @@ class Metrics {
     void count(SessionEvent e) {
         events_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
     }
+    // From the hook dispatcher's threads: its delivery slots, each run's end, the
+    // events left failed for good, and the claims taken over from a host that
+    // vanished before reporting (their command may have run twice).
+    void set_hook_slots(long busy, long total) {
+        hook_slots_busy_.store(busy, std::memory_order_relaxed);
+        hook_slots_total_.store(total, std::memory_order_relaxed);
+    }
+    void count(HookRun r) {
+        hook_runs_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    }
+    void count_hook_given_up() { hook_given_up_.fetch_add(1, std::memory_order_relaxed); }
+    void count_hook_takeovers(long n) { hook_takeovers_.fetch_add(n, std::memory_order_relaxed); }
     // From any thread: one failed accept(2), counted by its errno (EMFILE,
     // ENFILE, ENOMEM, ENOBUFS, ECONNABORTED, or "other").
     void count_accept_error(int err);
@@ -54,6 +69,11 @@ class Metrics {
     std::vector<std::unique_ptr<Shard>> shards_;
     std::atomic<long> hash_queue_{0};
     std::array<std::atomic<uint64_t>, 4> events_{};
+    std::atomic<long> hook_slots_busy_{0};
+    std::atomic<long> hook_slots_total_{0};
+    std::array<std::atomic<uint64_t>, 4> hook_runs_{};  // by HookRun
+    std::atomic<uint64_t> hook_given_up_{0};
+    std::atomic<uint64_t> hook_takeovers_{0};
     std::array<std::atomic<uint64_t>, 6>
         accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };

@@ -3,6 +3,7 @@
 
 #include "wrap/cjson.h"
 #include "wrap/mariadb.h"
+#include "wrap/sodium.h"
 
 namespace fu {
 
@@ -25,68 +26,94 @@ Result<Unit, db::DbError> HookEventStore::insert(const HookEvent& ev) {
 }
 
 Result<std::vector<HookEventRow>, db::DbError> HookEventStore::claim_due(long limit,
-                                                                         long lease_seconds) {
-    auto due = conn_.exec(
-        "SELECT id FROM hook_event WHERE done_at IS NULL AND failed_at IS NULL "
-        "AND next_attempt_at <= UTC_TIMESTAMP(6) ORDER BY next_attempt_at, id LIMIT ?",
-        {static_cast<long long>(limit)});
-    if (!due) return due.error();
-    std::vector<HookEventRow> out;
-    for (const auto& row : due->rows) {
-        long long id = std::stoll(row[0].value_or("0"));
-        auto lease = conn_.exec(
-            "UPDATE hook_event SET attempts = attempts + 1, "
-            "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND "
-            "WHERE id = ? AND done_at IS NULL AND failed_at IS NULL "
-            "AND next_attempt_at <= UTC_TIMESTAMP(6)",
-            {static_cast<long long>(lease_seconds), id});
-        if (!lease) return lease.error();
-        if (lease->affected != 1) continue;  // another process took it
-        auto r = conn_.exec(
-            "SELECT event, user_id, user_email, token, attempts FROM hook_event WHERE id = ?",
-            {id});
-        if (!r) return r.error();
-        if (r->rows.empty()) continue;
-        const auto& f = r->rows.front();
-        HookEventRow h;
-        h.id = id;
-        h.event.event = f[0].value_or("");
-        h.event.user_id = f[1].value_or("");
-        h.event.user_email = f[2].value_or("");
-        h.event.token = f[3];
-        // Rows written before tokens were sealed hold them in clear.
-        if (f[3] && sodium::SecretBox::looks_sealed(*f[3])) {
-            h.event.token = box_.open(*f[3]);
-            h.token_unreadable = !h.event.token;
+                                                                         long lease_seconds,
+                                                                         std::string_view owner) {
+    using Claimed = Result<std::vector<HookEventRow>, db::DbError>;
+    auto nothing_on_conflict = [](const Error<db::DbError>& e) -> Claimed {
+        if (db::is_lock_conflict(e.code, e.detail)) return std::vector<HookEventRow>{};
+        return e;
+    };
+    return conn_.transaction([&](db::Begun& tx) -> Claimed {
+        if (!tx) return tx.error();
+        // SKIP LOCKED: rows another host is claiming right now are not waited for.
+        // One user's events run in the order they happened (before_delete before
+        // after_delete): a row waits while an earlier one of its user is pending.
+        auto due = conn_.exec(
+            "SELECT id, event, user_id, user_email, token, attempts, timeouts, "
+            "claim_token IS NOT NULL FROM hook_event h WHERE done_at IS NULL AND failed_at IS NULL "
+            "AND next_attempt_at <= UTC_TIMESTAMP(6) AND NOT EXISTS (SELECT 1 FROM hook_event e "
+            "WHERE e.user_id = h.user_id AND e.id < h.id AND e.done_at IS NULL AND e.failed_at IS "
+            "NULL) ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+            {static_cast<long long>(limit)});
+        if (!due) return nothing_on_conflict(due.error());
+        if (due->rows.empty()) return std::vector<HookEventRow>{};
+        const std::string token = sodium::random_token(24);  // 32 characters
+        std::vector<HookEventRow> out;
+        for (const auto& f : due->rows) {
+            HookEventRow h;
+            h.id = std::stoll(f[0].value_or("0"));
+            auto lease = conn_.exec(
+                "UPDATE hook_event SET attempts = attempts + 1, "
+                "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, claim_token = ?, "
+                "claimed_by = ? WHERE id = ?",
+                {static_cast<long long>(lease_seconds), token, owner, h.id});
+            if (!lease) return nothing_on_conflict(lease.error());
+            h.event.event = f[1].value_or("");
+            h.event.user_id = f[2].value_or("");
+            h.event.user_email = f[3].value_or("");
+            h.event.token = f[4];
+            // Rows written before tokens were sealed hold them in clear.
+            if (f[4] && sodium::SecretBox::looks_sealed(*f[4])) {
+                h.event.token = box_.open(*f[4]);
+                h.token_unreadable = !h.event.token;
+            }
+            h.attempts = std::stol(f[5].value_or("0")) + 1;
+            h.timeouts = std::stol(f[6].value_or("0"));
+            h.taken_over = f[7].value_or("0") != "0";
+            h.claim_token = token;
+            out.push_back(std::move(h));
         }
-        h.attempts = std::stol(f[4].value_or("0"));
-        out.push_back(std::move(h));
-    }
-    return out;
+        if (auto c = tx->commit(); !c) return nothing_on_conflict(c.error());
+        return out;
+    });
 }
 
 Result<Unit, db::DbError> HookEventStore::mark_done(long long id) {
     auto r = conn_.exec(
         "UPDATE hook_event SET done_at = UTC_TIMESTAMP(6), token = NULL, last_exit_status = 0, "
-        "last_error = NULL WHERE id = ?",
+        "last_error = NULL, claim_token = NULL WHERE id = ? AND done_at IS NULL",
         {id});
     if (!r) return r.error();
     return Unit{};
 }
 
 Result<Unit, db::DbError> HookEventStore::mark_attempt_failed(
-    long long id, int exit_status, std::string_view error_tail,
+    const HookEventRow& row, int exit_status, bool timed_out, std::string_view error_tail,
     std::optional<long> retry_in_seconds) {
+    const long long timeouts = row.timeouts + (timed_out ? 1 : 0);
     auto r = retry_in_seconds
                  ? conn_.exec(
-                       "UPDATE hook_event SET last_exit_status = ?, last_error = ?, "
-                       "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND WHERE id = ?",
-                       {static_cast<long long>(exit_status), error_tail,
-                        static_cast<long long>(*retry_in_seconds), id})
+                       "UPDATE hook_event SET last_exit_status = ?, last_error = ?, timeouts = ?, "
+                       "claim_token = NULL, next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? "
+                       "SECOND WHERE id = ? AND claim_token = ? AND done_at IS NULL",
+                       {static_cast<long long>(exit_status), error_tail, timeouts,
+                        static_cast<long long>(*retry_in_seconds), row.id,
+                        std::string_view(row.claim_token)})
                  : conn_.exec(
-                       "UPDATE hook_event SET last_exit_status = ?, last_error = ?, token = NULL, "
-                       "failed_at = UTC_TIMESTAMP(6) WHERE id = ?",
-                       {static_cast<long long>(exit_status), error_tail, id});
+                       "UPDATE hook_event SET last_exit_status = ?, last_error = ?, timeouts = ?, "
+                       "claim_token = NULL, token = NULL, failed_at = UTC_TIMESTAMP(6) "
+                       "WHERE id = ? AND claim_token = ? AND done_at IS NULL",
+                       {static_cast<long long>(exit_status), error_tail, timeouts, row.id,
+                        std::string_view(row.claim_token)});
+    if (!r) return r.error();
+    return Unit{};
+}
+
+Result<Unit, db::DbError> HookEventStore::release(const HookEventRow& row) {
+    auto r = conn_.exec(
+        "UPDATE hook_event SET attempts = attempts - 1, next_attempt_at = UTC_TIMESTAMP(6), "
+        "claim_token = NULL WHERE id = ? AND claim_token = ? AND done_at IS NULL",
+        {row.id, std::string_view(row.claim_token)});
     if (!r) return r.error();
     return Unit{};
 }

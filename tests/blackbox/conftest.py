@@ -21,16 +21,35 @@ if not BASE or not VAR or "FCGI_USERS_APP_SOCKET" not in os.environ:
 APP_SOCKET = os.environ["FCGI_USERS_APP_SOCKET"]  # scripts/lib.sh: under WEB
 APP_PID_FILE = os.path.join(VAR, "run", "fcgi-users.pid")
 PASSWORD = "guinevere-forever"
+# The rule for a test that starts fcgi-users itself: run BINARY (the build under
+# test: scripts/test's sanitizer passes point FCGI_USERS_BUILD at build-asan or
+# build-tsan) with stack_env(), which carries the sanitizers' settings, so any
+# report lands beside the others under $FCGI_USERS_VAR/sanitizer and fails the run.
 BINARY = os.path.join(os.environ.get("FCGI_USERS_BUILD", os.path.join(ROOT, "build")), "fcgi-users")
+SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")
 
 
 def stack_env(**extra):
     """The environment scripts/lib.sh gives fcgi-users on the test stack."""
     out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; env"], capture_output=True, text=True,
                          check=True, env=dict(os.environ)).stdout
-    env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("FCGI_USERS_") or line.startswith("PATH="))
+    env = dict(line.split("=", 1) for line in out.splitlines()
+               if line.startswith("FCGI_USERS_") or line.startswith("PATH=") or line.split("=", 1)[0] in SANITIZER_ENV)
     env.update(extra)
     return env
+
+
+def restart_app(**env):
+    """Restarts the stack's fcgi-users with FCGI_USERS_<KEY> = value for each key=value (hook commands, ...)."""
+    stack("app-restart", env={f"FCGI_USERS_{k.upper()}": v for k, v in env.items()})
+    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+@pytest.fixture
+def default_app():
+    """For tests that restart fcgi-users otherwise: the stack's settings again afterwards."""
+    yield
+    restart_app()
 
 
 def url(path):

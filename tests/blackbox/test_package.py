@@ -6,6 +6,7 @@ checked with systemd-analyze verify, and the installed program is run against
 the test MariaDB under systemd-socket-activate behind an nginx that includes
 the installed snippets, restarted under load on a socket held outside it, and
 behind Apache with the installed example."""
+# ctest labels: no_sanitizers  # it builds and tests its own Release package, not the build under test
 import os
 import re
 import shutil

@@ -1,6 +1,7 @@
 """Concurrent changes to one user must not undo each other (issue 11): each race
 runs many times, several users at once, through nginx against the real MariaDB.
 A change that wrote back a whole row read earlier loses some of these rounds."""
+# ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import concurrent.futures
 import time
 

@@ -2,6 +2,7 @@
 shell commands. scripts/test configures every event's hook to append a JSON
 line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
 need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
+# ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import os
 import signal
 import stat
@@ -9,24 +10,13 @@ import subprocess
 import time
 import uuid
 
-import pytest
 import requests
 
 from conftest import (APP_PID_FILE, HOOK_FILE, PASSWORD, ROOT, VAR, bearer, hook_lines, hooks_for, login,
-                      make_jwt, register, secret, sql, stack, unique_email, url, wait_for, wait_hook)
+                      make_jwt, register, restart_app, secret, sql, unique_email, url, wait_for,
+                      wait_hook)
 
 APPEND = f"{ROOT}/scripts/hooks/append-json-line {HOOK_FILE}"
-
-
-def restart_app(**env):
-    stack("app-restart", env={f"FCGI_USERS_{k.upper()}": v for k, v in env.items()})
-    assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
-
-
-@pytest.fixture
-def default_app():
-    yield
-    restart_app()
 
 
 def forgot(email):

@@ -1,6 +1,7 @@
 """The server keeps serving through what a hostile or overloaded world does to
 it: slow request bodies (direct and through Apache's mod_proxy_fcgi) and a
 process out of file descriptors under a burst of logins."""
+# ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import os
 import re
 import socket

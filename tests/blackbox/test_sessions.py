@@ -3,6 +3,7 @@ password change or reset ends the other sessions, logout-all, refresh tokens
 with rotation and reuse detection, and login throttling shared through the
 database. Through the real nginx and MariaDB; the throttle tests that must not
 count against 127.0.0.1 talk FastCGI directly with their own REMOTE_ADDR."""
+# ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import concurrent.futures
 import statistics
 import time

@@ -26,6 +26,22 @@ Command sh(std::string text, long timeout = 10) {
     return c;
 }
 
+// Gone, or a zombie waiting for init to reap it (killed either way), within 2 s.
+bool ends_soon(pid_t pid) {
+    auto dead = [pid] {
+        if (kill(pid, 0) != 0) return true;
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string pid_field, comm, state;
+        stat >> pid_field >> comm >> state;
+        return state == "Z" || state == "X";
+    };
+    for (int i = 0; i < 100; ++i) {
+        if (dead()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return dead();
+}
+
 }  // namespace
 
 TEST(HookRunner, ArgumentsEnvironmentAndOutput) {
@@ -68,20 +84,31 @@ TEST(HookRunner, TimeoutKillsTheWholeProcessGroup) {
     EXPECT_TRUE(o.timed_out);
     EXPECT_LT(took, std::chrono::seconds(10));
     pid_t background = static_cast<pid_t>(std::stol(o.stdout_text));
-    // Gone, or a zombie waiting for init to reap it (killed either way).
-    auto dead = [](pid_t pid) {
-        if (kill(pid, 0) != 0) return true;
-        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-        std::string pid_field, comm, state;
-        stat >> pid_field >> comm >> state;
-        return state == "Z" || state == "X";
-    };
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-        gone = dead(background);
-        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    EXPECT_TRUE(gone) << "the command's background child survived its time-out";
+    EXPECT_TRUE(ends_soon(background)) << "the command's background child survived its time-out";
+}
+
+// What a stopping dispatcher does: the cancel descriptor becomes readable and
+// the command's whole group ends now, not at its time-out.
+TEST(HookRunner, CancelKillsTheWholeProcessGroupAtOnce) {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    Command c = sh("sleep 30 & echo $!; wait", 30);
+    c.cancel_fd = p[0];
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ASSERT_EQ(write(p[1], "x", 1), 1);
+    });
+    auto start = std::chrono::steady_clock::now();
+    Outcome o = run(c);
+    auto took = std::chrono::steady_clock::now() - start;
+    canceller.join();
+    close(p[0]);
+    close(p[1]);
+    EXPECT_TRUE(o.cancelled);
+    EXPECT_FALSE(o.timed_out);
+    EXPECT_LT(took, std::chrono::seconds(5));
+    pid_t background = static_cast<pid_t>(std::stol(o.stdout_text));
+    EXPECT_TRUE(ends_soon(background)) << "the command's background child survived the cancel";
 }
 
 TEST(HookRunner, MissingWorkdirIsAFailureNotACrash) {

@@ -1,0 +1,107 @@
+// HookEventStore's claim against the real MariaDB of scripts/test: all of a
+// claim or none of it (a failure mid-claim leaves no row leased), a claim
+// token that guards the outcome, and a released row due again at once.
+#include "store/hook_event_store.h"
+
+#include <memory>
+
+#include "test_database.h"
+#include "wrap/sodium.h"
+
+namespace fu {
+namespace {
+
+class HookEventStoreTest : public testdb::DatabaseTest {
+  protected:
+    void SetUp() override {
+        testdb::DatabaseTest::SetUp();
+        if (HasFatalFailure()) return;
+        store_ = std::make_unique<HookEventStore>(*conn_, sodium::SecretBox(std::string(32, 'h')));
+        tag_ = "claimtest-" + sodium::random_token(6);
+    }
+
+    void TearDown() override {
+        if (conn_) {
+            (void)conn_->run("DROP TRIGGER IF EXISTS hook_event_claim_fault");
+            (void)conn_->exec("DELETE FROM hook_event WHERE user_id LIKE ?", {tag_ + "%"});
+        }
+    }
+
+    // A due row older than any other (so a claim takes it first); returns its id.
+    long long insert_due(const std::string& user_id, int seconds_past_2000) {
+        auto r = conn_->exec(
+            "INSERT INTO hook_event (event, user_id, user_email, payload, next_attempt_at) "
+            "VALUES ('after_update', ?, 'claim@example.com', '{}', "
+            "'2000-01-01' + INTERVAL ? SECOND)",
+            {user_id, static_cast<long long>(seconds_past_2000)});
+        EXPECT_TRUE(r);
+        return r ? static_cast<long long>(r->insert_id) : 0;
+    }
+
+    std::string column(const char* name, long long id) {
+        return scalar(std::string("SELECT ") + name + " FROM hook_event WHERE id = ?", {id});
+    }
+
+    std::unique_ptr<HookEventStore> store_;
+    std::string tag_;
+};
+
+TEST_F(HookEventStoreTest, AClaimThatFailsHalfWayLeasesNothing) {
+    long long first = insert_due(tag_ + "-a", 0);
+    insert_due(tag_ + "-b", 1);
+    // The lease of the second row fails (as a dropped connection would, after
+    // the first row's lease): the first must not stay leased with nothing running.
+    ASSERT_TRUE(
+        conn_->run("CREATE TRIGGER hook_event_claim_fault BEFORE UPDATE ON hook_event "
+                   "FOR EACH ROW BEGIN IF NEW.user_id = '" +
+                   tag_ +
+                   "-b' AND NEW.claim_token IS NOT NULL THEN SIGNAL SQLSTATE '45000' "
+                   "SET MESSAGE_TEXT = 'injected'; END IF; END"));
+    auto claimed = store_->claim_due(2, 60, "test:1");
+    EXPECT_FALSE(claimed);
+    EXPECT_EQ(column("attempts", first), "0");
+    EXPECT_EQ(column("claim_token", first), "NULL");
+    EXPECT_EQ(column("next_attempt_at", first), "2000-01-01 00:00:00.000000");
+    auto open = conn_->in_transaction();
+    ASSERT_TRUE(open);
+    EXPECT_FALSE(*open);
+}
+
+TEST_F(HookEventStoreTest, TheClaimTokenGuardsTheOutcomeAndReleaseMakesTheRowDueNow) {
+    long long id = insert_due(tag_ + "-c", 0);
+    auto claimed = store_->claim_due(1, 60, "test:2");
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 1u);
+    HookEventRow row = claimed->front();
+    ASSERT_EQ(row.id, id);
+    EXPECT_EQ(row.attempts, 1);
+    EXPECT_FALSE(row.taken_over);
+    EXPECT_EQ(column("claimed_by", id), "test:2");
+    // Another claim's failure report changes nothing.
+    HookEventRow stale = row;
+    stale.claim_token = std::string(32, 'x');
+    ASSERT_TRUE(store_->mark_attempt_failed(stale, 1, true, "stale", std::nullopt));
+    EXPECT_EQ(column("failed_at IS NULL", id), "1");
+    // Released (the process stops): not counted, due now, no claim.
+    ASSERT_TRUE(store_->release(row));
+    EXPECT_EQ(column("attempts", id), "0");
+    EXPECT_EQ(column("claim_token", id), "NULL");
+    EXPECT_EQ(column("next_attempt_at <= UTC_TIMESTAMP(6)", id), "1");
+}
+
+TEST_F(HookEventStoreTest, ALapsedClaimIsTakenOver) {
+    long long id = insert_due(tag_ + "-d", 0);
+    auto first = store_->claim_due(1, 60, "test:3");
+    ASSERT_TRUE(first && first->size() == 1u);
+    // Its host vanished: the lease runs out without a report.
+    ASSERT_TRUE(
+        conn_->exec("UPDATE hook_event SET next_attempt_at = '2000-01-01' WHERE id = ?", {id}));
+    auto again = store_->claim_due(1, 60, "test:4");
+    ASSERT_TRUE(again && again->size() == 1u);
+    EXPECT_TRUE(again->front().taken_over);
+    EXPECT_EQ(again->front().attempts, 2);
+    EXPECT_NE(again->front().claim_token, first->front().claim_token);
+}
+
+}  // namespace
+}  // namespace fu
