@@ -295,16 +295,16 @@ class HashPool {
   private:
     void loop(size_t shard) {
         // Linux: a thread id names one thread, so this sets this thread's own
-        // nice value (raising it needs no privilege; never lowered here). A
-        // worker that wakes then preempts a hashing thread at once, and a storm
-        // of logins adds little wait to token checks (bench: /users/me while
-        // logins saturate the hash slots).
+        // nice value, hash_nice above the one it inherited from the process
+        // (raising it needs no privilege). A worker that wakes then preempts a
+        // hashing thread at once, and a storm of logins adds little wait to
+        // token checks (bench: /users/me while logins saturate the hash slots).
         if (nice_ > 0) {
             auto tid = static_cast<id_t>(syscall(SYS_gettid));
             errno = 0;
             int now = getpriority(PRIO_PROCESS, tid);
-            if ((errno != 0 || now < nice_) &&
-                setpriority(PRIO_PROCESS, tid, static_cast<int>(nice_)) != 0)
+            int target = std::min(19, (errno != 0 ? 0 : now) + static_cast<int>(nice_));
+            if (target > now && setpriority(PRIO_PROCESS, tid, target) != 0)
                 log::warn(std::string("hash threads: setpriority failed: ") + std::strerror(errno));
         }
         DbThread db_thread;
