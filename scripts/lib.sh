@@ -559,6 +559,10 @@ galera_app_start() {  # galera_app_start PIDNAME SOCKET NODES...
 }
 
 galera_up() {
+    # The single-node stack of the same var folder (scripts/run) would keep its
+    # fcgi-users and nginx, and the "cluster" would answer from one server.
+    pid_alive "$RUN/mariadb.pid" &&
+        die "the single-node stack runs under $VAR: stop it first (scripts/stop), or set another FCGI_USERS_VAR and FCGI_USERS_HTTP_PORT"
     smtp_start
     galera_db_up
     galera_app_start fcgi-users "$APP_SOCKET" 1 2 3

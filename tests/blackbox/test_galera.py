@@ -202,3 +202,15 @@ def test_a_node_killed_under_register_load_loses_no_registration_and_no_hook():
     duplicates = sum(n - 1 for n in seen.values())
     print(f"{len(acked)} registrations, {duplicates} duplicate after_register deliveries")
     assert duplicates <= 8, duplicates
+
+
+def test_galera_up_refuses_to_start_beside_the_single_node_stack_of_its_var_folder():
+    # scripts/test's own stack runs under VAR: a cluster started there would
+    # keep that stack's fcgi-users (on the single MariaDB) behind its nginx.
+    env = {k: v for k, v in os.environ.items() if k != "FCGI_USERS_GALERA_PORT"}
+    env["FCGI_USERS_GALERA_PORT"] = str(PORT + 30)  # nothing may start even if it tried
+    r = subprocess.run([os.path.join(ROOT, "scripts", "stack"), "galera", "up"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "single-node stack runs" in r.stderr
+    assert not os.path.exists(os.path.join(VAR, "galera"))
