@@ -3,6 +3,7 @@ commands, SIGTERM and kill -9 of fcgi-users, the database stopped mid-delivery,
 and several fcgi-users hosts on one database behind one nginx upstream. Real
 processes throughout; each test restarts fcgi-users with its own hook commands
 (as test_reset_verify_hooks.py does) and the stack's defaults afterwards."""
+# ctest labels: concurrency  # delivery slots, claimer, stop signals: also under ThreadSanitizer
 import os
 import re
 import shutil

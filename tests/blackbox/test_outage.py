@@ -2,6 +2,7 @@
 or holding a table lock, and fcgi-users itself stopped and restarted under
 load. Every process is the real one, killed or stopped for real through
 var/run/*.pid and scripts/stack with the test stack's environment."""
+# ctest labels: concurrency  # stop signals, watchdogs, the log limiter under load: also under ThreadSanitizer
 import json
 import os
 import re
