@@ -4,7 +4,9 @@
 
 #include <cctype>
 #include <ctime>
+#include <vector>
 
+#include "util/log.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -57,9 +59,8 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
     if (!sodium::is_uuid(sub)) return std::optional<User>{};
     for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     session = token_session(claims->get(), token);
-    // The user row, its session state and the revoked ids (one statement
-    // unless the user has a live revoked id).
-    auto found = sessions_.find_user(sub, session.id, session.sid);
+    // The user row with its session state and revoked ids: one statement.
+    auto found = sessions_.find_user(sub);
     if (!found) return make_error(from_db(found.error()));
     if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
         return std::optional<User>{};
@@ -152,16 +153,18 @@ Result<Unit, AuthError> Authenticator::destroy_token(const Authenticated& who) {
     }
     // The token until its own expiry; its session (every token refreshed
     // from the same login) until the last of them can have expired.
-    if (auto r = sessions_.revoke(who.user.id, who.session.id, who.session.exp); !r)
-        return make_error(from_db(r.error()));
+    std::vector<RevokedId> ids{{who.session.id, who.session.exp}};
     if (!who.session.sid.empty()) {
-        long long until =
-            static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
-        if (auto r = sessions_.revoke(who.user.id, who.session.sid, until); !r)
-            return make_error(from_db(r.error()));
+        ids.push_back(RevokedId{who.session.sid, static_cast<long long>(std::time(nullptr)) +
+                                                     config_.access_token_lifetime});
         if (auto r = refresh_.revoke_family(who.session.sid); !r)
             return make_error(from_db(r.error()));
     }
+    auto revoked = sessions_.revoke(who.user.id, ids);
+    if (!revoked) return make_error(from_db(revoked.error()));
+    if (revoked->ended)
+        log::info("user " + who.user.id + " has more live revoked tokens than its row holds (" +
+                  std::to_string(kMaxRevokedIds) + "): all its sessions were ended instead");
     return Unit{};
 }
 

@@ -31,8 +31,8 @@ Result<Unit, RefreshError> RefreshTokens::revoke_family(const std::string& famil
     // The access tokens of the family carry its id as sid; the last of them
     // expires within one lifetime from now.
     long long until = static_cast<long long>(std::time(nullptr)) + config_.access_token_lifetime;
-    if (auto r = sessions_.revoke(user_id, family, until); !r)
-        return make_error(from_db(r.error()));
+    const RevokedId ids[] = {{family, until}};
+    if (auto r = sessions_.revoke(user_id, ids); !r) return make_error(from_db(r.error()));
     return Unit{};
 }
 

@@ -32,7 +32,7 @@ void SessionPurger::loop() {
         if (!r)
             log::warn("session purge failed (database error); trying again in the next interval");
         else if (*r > 0)
-            log::debug("session purge: " + std::to_string(*r) + " expired rows deleted");
+            log::debug("session purge: " + std::to_string(*r) + " expired rows purged");
         lock.lock();
     }
 }

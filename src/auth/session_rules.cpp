@@ -10,10 +10,12 @@ namespace fu {
 
 TokenSession token_session(const cJSON* claims, std::string_view token) {
     TokenSession t;
+    // Ids other than base64url of at most 43 characters (minted elsewhere)
+    // are not ours: such a token is revoked by its hash, its sid ignored.
     t.id = claim_string(claims, "jti");
-    if (t.id.empty() || t.id.size() > 43) t.id = sodium::sha256_base64url(token);
+    if (!revoked_id_valid(t.id)) t.id = sodium::sha256_base64url(token);
     t.sid = claim_string(claims, "sid");
-    if (t.sid.size() > 43) t.sid.clear();
+    if (!revoked_id_valid(t.sid)) t.sid.clear();
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     if (cJSON_IsNumber(exp)) t.exp = static_cast<long long>(exp->valuedouble);
     const cJSON* gen = cJSON_GetObjectItemCaseSensitive(claims, "sgen");
@@ -23,7 +25,9 @@ TokenSession token_session(const cJSON* claims, std::string_view token) {
 }
 
 bool session_alive(const TokenSession& token, const SessionUser& state, long lifetime_seconds) {
-    if (state.revoked) return false;
+    if (revoked_ids_contain(state.revoked_ids, token.id) ||
+        revoked_ids_contain(state.revoked_ids, token.sid))
+        return false;
     if (token.generation) {
         if (*token.generation >= state.generation) return true;
         return !token.sid.empty() && state.kept && *state.kept == token.sid;

@@ -1,14 +1,17 @@
 // SessionStore: the SQL of sessions that end. The authenticated hot path's
-// query (the user row, its session state and whether the token's ids are
-// revoked: one statement, two for a user with a live revoked id), revoked token ids (table
-// revoked_token), and ending every session of a user (user.session_generation), which the user
-// store also runs inside its own transactions. One per worker thread.
+// query (the user row with its session state and its revoked token ids: one
+// statement on one table, for every user), revoking token ids (kept in the
+// user row, see revoked_ids.h), and ending every session of a user
+// (user.session_generation), which the user store also runs inside its own
+// transactions. One per worker thread.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "model/user.h"
+#include "store/revoked_ids.h"
 #include "util/result.h"
 #include "wrap/db_error.h"
 
@@ -20,7 +23,7 @@ struct SessionUser {
     long long generation = 0;           // user.session_generation
     std::optional<std::string> kept;    // the session that survived the last ending
     std::optional<long long> ended_ms;  // when sessions were last ended (Unix ms); never: nullopt
-    bool revoked = false;               // one of the ids asked about is revoked
+    std::string revoked_ids;            // user.revoked_ids (revoked_ids.h); none: empty
 };
 
 // Which of the user's sessions survive an ending: the JWT session id
@@ -34,22 +37,24 @@ class SessionStore {
   public:
     explicit SessionStore(db::Connection& conn) : conn_(conn) {}
 
-    // The user `id` (lower-case UUID), and whether `id1` or `id2` (token ids;
-    // empty ones match nothing) are revoked: one statement, and a second one
-    // only for a user with a revoked id that has not expired (the row's
-    // tokens_revoked_until says so; most users never have one).
-    Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id,
-                                                              std::string_view id1,
-                                                              std::string_view id2);
+    // The user `id` (lower-case UUID) with its session state and revoked
+    // ids: one statement, reading the user row alone.
+    Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id);
     // The user's session generation now (for a token issued without one at hand).
     Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
-    // Refuses token id `id` of user `user_id`'s tokens until `until_unix`
-    // seconds (idempotent), and marks the user as having a revoked id until then.
-    Result<Unit, db::DbError> revoke(std::string_view user_id, std::string_view id,
-                                     long long until_unix);
+    // Refuses the ids `ids` (valid ones, revoked_id_valid) of user
+    // `user_id`'s tokens until their `until` (idempotent), in the user's row,
+    // pruning the ids that have expired. When the row would hold more than
+    // kMaxRevokedIds, ends all the user's sessions instead (which refuses
+    // every token issued so far): `ended` says which happened.
+    struct Revoked {
+        bool ended = false;
+    };
+    Result<Revoked, db::DbError> revoke(std::string_view user_id, std::span<const RevokedId> ids);
     // Ends every session of `user_id` but `keep`'s (see end_sessions), on its own.
     Result<Unit, db::DbError> end_all(std::string_view user_id, const SessionKeep& keep);
-    // Deletes expired revoked ids, refresh tokens and throttle rows; rows deleted.
+    // Clears the revoked ids of rows whose ids have all expired, and deletes
+    // expired refresh tokens and throttle rows; rows changed.
     Result<long long, db::DbError> purge(long throttle_window_seconds);
 
   private:

@@ -1,6 +1,7 @@
 """Shared helpers for the black-box tests. They run against the real stack
 that scripts/test starts (nginx, fcgi-users, MariaDB under var/test) and
 control it through scripts/stack."""
+import contextlib
 import json
 import os
 import subprocess
@@ -69,6 +70,42 @@ def sql(query):
     out = subprocess.run([os.path.join(ROOT, "scripts", "sql"), "-N", "-B", "-e", query], check=True,
                          capture_output=True, text=True, env=dict(os.environ)).stdout
     return [line.split("\t") for line in out.splitlines()]
+
+
+def admin_sql(query, database=None):
+    """SQL as the database's administrator (scripts/lib.sh's db_admin)."""
+    args = f"{ROOT}/scripts/lib.sh; db_admin -N -B " + (f"-D {database} " if database else "")
+    return subprocess.run(["bash", "-c", f". {args} -e \"$1\"", "admin_sql", query], capture_output=True,
+                          text=True, env=dict(os.environ), timeout=60)
+
+
+def migrate(database, migrations_dir):
+    # app_env sets the stack's database and migrations; these two then override them.
+    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; export FCGI_USERS_DB_NAME={database} "
+                          f"FCGI_USERS_MIGRATIONS_DIR={migrations_dir}; \"$BUILD/fcgi-users\" migrate"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout + out.stderr
+
+
+@contextlib.contextmanager
+def database_at_version(tmp_path, version):
+    """A new database migrated with sql/001..`version` only, as that release
+    made it; dropped afterwards. Yields its name."""
+    db = f"fcgi_users_v{version}_" + uuid.uuid4().hex[:8]
+    setup = admin_sql(f"CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
+                      f"GRANT ALL PRIVILEGES ON {db}.* TO 'fcgi_users'@'localhost'")
+    assert setup.returncode == 0, setup.stderr
+    try:
+        old = tmp_path / f"v{version}"
+        old.mkdir()
+        for name in sorted(os.listdir(os.path.join(ROOT, "sql"))):
+            if name[:3].isdigit() and int(name[:3]) <= version:
+                (old / name).write_text(open(os.path.join(ROOT, "sql", name)).read())
+        migrate(db, str(old))
+        yield db
+    finally:
+        admin_sql(f"DROP DATABASE IF EXISTS {db}")
 
 
 def unique_email(prefix="user"):

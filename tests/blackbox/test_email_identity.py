@@ -2,12 +2,11 @@
 böb@ and bob@ are two accounts (utf8mb4_unicode_ci made them one), and
 sql/002_email_case_only.sql migrates a database made by version 1."""
 import os
-import subprocess
 import uuid
 
 import requests
 
-from conftest import PASSWORD, ROOT, bearer, login, register, sql, url
+from conftest import PASSWORD, ROOT, admin_sql, bearer, database_at_version, login, migrate, register, sql, url
 
 
 def address(local):
@@ -50,33 +49,9 @@ def test_letter_case_still_folds_for_register_login_and_update():
     assert moved.json()["email"] == f"bób.{tag}@camelot.bt"
 
 
-def admin_sql(query, database=None):
-    """SQL as the database's administrator (scripts/lib.sh's db_admin)."""
-    args = f"{ROOT}/scripts/lib.sh; db_admin -N -B " + (f"-D {database} " if database else "")
-    return subprocess.run(["bash", "-c", f". {args} -e \"$1\"", "admin_sql", query], capture_output=True,
-                          text=True, env=dict(os.environ), timeout=60)
-
-
-def migrate(database, migrations_dir):
-    # app_env sets the stack's database and migrations; these two then override them.
-    out = subprocess.run(["bash", "-c", f". {ROOT}/scripts/lib.sh; app_env; export FCGI_USERS_DB_NAME={database} "
-                          f"FCGI_USERS_MIGRATIONS_DIR={migrations_dir}; \"$BUILD/fcgi-users\" migrate"],
-                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout + out.stderr
-
-
 def test_migration_2_takes_over_a_version_1_database(tmp_path):
     # A database made by version 1 (sql/001 alone), with users in it.
-    db = "fcgi_users_v1_" + uuid.uuid4().hex[:8]
-    setup = admin_sql(f"CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
-                      f"GRANT ALL PRIVILEGES ON {db}.* TO 'fcgi_users'@'localhost'")
-    assert setup.returncode == 0, setup.stderr
-    try:
-        v1 = tmp_path / "v1"
-        v1.mkdir()
-        (v1 / "001_schema.sql").write_text(open(os.path.join(ROOT, "sql", "001_schema.sql")).read())
-        migrate(db, str(v1))
+    with database_at_version(tmp_path, 1) as db:
         rows = admin_sql("INSERT INTO user (id, email, hashed_password) VALUES "
                          "(UUID(), 'Mixed.Case@camelot.bt', 'x'), (UUID(), 'plain@camelot.bt', 'y')", db)
         assert rows.returncode == 0, rows.stderr
@@ -93,8 +68,6 @@ def test_migration_2_takes_over_a_version_1_database(tmp_path):
         assert accented.returncode == 0, accented.stderr
         same = admin_sql("INSERT INTO user (id, email, hashed_password) VALUES (UUID(), 'MIXED.case@camelot.bt', 'w')", db)
         assert same.returncode != 0 and "Duplicate" in same.stderr
-    finally:
-        admin_sql(f"DROP DATABASE IF EXISTS {db}")
 
 
 def test_the_admin_queries_of_sql_admin_sql_change_only_the_named_account():

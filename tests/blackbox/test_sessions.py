@@ -5,6 +5,7 @@ database. Through the real nginx and MariaDB; the throttle tests that must not
 count against 127.0.0.1 talk FastCGI directly with their own REMOTE_ADDR."""
 # ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import concurrent.futures
+import os
 import statistics
 import time
 import uuid
@@ -12,8 +13,9 @@ import uuid
 import requests
 
 import fcgi_client
-from conftest import (APP_SOCKET, BASE, PASSWORD, bearer, jwt_claims, login, make_jwt, make_superuser, register,
-                      secret, sql, stack, unique_email, url, wait_for, wait_hook)
+from conftest import (APP_SOCKET, BASE, PASSWORD, ROOT, admin_sql, bearer, database_at_version, jwt_claims,
+                      login, make_jwt, migrate, register, secret, sql, stack, unique_email, url,
+                      wait_for, wait_hook)
 
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 TCP_APP = ("127.0.0.1", HTTP_PORT + 3)  # the second fcgi-users of the stack (Apache's), same database
@@ -403,13 +405,71 @@ def test_openapi_lists_refresh_and_logout_all():
     assert "429" in login_answers
 
 
+def logged_out_user():
+    """A user who logged one token out: (user id, e-mail)."""
+    email = unique_email()
+    uid = register(email)["id"]
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(login(email))).status_code == 204
+    return uid, email
+
+
 def test_expired_revocations_and_counters_are_purged():
-    gone = uuid.uuid4().hex[:22]
-    kept = uuid.uuid4().hex[:22]
-    sql(f"INSERT INTO revoked_token (id, expires_at) VALUES ('{gone}', UTC_TIMESTAMP() - INTERVAL 1 SECOND), "
-        f"('{kept}', UTC_TIMESTAMP() + INTERVAL 1 HOUR)")
+    (gone, _), (kept, _) = logged_out_user(), logged_out_user()
+    assert sql(f"SELECT revoked_ids IS NOT NULL FROM user WHERE id IN ('{gone}', '{kept}')") == [["1"], ["1"]]
+    # gone's ids all expired longer ago than the grace for slow clocks (300 s).
+    sql(f"UPDATE user SET revoked_ids_until = UNIX_TIMESTAMP() - 301 WHERE id = '{gone}'")
     sql(f"INSERT INTO login_throttle (k, threshold, failures, window_start) VALUES "
-        f"('{gone}', 10, 3, UTC_TIMESTAMP() - INTERVAL 2 HOUR)")
-    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM revoked_token WHERE id = '{gone}'") == [["0"]], timeout=10)
-    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM login_throttle WHERE k = '{gone}'") == [["0"]], timeout=10)
-    assert sql(f"SELECT COUNT(*) FROM revoked_token WHERE id = '{kept}'") == [["1"]]
+        f"('{gone[:22]}', 10, 3, UTC_TIMESTAMP() - INTERVAL 2 HOUR)")
+    assert wait_for(lambda: sql(f"SELECT revoked_ids FROM user WHERE id = '{gone}'") == [["NULL"]], timeout=10)
+    assert wait_for(lambda: sql(f"SELECT COUNT(*) FROM login_throttle WHERE k = '{gone[:22]}'") == [["0"]],
+                    timeout=10)
+    assert sql(f"SELECT revoked_ids IS NOT NULL FROM user WHERE id = '{kept}'") == [["1"]]
+
+
+def test_revoked_ids_ride_in_the_user_row():
+    # The hot path reads the user row alone (API.md: no second round trip):
+    # a logout writes the token's id and its session's id into that row.
+    email = unique_email()
+    uid = register(email)["id"]
+    token = login(email)
+    claims = jwt_claims(token)
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(token)).status_code == 204
+    [[text, until]] = sql(f"SELECT revoked_ids, revoked_ids_until FROM user WHERE id = '{uid}'")
+    entries = dict(e.split(":") for e in text.split(" "))
+    assert int(entries[claims["jti"]]) == claims["exp"] and claims["sid"] in entries
+    assert int(until) == max(int(v) for v in entries.values())
+    assert sql("SHOW TABLES LIKE 'revoked_token'") == []
+
+
+def test_more_logouts_than_the_row_holds_end_every_session():
+    # 64 ids fit in the row; each logout of a JWT with a session writes two.
+    email = unique_email()
+    register(email)
+    other = login(email)
+    for _ in range(32):
+        assert requests.post(url("/auth/jwt/logout"), headers=bearer(login(email))).status_code == 204
+    assert me(other) == 200  # 64 ids: they fit, nothing else ended
+    last = login(email)
+    assert requests.post(url("/auth/jwt/logout"), headers=bearer(last)).status_code == 204
+    # No room for two more: every session ended, the logged-out one with them.
+    assert me(last) == 401 and me(other) == 401 and check(other) == 401
+    assert me(login(email)) == 200
+
+
+def test_migration_7_ends_the_sessions_that_had_revoked_ids_in_the_old_table(tmp_path):
+    # A database at version 6, where revoked ids lived in table revoked_token
+    # (naming no user) and a marker said which users had one still live.
+    with database_at_version(tmp_path, 6) as db:
+        rows = admin_sql("INSERT INTO user (id, email, hashed_password, tokens_revoked_until) VALUES "
+                         "('11111111-1111-4111-8111-111111111111', 'live@camelot.bt', 'x', UNIX_TIMESTAMP() + 600), "
+                         "('22222222-2222-4222-8222-222222222222', 'past@camelot.bt', 'x', UNIX_TIMESTAMP() - 600), "
+                         "('33333333-3333-4333-8333-333333333333', 'never@camelot.bt', 'x', NULL); "
+                         "INSERT INTO revoked_token (id, expires_at) VALUES ('J', UTC_TIMESTAMP() + INTERVAL 600 SECOND)",
+                         db)
+        assert rows.returncode == 0, rows.stderr
+        assert "applied 007_revoked_ids_in_user_row.sql" in migrate(db, os.path.join(ROOT, "sql"))
+        state = admin_sql("SELECT email, session_generation, sessions_ended_ms IS NOT NULL, revoked_ids IS NULL "
+                          "FROM user ORDER BY email", db)
+        assert state.stdout.splitlines() == ["live@camelot.bt\t1\t1\t1", "never@camelot.bt\t0\t0\t1",
+                                             "past@camelot.bt\t0\t0\t1"]
+        assert admin_sql("SHOW TABLES LIKE 'revoked_token'", db).stdout == ""
