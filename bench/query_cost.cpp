@@ -46,6 +46,17 @@ int main(int argc, char** argv) {
         std::vector<std::string> users;
         for (auto& r : ids->rows) users.push_back(*r[0]);
         const std::string jti = "AAAAAAAAAAAAAAAAAAAAAA", sid = "BBBBBBBBBBBBBBBBBBBBBB";
+        // The table of revoked ids that earlier versions looked up (migration
+        // 007 dropped it), for this connection only, so the old candidates
+        // still compare.
+        if (!c.exec("CREATE TEMPORARY TABLE revoked_token (id VARCHAR(43) NOT NULL COLLATE "
+                    "utf8mb4_bin PRIMARY KEY, expires_at DATETIME(3) NOT NULL)"))
+            return 1;
+        // Half the users with two revoked ids in their row, as after logouts.
+        if (!c.exec("UPDATE user SET revoked_ids = CONCAT(LEFT(REPLACE(UUID(), '-', ''), 22), "
+                    "':1900000000 ', LEFT(REPLACE(UUID(), '-', ''), 22), ':1900000000') "
+                    "WHERE revoked_ids IS NULL AND CONV(LEFT(id, 1), 16, 10) % 2 = 0"))
+            return 1;
         struct Candidate {
             const char* name;
             const char* sql;
@@ -80,6 +91,11 @@ int main(int argc, char** argv) {
              "(SELECT 1 FROM revoked_token r WHERE r.id = ?), "
              "(SELECT 1 FROM revoked_token r WHERE r.id = ?) FROM user u WHERE u.id = ?",
              3},
+            {"user row + session state + revoked ids in the row (007)",
+             "SELECT id, email, hashed_password, is_active, is_superuser, is_verified, "
+             "session_generation, session_kept, sessions_ended_ms, revoked_ids FROM user "
+             "WHERE id = ?",
+             1},
             {"session state, no revoked lookup",
              "SELECT u.id, u.email, u.is_active, u.is_superuser, u.is_verified, "
              "u.session_generation, u.session_kept, u.sessions_ended_ms, ? IS NULL, ? IS NULL "
