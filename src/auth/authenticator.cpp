@@ -177,10 +177,16 @@ Result<Unit, AuthError> Authenticator::end_sessions(const Authenticated& who) {
 SessionKeep Authenticator::keep_of(const Authenticated& who, std::string_view user_id) {
     SessionKeep keep;
     if (who.user.id != user_id) return keep;
-    if (who.backend->strategy == Strategy::database)
+    if (who.backend->strategy == Strategy::database) {
         keep.token_hash = sodium::sha256_base64url(who.token);
-    else
+    } else if (who.session.generation) {
+        // Our tokens carry sgen with their sid, so the lifetime, which only
+        // tokens minted elsewhere need, plays no part here.
         keep.sid = who.session.sid;
+        keep.alive = [session = who.session](const SessionUser& state) {
+            return session_alive(session, state, 0);
+        };
+    }
     return keep;
 }
 

@@ -9,25 +9,35 @@
 
 namespace fu {
 
-Result<std::optional<SessionUser>, db::DbError> SessionStore::find_user(std::string_view id) {
-    // The user row alone: a second table in this statement (a subquery or a
-    // join on a table of revoked ids) cost MariaDB ~30 us of CPU per request
-    // (bench/query_cost), and a second statement a round trip.
-    auto r = conn_.exec(
-        "SELECT id, email, hashed_password, is_active, is_superuser, is_verified, "
-        "session_generation, session_kept, sessions_ended_ms, revoked_ids FROM user WHERE id = ?",
-        {id});
-    if (!r) return r.error();
-    auto user = to_user(*r);
-    if (!user) return std::optional<SessionUser>{};
-    const db::Row& row = r->rows.front();
+namespace {
+
+// The user row with its session state: the columns, then their reading.
+#define FU_SESSION_USER_COLUMNS                                                              \
+    "id, email, hashed_password, is_active, is_superuser, is_verified, session_generation, " \
+    "session_kept, sessions_ended_ms, revoked_ids"
+
+std::optional<SessionUser> to_session_user(const db::Rows& rows) {
+    auto user = to_user(rows);
+    if (!user) return std::nullopt;
+    const db::Row& row = rows.rows.front();
     SessionUser s;
     s.user = std::move(*user);
     s.generation = std::stoll(row[6].value_or("0"));
     s.kept = row[7];
     if (row[8]) s.ended_ms = std::stoll(*row[8]);
     s.revoked_ids = row[9].value_or("");
-    return std::optional<SessionUser>{std::move(s)};
+    return s;
+}
+
+}  // namespace
+
+Result<std::optional<SessionUser>, db::DbError> SessionStore::find_user(std::string_view id) {
+    // The user row alone: a second table in this statement (a subquery or a
+    // join on a table of revoked ids) cost MariaDB ~30 us of CPU per request
+    // (bench/query_cost), and a second statement a round trip.
+    auto r = conn_.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ?", {id});
+    if (!r) return r.error();
+    return to_session_user(*r);
 }
 
 Result<std::optional<long long>, db::DbError> SessionStore::generation(std::string_view user_id) {
@@ -71,7 +81,15 @@ Result<SessionStore::Revoked, db::DbError> SessionStore::revoke(std::string_view
 
 Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id,
                                        const SessionKeep& keep) {
-    db::Param kept = keep.sid.empty() ? db::Param(nullptr) : db::Param(std::string_view(keep.sid));
+    db::Param kept = nullptr;
+    if (!keep.sid.empty() && keep.alive) {
+        // Under the row's lock, so no other ending can slip in before ours.
+        auto r = conn.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ? FOR UPDATE",
+                           {user_id});
+        if (!r) return r.error();
+        auto state = to_session_user(*r);
+        if (state && keep.alive(*state)) kept = std::string_view(keep.sid);
+    }
     auto u = conn.exec(
         "UPDATE user SET session_generation = session_generation + 1, session_kept = ?, "
         "sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED) "

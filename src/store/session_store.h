@@ -6,6 +6,7 @@
 // transactions. One per worker thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,11 +27,15 @@ struct SessionUser {
     std::string revoked_ids;            // user.revoked_ids (revoked_ids.h); none: empty
 };
 
-// Which of the user's sessions survive an ending: the JWT session id
-// `sid` and the database token whose SHA-256 is `token_hash` (either empty).
+// Which of the user's sessions survive an ending: the JWT session id `sid`
+// and the database token whose SHA-256 is `token_hash` (either empty). The
+// session `sid` survives only if `alive` says it still counts in the user's
+// state read under the ending's lock: an ending that committed while the
+// request ran (after it was authenticated) must not be undone by keeping it.
 struct SessionKeep {
     std::string sid;
     std::string token_hash;
+    std::function<bool(const SessionUser&)> alive;
 };
 
 class SessionStore {

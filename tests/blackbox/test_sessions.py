@@ -173,6 +173,30 @@ def test_logout_all_ends_every_session_of_the_caller(user):
     assert me(login(email)) == 200
 
 
+def test_a_password_change_never_revives_a_session_ended_while_it_ran():
+    # The PATCH authenticates, hashes the new password (tens of ms), then
+    # writes; a logout-all landing in between ended the changing session too,
+    # and the write must not keep it alive: in every order it ends dead.
+    email = unique_email()
+    register(email)
+    survivors = []
+    for round_ in range(8):
+        changer, other = login(email), login(email)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            patch = pool.submit(requests.patch, url("/users/me"), headers=bearer(changer),
+                                json={"password": f"{PASSWORD}-{round_}"})
+            time.sleep(0.005 * (round_ % 4))
+            ended = pool.submit(requests.post, url("/auth/logout-all"), headers=bearer(other))
+            assert ended.result().status_code == 204 and patch.result().status_code in (200, 401)
+        if me(changer) != 401:
+            survivors.append(round_)
+        # Back to the password the next round logs in with.
+        changed = patch.result().status_code == 200
+        token = login(email, f"{PASSWORD}-{round_}" if changed else PASSWORD)
+        assert requests.patch(url("/users/me"), headers=bearer(token), json={"password": PASSWORD}).status_code == 200
+    assert survivors == []
+
+
 def test_fastapi_users_tokens_count_until_the_sessions_end(user):
     u, email, token = user
     now = int(time.time())
