@@ -3,7 +3,10 @@
 // and prints the server's CPU per execution (from /proc of MARIADB_PID, user
 // and kernel) and the client's wall time per execution. CPU time hardly
 // depends on what else the machine runs, so candidates compare fairly on a
-// shared machine. Usage: bench_query_cost SOCKET USER PASSWORD_FILE DATABASE MARIADB_PID N
+// shared machine. Usage:
+//   bench_query_cost SOCKET USER PASSWORD_FILE DATABASE MARIADB_PID N [NAME_PART]
+// NAME_PART: only the candidates whose name contains it. BENCH_ISOLATION
+// (e.g. READ COMMITTED): the connection's transaction isolation level.
 #include <unistd.h>
 
 #include <chrono>
@@ -34,13 +37,16 @@ double cpu_seconds(long pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 7) return 2;
+    if (argc != 7 && argc != 8) return 2;
+    const std::string only = argc == 8 ? argv[7] : "";
     fu::db::Settings s = bench_db_settings(argv);
     long pid = std::atol(argv[5]);
     long n = std::atol(argv[6]);
     mysql_library_init(0, nullptr, nullptr);
     {
         fu::db::Connection c(s);
+        if (const char* level = std::getenv("BENCH_ISOLATION"))
+            if (!c.exec(std::string("SET SESSION TRANSACTION ISOLATION LEVEL ") + level)) return 1;
         auto ids = c.exec("SELECT id FROM user ORDER BY id LIMIT 1000");
         if (!ids || ids->rows.empty()) return 1;
         std::vector<std::string> users;
@@ -56,6 +62,18 @@ int main(int argc, char** argv) {
         if (!c.exec("UPDATE user SET revoked_ids = CONCAT(LEFT(REPLACE(UUID(), '-', ''), 22), "
                     "':1900000000 ', LEFT(REPLACE(UUID(), '-', ''), 22), ':1900000000') "
                     "WHERE revoked_ids IS NULL AND CONV(LEFT(id, 1), 16, 10) % 2 = 0"))
+            return 1;
+        // The user table with its id in ascii_bin (a byte compare) instead of
+        // utf8mb4_unicode_ci, for the candidate below; dropped at the end.
+        if (!c.exec("DROP TABLE IF EXISTS bench_user_ascii_id") ||
+            !c.exec("CREATE TABLE bench_user_ascii_id LIKE user") ||
+            !c.exec("ALTER TABLE bench_user_ascii_id MODIFY id CHAR(36) CHARACTER SET ascii "
+                    "COLLATE ascii_bin NOT NULL") ||
+            !c.exec("INSERT INTO bench_user_ascii_id (id, email, hashed_password, is_active, "
+                    "is_superuser, is_verified, session_generation, session_kept, "
+                    "sessions_ended_ms, revoked_ids, revoked_ids_until) SELECT id, email, "
+                    "hashed_password, is_active, is_superuser, is_verified, session_generation, "
+                    "session_kept, sessions_ended_ms, revoked_ids, revoked_ids_until FROM user"))
             return 1;
         struct Candidate {
             const char* name;
@@ -96,6 +114,16 @@ int main(int argc, char** argv) {
              "session_generation, session_kept, sessions_ended_ms, revoked_ids FROM user "
              "WHERE id = ?",
              1},
+            {"007, the id column in ascii_bin",
+             "SELECT id, email, hashed_password, is_active, is_superuser, is_verified, "
+             "session_generation, session_kept, sessions_ended_ms, revoked_ids "
+             "FROM bench_user_ascii_id WHERE id = ?",
+             1},
+            {"007 without hashed_password",
+             "SELECT id, email, is_active, is_superuser, is_verified, "
+             "session_generation, session_kept, sessions_ended_ms, revoked_ids FROM user "
+             "WHERE id = ?",
+             1},
             {"session state, no revoked lookup",
              "SELECT u.id, u.email, u.is_active, u.is_superuser, u.is_verified, "
              "u.session_generation, u.session_kept, u.sessions_ended_ms, ? IS NULL, ? IS NULL "
@@ -117,6 +145,7 @@ int main(int argc, char** argv) {
              3},
         };
         for (const auto& cand : candidates) {
+            if (!only.empty() && std::string(cand.name).find(only) == std::string::npos) continue;
             for (int round = 0; round < 2; ++round) {  // the first round warms up
                 double cpu0 = cpu_seconds(pid);
                 auto t0 = std::chrono::steady_clock::now();
@@ -138,6 +167,7 @@ int main(int argc, char** argv) {
                                 wall * 1e6 / static_cast<double>(n));
             }
         }
+        (void)c.exec("DROP TABLE IF EXISTS bench_user_ascii_id");
     }
     mysql_library_end();
 }
