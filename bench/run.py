@@ -268,7 +268,7 @@ def soak(r):
     30-second rounds; resident memory after each. Growth of the lowest sample
     from the first half to the second is what a leak would show."""
     minutes = float(os.environ.get("BENCH_SOAK_MINUTES", "5"))
-    rounds = max(2, int(minutes * 2))
+    rounds = max(4, int(minutes * 2))  # two samples at least in each half
     samples = []
     for _ in range(rounds):
         storm = threading.Thread(target=lambda: wrk("/auth/jwt/login", mode="login", listing=r.files["emails"],
@@ -276,12 +276,14 @@ def soak(r):
         storm.start()
         run = wrk("/users/me", auth="bearer", listing=r.files["jwt"], seconds=30, warmup=False)
         storm.join()
+        time.sleep(1)  # the login still hashing when wrk stopped ends (its argon2 memory is freed)
         samples.append(rss_kib(r.pid))
         print(f"  soak: {run['rps']:.0f}/s, RSS {samples[-1] / 1024:.1f} MiB", file=sys.stderr)
     r.process["soak_rss_kib"] = samples
     # A sample taken while a hash runs includes its argon2 memory (freed when
-    # it ends), so single samples jump by a slot's memory: the floor of the
-    # second half against the floor of the first is what a leak would raise.
+    # it ends; a login can outlast wrk's 30 s on a loaded machine), so a single
+    # sample can jump by a slot's memory: the floor of the second half against
+    # the floor of the first is what a leak would raise.
     half = len(samples) // 2
     r.process["soak_growth_kib"] = min(samples[half:]) - min(samples[:half])
 
