@@ -353,8 +353,12 @@ def insert_events(tag, n):
 def test_two_hosts_one_upstream_share_accounts_and_deliver_each_event_once(two_hosts, scratch):
     start_b, base = two_hosts
     witness = os.path.join(scratch, "delivered")
-    restart_app(hook_after_update=f'echo "$1 A" >> {witness}')
-    _, b_socket = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'echo "$1 B" >> {witness}')
+    # Each delivery takes 0.1 s, so one host's 8 slots need 2.5 s for the 200
+    # events below and the other host's claimer (it polls every second) finds
+    # work left; instant hooks let whichever host polled first take them all
+    # (seen on a loaded machine: 200 by A, 0 by B), which proves nothing.
+    restart_app(hook_after_update=f'sleep 0.1; echo "$1 A" >> {witness}')
+    _, b_socket = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'sleep 0.1; echo "$1 B" >> {witness}')
     a_before = requests_served(metrics_of(APP_SOCKET))
     # Account flows in alternation: each step may land on either host.
     for _ in range(6):
