@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "oauth/provider.h"
 #include "oauth/token_cipher.h"
 #include "store/migrator.h"
+#include "store/read_batch.h"
 #include "store/stores.h"
 #include "util/log.h"
 #include "wrap/curl.h"
@@ -133,6 +135,9 @@ int run_serve(const fu::Config& config) {
     fu::hooks::Dispatcher dispatcher(config, &metrics);
     fu::oauth::Providers providers(config);
     fu::oauth::TokenCipher token_cipher(config.oauth.token_key);
+    std::optional<fu::ReadBatch> read_batch;
+    if (config.read_batch > 0)
+        read_batch.emplace(static_cast<size_t>(config.read_batch), fu::SessionStore::kMaxBatch);
     fu::Deps deps{config,
                   hasher,
                   jwt,
@@ -140,7 +145,8 @@ int run_serve(const fu::Config& config) {
                                       &dispatcher},
                   &metrics,
                   &providers,
-                  &token_cipher};
+                  &token_cipher,
+                  read_batch ? &*read_batch : nullptr};
     {
         fu::DbThread db_thread;
         fu::Stores probe(config);

@@ -146,6 +146,13 @@ std::vector<Key> make_keys() {
         "workers", 8, 1, 1024, "Worker threads, each serving one FastCGI connection at a time.",
         [](Config & c) -> auto& { return c.workers; }));
     k.push_back(int_key(
+        "read_batch", 2, 0, 64,
+        "Authenticated requests that arrive together read their users in one statement: at "
+        "most this many such statements run at once, each for up to 16 users (a request joins "
+        "only a read that has not started, so a change made by SQL still counts on the next "
+        "request). 0: every request reads its own user.",
+        [](Config & c) -> auto& { return c.read_batch; }));
+    k.push_back(int_key(
         "hash_slots", 0, 0, 1024,
         "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
         [](Config & c) -> auto& { return c.hash_slots; }));

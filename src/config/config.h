@@ -117,6 +117,7 @@ struct SessionConfig {
 struct Config {
     std::string listen;  // unix socket path, host:port, or empty for the inherited socket
     long workers = 8;
+    long read_batch = 2;  // concurrent batched user reads; 0: off
     long hash_slots = 0;  // 0: one per core
     long hash_nice = 10;  // the hash threads' nice value
     long listen_backlog = 1024;

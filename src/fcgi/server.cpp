@@ -214,7 +214,7 @@ void respond(FCGX_Request* r, const Deps& deps, size_t shard, size_t route,
 // One thread's connection and the objects handlers reach the database through.
 struct WorkerContext {
     explicit WorkerContext(const Deps& d)
-        : stores(d.config),
+        : stores(d.config, d.read_batch),
           manager(d.manager, stores),
           auth(d.config, d.jwt, stores.tokens(), stores.sessions(), stores.refresh_tokens()),
           refresh(d.config, auth, stores.refresh_tokens(), stores.sessions()),

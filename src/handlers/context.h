@@ -31,6 +31,7 @@ struct Deps {
     Metrics* metrics = nullptr;             // null outside `serve`
     oauth::Providers* providers = nullptr;  // null or empty: no OAuth provider configured
     const oauth::TokenCipher* token_cipher = nullptr;  // set with providers
+    ReadBatch* read_batch = nullptr;                   // null: config.read_batch is 0
 };
 
 struct Context {

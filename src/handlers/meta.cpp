@@ -4,6 +4,7 @@
 #include "handlers/context.h"
 #include "metrics/metrics.h"
 #include "openapi_json.h"
+#include "store/read_batch.h"
 
 namespace fu {
 namespace {
@@ -17,6 +18,20 @@ http::Response handle_healthz(const http::Request&, Context& ctx) {
 // database says about hooks (left out while it does not answer).
 http::Response handle_metrics(const http::Request&, Context& ctx) {
     std::string body = ctx.deps.metrics ? ctx.deps.metrics->exposition() : std::string();
+    if (ctx.deps.read_batch) {
+        auto c = ctx.deps.read_batch->counts();
+        body +=
+            "# HELP fcgi_users_user_reads_total Users read by authenticated requests (JWT).\n"
+            "# TYPE fcgi_users_user_reads_total counter\n"
+            "fcgi_users_user_reads_total " +
+            std::to_string(c.reads) +
+            "\n"
+            "# HELP fcgi_users_user_read_statements_total The statements that read them "
+            "(read_batch: fewer when requests arrive together).\n"
+            "# TYPE fcgi_users_user_read_statements_total counter\n"
+            "fcgi_users_user_read_statements_total " +
+            std::to_string(c.statements) + "\n";
+    }
     auto hooks = ctx.manager.hook_event_counts();
     body +=
         "# HELP fcgi_users_database_up Whether the database answered this scrape.\n"

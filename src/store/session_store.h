@@ -10,6 +10,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "model/user.h"
 #include "store/revoked_ids.h"
@@ -17,6 +19,8 @@
 #include "wrap/db_error.h"
 
 namespace fu {
+
+class ReadBatch;
 
 // A user row with what decides whether one of its access tokens still counts.
 struct SessionUser {
@@ -40,11 +44,21 @@ struct SessionKeep {
 
 class SessionStore {
   public:
-    explicit SessionStore(db::Connection& conn) : conn_(conn) {}
+    // batch: where find_user reads (shared by the threads), or null: on conn.
+    explicit SessionStore(db::Connection& conn, ReadBatch* batch = nullptr)
+        : conn_(conn), batch_(batch) {}
 
     // The user `id` (lower-case UUID) with its session state and revoked
-    // ids: one statement, reading the user row alone.
+    // ids: one statement, reading the user row alone (or the rows of the
+    // users that concurrent requests need, through the batch). Outside a
+    // transaction only.
     Result<std::optional<SessionUser>, db::DbError> find_user(std::string_view id);
+    // The users of `ids` (lower-case UUIDs, 1 to kMaxBatch of them) with
+    // their session state, in one statement on `conn`: a row per id found,
+    // in no particular order (ReadBatch's statement).
+    static constexpr std::size_t kMaxBatch = 16;
+    static Result<std::vector<SessionUser>, db::DbError> find_users(
+        db::Connection& conn, std::span<const std::string_view> ids);
     // The user's session generation now (for a token issued without one at hand).
     Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
     // Refuses the ids `ids` (valid ones, revoked_id_valid) of user
@@ -64,6 +78,7 @@ class SessionStore {
 
   private:
     db::Connection& conn_;
+    ReadBatch* batch_;
 };
 
 // Ends every session of `user_id` but `keep`'s, on `conn` (inside the

@@ -16,7 +16,7 @@ db::Settings health_settings(const Config& config) {
 
 }  // namespace
 
-Stores::Stores(const Config& config)
+Stores::Stores(const Config& config, ReadBatch* batch)
     : conn_(std::make_unique<db::Connection>(db_settings(config))),
       health_(std::make_unique<db::Connection>(health_settings(config))),
       hooks_(*conn_,
@@ -24,7 +24,7 @@ Stores::Stores(const Config& config)
                                                               : config.hooks.token_key.view())),
       users_(*conn_, hooks_),
       tokens_(*conn_),
-      sessions_(*conn_),
+      sessions_(*conn_, batch),
       refresh_(*conn_),
       throttle_(*conn_),
       oauth_accounts_(*conn_) {}

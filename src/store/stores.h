@@ -35,7 +35,8 @@ class DbLibrary {
 
 class Stores {
   public:
-    explicit Stores(const Config& config);
+    // batch: shared by the threads for the hot path's reads (null: none).
+    explicit Stores(const Config& config, ReadBatch* batch = nullptr);
     ~Stores();
     Stores(const Stores&) = delete;
     Stores& operator=(const Stores&) = delete;

@@ -18,9 +18,7 @@
 namespace fu {
 
 // SELECT id, email, hashed_password, is_active, is_superuser, is_verified
-inline std::optional<User> to_user(const db::Rows& rows) {
-    if (rows.rows.empty()) return std::nullopt;
-    const db::Row& r = rows.rows.front();
+inline User to_user(const db::Row& r) {
     User u;
     u.id = r[0].value_or("");
     u.email = r[1].value_or("");
@@ -29,6 +27,11 @@ inline std::optional<User> to_user(const db::Rows& rows) {
     u.is_superuser = r[4].value_or("0") != "0";
     u.is_verified = r[5].value_or("0") != "0";
     return u;
+}
+
+inline std::optional<User> to_user(const db::Rows& rows) {
+    if (rows.rows.empty()) return std::nullopt;
+    return to_user(rows.rows.front());
 }
 
 }  // namespace fu

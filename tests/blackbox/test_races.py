@@ -149,3 +149,44 @@ def test_one_reset_token_sent_twice_at_once_resets_once():
         return None
 
     assert run_rounds(one_round) == []
+
+
+def metric(name):
+    for line in requests.get(url("/metrics")).text.splitlines():
+        if line.startswith(name + " "):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
+def test_concurrent_requests_of_many_users_each_read_their_own_user():
+    # Requests that arrive together may read their users in one statement
+    # (read_batch): every answer must still be its own caller's, and a user
+    # deactivated by SQL is refused on every request after the change.
+    users = []
+    for _ in range(12):
+        u = register()
+        users.append((u, login(u["email"])))
+    gone = users[-1][0]
+    sql(f"UPDATE user SET is_active = FALSE WHERE id = '{gone['id']}'")
+    reads_before = metric("fcgi_users_user_reads_total")
+
+    def one(i):
+        u, token = users[i % len(users)]
+        if i % 2:
+            r = requests.get(url("/users/me"), headers=bearer(token))
+            seen = r.json().get("id") if r.status_code == 200 else None
+            email = r.json().get("email") if r.status_code == 200 else None
+        else:
+            r = requests.get(url("/auth/check"), headers=bearer(token))
+            seen, email = r.headers.get("x-user-id"), r.headers.get("x-user-email")
+        want = 401 if u is gone else 200
+        if r.status_code != want or (want == 200 and (seen, email) != (u["id"], u["email"])):
+            return f"request {i} of {u['email']}: {r.status_code} {seen} {email}"
+        return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        problems = [p for p in pool.map(one, range(1200)) if p]
+    assert problems == []
+    # Every one of those requests read its user (batched or not); none was
+    # answered from a cache.
+    assert metric("fcgi_users_user_reads_total") - reads_before >= 1200

@@ -1,0 +1,97 @@
+// Group reads of the hot path's user rows (see read_batch.h).
+#include "store/read_batch.h"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+namespace fu {
+namespace {
+
+// Ids as the column compares them (ASCII case folded): a row an
+// administrator inserted in capitals is still the user's.
+bool same_id(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+}  // namespace
+
+ReadBatch::ReadBatch(std::size_t leaders, std::size_t max_batch)
+    : leaders_(std::max<std::size_t>(leaders, 1)),
+      max_batch_(std::clamp<std::size_t>(max_batch, 1, SessionStore::kMaxBatch)) {}
+
+ReadBatch::Found ReadBatch::find_user(db::Connection& conn, std::string_view id) {
+    Waiter self{id, false, std::nullopt, {}};
+    std::unique_lock lock(m_);
+    queue_.push_back(&self);
+    // A leader may take this read into its statement while we wait; once
+    // taken, it waits for that statement's answer.
+    self.wake.wait(lock, [&] { return self.found || (!self.taken && leading_ < leaders_); });
+    if (self.found) return std::move(*self.found);
+
+    // Lead: this read first, then the oldest others, up to max_batch_.
+    ++leading_;
+    queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
+    self.taken = true;
+    std::vector<Waiter*> batch{&self};
+    while (batch.size() < max_batch_ && !queue_.empty()) {
+        batch.push_back(queue_.front());
+        batch.back()->taken = true;
+        queue_.pop_front();
+    }
+    counts_.reads += batch.size();
+    ++counts_.statements;
+    lock.unlock();
+
+    std::vector<std::string_view> ids;
+    ids.reserve(batch.size());
+    for (const Waiter* w : batch)
+        if (std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
+    // Every waiter of the batch gets an answer, whatever happens here.
+    auto users = [&]() -> Result<std::vector<SessionUser>, db::DbError> {
+        try {
+            return SessionStore::find_users(conn, ids);
+        } catch (const std::exception& e) {
+            return make_error(db::DbError::other, e.what());
+        }
+    }();
+
+    lock.lock();
+    // Each waiter is woken alone, not all of them: the batch's with their
+    // answers, and the oldest still queued for the lead this statement frees.
+    std::vector<Waiter*> woken;
+    for (Waiter* w : batch) {
+        if (!users) {
+            w->found.emplace(users.error());
+            continue;
+        }
+        auto it = std::find_if(users->begin(), users->end(),
+                               [&](const SessionUser& u) { return same_id(u.user.id, w->id); });
+        w->found.emplace(it == users->end() ? std::optional<SessionUser>{}
+                                            : std::optional<SessionUser>{*it});
+        if (w != &self) woken.push_back(w);
+    }
+    --leading_;
+    if (!queue_.empty()) woken.push_back(queue_.front());
+    // Notified under the lock: a waiter returns (and its Waiter, on its
+    // stack, is gone) only once it holds the lock after we let it go.
+    for (Waiter* w : woken) w->wake.notify_one();
+    Found mine = std::move(*self.found);
+    lock.unlock();
+    return mine;
+}
+
+std::size_t ReadBatch::waiting() const {
+    std::lock_guard lock(m_);
+    return queue_.size();
+}
+
+ReadBatch::Counts ReadBatch::counts() const {
+    std::lock_guard lock(m_);
+    return counts_;
+}
+
+}  // namespace fu
