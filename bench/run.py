@@ -24,6 +24,9 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
 # Another build of fcgi-users (a folder holding its fcgi-users binary): the hot
 # routes are measured with it too, in the same run, for a before/after ratio.
 BEFORE_BUILD = os.environ.get("BENCH_BEFORE_BUILD", "")
+# BENCH_ALSO_ENV="FCGI_USERS_KEY=value ...": the hot routes again, in the same
+# run, with fcgi-users restarted under those settings (a lever's A/B).
+ALSO_ENV = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_ALSO_ENV", "").split())
 USERS = 1000
 PASSWORD = "bench-password-1"
 WRK_THREADS = 2
@@ -110,10 +113,11 @@ def threads_of(pid):
     return 0
 
 
-def restart_app(build):
-    """fcgi-users of `build` in place of the running one, on the same socket and database."""
+def restart_app(build, settings=None):
+    """fcgi-users of `build` in place of the running one, on the same socket and
+    database, with `settings` (environment) on top of the run's."""
     subprocess.run([os.path.join(ROOT, "scripts", "stack"), "app-restart"], check=True, capture_output=True,
-                   env=dict(os.environ, FCGI_USERS_BUILD=build))
+                   env=dict(os.environ, FCGI_USERS_BUILD=build, **(settings or {})))
     for _ in range(100):
         try:
             if subprocess.run(["curl", "-fsS", BASE + "/healthz"], capture_output=True).returncode == 0:
@@ -185,6 +189,13 @@ def hot_routes(r):
                   None),
                  ("GET /auth/check, bearer JWT (before build)",
                   wrk("/auth/check", auth="bearer", listing=f["jwt"]), None)]
+    if ALSO_ENV:
+        label = " ".join(f"{k}={v}" for k, v in ALSO_ENV.items())
+        restart_app(BUILD, ALSO_ENV)
+        runs += [(f"GET /users/me, bearer JWT ({label})", wrk("/users/me", auth="bearer", listing=f["jwt"]), None),
+                 (f"GET /auth/check, bearer JWT ({label})", wrk("/auth/check", auth="bearer", listing=f["jwt"]),
+                  None)]
+    if BEFORE_BUILD or ALSO_ENV:
         restart_app(BUILD)
         r.pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
     empty_after = wrk("/bench/empty")
