@@ -30,7 +30,13 @@ http::Response handle_metrics(const http::Request&, Context& ctx) {
             "(read_batch: fewer when requests arrive together).\n"
             "# TYPE fcgi_users_user_read_statements_total counter\n"
             "fcgi_users_user_read_statements_total " +
-            std::to_string(c.statements) + "\n";
+            std::to_string(c.statements) +
+            "\n"
+            "# HELP fcgi_users_user_reads_alone_total Reads that found the statements in flight "
+            "stuck (a lock, an outage) and read alone.\n"
+            "# TYPE fcgi_users_user_reads_alone_total counter\n"
+            "fcgi_users_user_reads_alone_total " +
+            std::to_string(c.alone) + "\n";
     }
     auto hooks = ctx.manager.hook_event_counts();
     body +=

@@ -17,19 +17,51 @@ bool same_id(std::string_view a, std::string_view b) {
     });
 }
 
+// The users of `ids` in one statement on `conn`; an exception is an error.
+Result<std::vector<SessionUser>, db::DbError> read_users(db::Connection& conn,
+                                                         std::span<const std::string_view> ids) {
+    try {
+        return SessionStore::find_users(conn, ids);
+    } catch (const std::exception& e) {
+        return make_error(db::DbError::other, e.what());
+    }
+}
+
+// What `users` (a statement's answer) says of the user `id`.
+ReadBatch::Found answer_for(const Result<std::vector<SessionUser>, db::DbError>& users,
+                            std::string_view id) {
+    if (!users) return users.error();
+    auto it = std::find_if(users->begin(), users->end(),
+                           [&](const SessionUser& u) { return same_id(u.user.id, id); });
+    if (it == users->end()) return std::optional<SessionUser>{};
+    return std::optional<SessionUser>{*it};
+}
+
 }  // namespace
 
-ReadBatch::ReadBatch(std::size_t leaders, std::size_t max_batch)
+ReadBatch::ReadBatch(std::size_t leaders, std::size_t max_batch, std::chrono::milliseconds max_wait)
     : leaders_(std::max<std::size_t>(leaders, 1)),
-      max_batch_(std::clamp<std::size_t>(max_batch, 1, SessionStore::kMaxBatch)) {}
+      max_batch_(std::clamp<std::size_t>(max_batch, 1, SessionStore::kMaxBatch)),
+      max_wait_(max_wait) {}
 
 ReadBatch::Found ReadBatch::find_user(db::Connection& conn, std::string_view id) {
     Waiter self{id, false, std::nullopt, {}};
     std::unique_lock lock(m_);
     queue_.push_back(&self);
-    // A leader may take this read into its statement while we wait; once
-    // taken, it waits for that statement's answer.
-    self.wake.wait(lock, [&] { return self.found || (!self.taken && leading_ < leaders_); });
+    // A leader may take this read into its statement while we wait (then we
+    // wait for that statement's answer), or a lead may free up.
+    auto may_lead = [&] { return !self.taken && leading_ < leaders_; };
+    if (!self.wake.wait_for(lock, max_wait_, [&] { return self.taken || may_lead(); })) {
+        // The statements in flight are stuck: do not queue behind them.
+        queue_.erase(std::find(queue_.begin(), queue_.end(), &self));
+        ++counts_.reads;
+        ++counts_.statements;
+        ++counts_.alone;
+        lock.unlock();
+        std::string_view ids[] = {id};
+        return answer_for(read_users(conn, ids), id);
+    }
+    self.wake.wait(lock, [&] { return self.found || may_lead(); });
     if (self.found) return std::move(*self.found);
 
     // Lead: this read first, then the oldest others, up to max_batch_.
@@ -51,27 +83,14 @@ ReadBatch::Found ReadBatch::find_user(db::Connection& conn, std::string_view id)
     for (const Waiter* w : batch)
         if (std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
     // Every waiter of the batch gets an answer, whatever happens here.
-    auto users = [&]() -> Result<std::vector<SessionUser>, db::DbError> {
-        try {
-            return SessionStore::find_users(conn, ids);
-        } catch (const std::exception& e) {
-            return make_error(db::DbError::other, e.what());
-        }
-    }();
+    auto users = read_users(conn, ids);
 
     lock.lock();
     // Each waiter is woken alone, not all of them: the batch's with their
     // answers, and the oldest still queued for the lead this statement frees.
     std::vector<Waiter*> woken;
     for (Waiter* w : batch) {
-        if (!users) {
-            w->found.emplace(users.error());
-            continue;
-        }
-        auto it = std::find_if(users->begin(), users->end(),
-                               [&](const SessionUser& u) { return same_id(u.user.id, w->id); });
-        w->found.emplace(it == users->end() ? std::optional<SessionUser>{}
-                                            : std::optional<SessionUser>{*it});
+        w->found.emplace(answer_for(users, w->id));
         if (w != &self) woken.push_back(w);
     }
     --leading_;

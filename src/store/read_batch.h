@@ -5,10 +5,15 @@
 // ... WHERE id IN (...) on its own connection and hands every waiter its row.
 // A waiter joins only a read that has not started, so each row is read after
 // its request arrived: a flag changed by SQL still counts on the very next
-// request. Reads outside a transaction only (they run on another thread's
-// connection). Shared by every worker thread.
+// request. A read that can neither lead nor join a statement within
+// `max_wait` (the statements in flight are stuck: a table lock, an outage)
+// reads alone on its own connection, so no request waits on another's
+// statement for longer than that: each stays within db.statement_timeout
+// plus `max_wait`. Reads outside a transaction only (they run on another
+// thread's connection). Shared by every worker thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -23,7 +28,9 @@ namespace fu {
 class ReadBatch {
   public:
     using Found = Result<std::optional<SessionUser>, db::DbError>;
-    ReadBatch(std::size_t leaders, std::size_t max_batch);
+    static constexpr std::chrono::milliseconds kMaxWait{10};
+    ReadBatch(std::size_t leaders, std::size_t max_batch,
+              std::chrono::milliseconds max_wait = kMaxWait);
     ReadBatch(const ReadBatch&) = delete;
     ReadBatch& operator=(const ReadBatch&) = delete;
 
@@ -31,9 +38,10 @@ class ReadBatch {
     // call or by a concurrent one on `conn` or another thread's connection.
     Found find_user(db::Connection& conn, std::string_view id);
 
-    // Reads done and the statements they took (tests, metrics).
+    // Reads done, the statements they took, and the reads that waited
+    // `max_wait` in vain and read alone (tests, metrics).
     struct Counts {
-        unsigned long long reads = 0, statements = 0;
+        unsigned long long reads = 0, statements = 0, alone = 0;
     };
     Counts counts() const;
     // Reads queued for the next statement now (tests).
@@ -48,6 +56,7 @@ class ReadBatch {
     };
     std::size_t leaders_;
     std::size_t max_batch_;
+    std::chrono::milliseconds max_wait_;
     mutable std::mutex m_;
     std::deque<Waiter*> queue_;
     std::size_t leading_ = 0;

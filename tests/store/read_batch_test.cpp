@@ -1,7 +1,8 @@
 // ReadBatch against the real MariaDB of scripts/test: a read answers the row
 // of its own user (or none), reads that queue while a statement runs share
-// the next one, a change committed before a read is what it sees, and an
-// error reaches every read of the batch.
+// the next one, a change committed before a read is what it sees, an error
+// reaches every read of the batch, and a read does not wait behind a stuck
+// statement for longer than max_wait.
 #include "store/read_batch.h"
 
 #include <algorithm>
@@ -18,6 +19,16 @@ namespace fu {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Long enough that a queued read never gives up waiting in these tests.
+constexpr std::chrono::milliseconds kPatient = 30s;
+
+// A connection whose statements give up after `seconds`.
+std::unique_ptr<db::Connection> connection(double seconds = 0) {
+    db::Settings s = db_settings(testdb::config());
+    s.statement_timeout = seconds;
+    return std::make_unique<db::Connection>(s);
+}
 
 class ReadBatchTest : public testdb::DatabaseTest {
   protected:
@@ -68,7 +79,7 @@ TEST_F(ReadBatchTest, AReadAnswersItsOwnUserOrNone) {
 }
 
 TEST_F(ReadBatchTest, ReadsThatQueueDuringAStatementShareTheNextAndEachGetsItsOwnRow) {
-    ReadBatch batch(1, SessionStore::kMaxBatch);
+    ReadBatch batch(1, SessionStore::kMaxBatch, kPatient);
     std::vector<std::string> ids;
     for (int i = 0; i < 6; ++i) ids.push_back(make_user());
     ids.push_back(ids[1]);           // two requests of one user
@@ -108,7 +119,7 @@ TEST_F(ReadBatchTest, ReadsThatQueueDuringAStatementShareTheNextAndEachGetsItsOw
 TEST_F(ReadBatchTest, AReadNeverJoinsAStatementThatStartedBeforeIt) {
     // A change committed while a statement runs, then a read: the read must
     // see the change, so it waits for a statement of its own.
-    ReadBatch batch(1, SessionStore::kMaxBatch);
+    ReadBatch batch(1, SessionStore::kMaxBatch, kPatient);
     std::string first = make_user(), second = make_user();
     auto locker = std::make_unique<db::Connection>(db_settings(testdb::config()));
     ASSERT_TRUE(locker->run("LOCK TABLES user WRITE"));
@@ -171,6 +182,76 @@ TEST_F(ReadBatchTest, AFailedStatementAnswersEveryReadOfItsBatchWithTheError) {
     auto g = batch.find_user(*conn_, id);
     ASSERT_TRUE(g && g->has_value());
     EXPECT_EQ((*g)->user.id, id);
+}
+
+TEST_F(ReadBatchTest, AnErrorReachesEveryReadOfTheBatch) {
+    // One statement at a time; the table locked. X leads and gives up after
+    // 1 s; B, C and D queue meanwhile, and B leads them into a statement that
+    // gives up too: all four get the error, none is left waiting.
+    ReadBatch batch(1, SessionStore::kMaxBatch, kPatient);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) ids.push_back(make_user());
+    auto locker = connection();
+    ASSERT_TRUE(locker->run("LOCK TABLES user WRITE"));
+    std::vector<std::optional<ReadBatch::Found>> found(4);
+    std::atomic<int> answered{0};
+    auto read = [&](int i, double timeout) {
+        DbThread db_thread;
+        auto conn = connection(timeout);
+        found[i].emplace(batch.find_user(*conn, ids[i]));
+        ++answered;
+    };
+    std::vector<std::thread> threads;
+    threads.emplace_back(read, 0, 1.0);
+    ASSERT_TRUE(eventually([&] { return batch.counts().statements == 1; }));
+    threads.emplace_back(read, 1, 1.0);
+    ASSERT_TRUE(eventually([&] { return batch.waiting() == 1; }));
+    threads.emplace_back(read, 2, 0.0);
+    threads.emplace_back(read, 3, 0.0);
+    ASSERT_TRUE(eventually([&] { return batch.waiting() == 3; }));
+    // All four answered while the lock is still held.
+    EXPECT_TRUE(eventually([&] { return answered.load() == 4; }));
+    ASSERT_TRUE(locker->run("UNLOCK TABLES"));
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_TRUE(found[i]) << i;
+        EXPECT_FALSE(*found[i]) << i;
+    }
+    EXPECT_EQ(batch.counts().statements, 2u);
+}
+
+TEST_F(ReadBatchTest, AReadDoesNotQueueBehindAStuckStatementPastMaxWait) {
+    // Two statements stuck on a lock for 5 s (both leads taken): a third
+    // read waits 50 ms at most, then reads alone, on its own connection, and
+    // gives up at its own statement timeout (1 s), not at theirs plus its own.
+    ReadBatch batch(2, SessionStore::kMaxBatch, 50ms);
+    std::string a = make_user(), b = make_user(), c = make_user();
+    auto locker = connection();
+    ASSERT_TRUE(locker->run("LOCK TABLES user WRITE"));
+    std::optional<ReadBatch::Found> fa, fb, fc;
+    auto read = [&](std::optional<ReadBatch::Found>& out, std::string id, double timeout) {
+        DbThread db_thread;
+        auto conn = connection(timeout);
+        out.emplace(batch.find_user(*conn, id));
+    };
+    std::thread ta(read, std::ref(fa), a, 5.0), tb(read, std::ref(fb), b, 5.0);
+    ASSERT_TRUE(eventually([&] { return batch.counts().statements == 2; }));
+    auto start = std::chrono::steady_clock::now();
+    std::thread tc(read, std::ref(fc), c, 1.0);
+    tc.join();
+    auto took = std::chrono::steady_clock::now() - start;
+    // Its own 1 s, not the 5 s the two stuck statements had to run first.
+    EXPECT_LT(took, 3500ms);
+    ASSERT_TRUE(fc);
+    EXPECT_FALSE(*fc);  // the lock still held: its statement timed out
+    EXPECT_EQ(batch.counts().alone, 1u);
+    ASSERT_TRUE(locker->run("UNLOCK TABLES"));
+    ta.join();
+    tb.join();
+    // With the lock gone, reads are batched (or alone) and answered again.
+    auto again = batch.find_user(*conn_, c);
+    ASSERT_TRUE(again && again->has_value());
+    EXPECT_EQ((*again)->user.id, c);
 }
 
 }  // namespace
