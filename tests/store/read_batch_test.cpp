@@ -32,9 +32,9 @@ std::unique_ptr<db::Connection> connection(double seconds = 0) {
 
 class ReadBatchTest : public testdb::DatabaseTest {
   protected:
-    // A new user row; its id.
-    std::string make_user() {
-        std::string id = sodium::uuid4();
+    // A new user row with the id `id` (a new one if empty); its id.
+    std::string make_user(std::string id = {}) {
+        if (id.empty()) id = sodium::uuid4();
         auto r = conn_->exec(
             "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) "
             "VALUES (?, ?, 'hash', 1, 0, 0)",
@@ -67,10 +67,7 @@ TEST_F(ReadBatchTest, AReadAnswersItsOwnUserOrNone) {
     // A row an administrator wrote in capitals is still found by the lower-case id.
     std::string upper = sodium::uuid4();
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-    ASSERT_TRUE(conn_->exec(
-        "INSERT INTO user (id, email, hashed_password, is_active, is_superuser, is_verified) "
-        "VALUES (?, ?, 'hash', 1, 0, 0)",
-        {upper, unique_email("upper")}));
+    make_user(upper);
     std::string lower = upper;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     auto caps = batch.find_user(*conn_, lower);
@@ -87,14 +84,14 @@ TEST_F(ReadBatchTest, ReadsThatQueueDuringAStatementShareTheNextAndEachGetsItsOw
     const int n = static_cast<int>(ids.size());
 
     // The table locked: the first read's statement waits, the others queue.
-    auto locker = std::make_unique<db::Connection>(db_settings(testdb::config()));
+    auto locker = connection();
     ASSERT_TRUE(locker->run("LOCK TABLES user WRITE"));
     std::vector<std::optional<ReadBatch::Found>> found(n);
     std::vector<std::thread> threads;
     auto read = [&](int i) {
         DbThread db_thread;
-        db::Connection conn(db_settings(testdb::config()));
-        found[i].emplace(batch.find_user(conn, ids[i]));
+        auto conn = connection();
+        found[i].emplace(batch.find_user(*conn, ids[i]));
     };
     threads.emplace_back(read, 0);
     ASSERT_TRUE(eventually([&] { return batch.counts().statements == 1; }));
@@ -121,21 +118,21 @@ TEST_F(ReadBatchTest, AReadNeverJoinsAStatementThatStartedBeforeIt) {
     // see the change, so it waits for a statement of its own.
     ReadBatch batch(1, SessionStore::kMaxBatch, kPatient);
     std::string first = make_user(), second = make_user();
-    auto locker = std::make_unique<db::Connection>(db_settings(testdb::config()));
+    auto locker = connection();
     ASSERT_TRUE(locker->run("LOCK TABLES user WRITE"));
     std::optional<ReadBatch::Found> a, b;
     std::thread ta([&] {
         DbThread db_thread;
-        db::Connection conn(db_settings(testdb::config()));
-        a.emplace(batch.find_user(conn, first));
+        auto conn = connection();
+        a.emplace(batch.find_user(*conn, first));
     });
     ASSERT_TRUE(eventually([&] { return batch.counts().statements == 1; }));
     // The change, made under the lock by its holder, then the second read.
     ASSERT_TRUE(locker->exec("UPDATE user SET is_active = 0 WHERE id = ?", {second}));
     std::thread tb([&] {
         DbThread db_thread;
-        db::Connection conn(db_settings(testdb::config()));
-        b.emplace(batch.find_user(conn, second));
+        auto conn = connection();
+        b.emplace(batch.find_user(*conn, second));
     });
     EXPECT_TRUE(eventually([&] { return batch.waiting() == 1; }));
     ASSERT_TRUE(locker->run("UNLOCK TABLES"));
@@ -153,7 +150,7 @@ TEST_F(ReadBatchTest, ManyThreadsEachGetTheirOwnUser) {
     for (int i = 0; i < threads; ++i) ids.push_back(make_user());
     std::atomic<int> wrong{0}, failed{0};
     testdb::at_once(
-        threads, [] { return std::make_unique<db::Connection>(db_settings(testdb::config())); },
+        threads, [] { return connection(); },
         [&](int t, db::Connection& conn) {
             for (int r = 0; r < rounds; ++r) {
                 auto f = batch.find_user(conn, ids[t]);
