@@ -27,6 +27,10 @@ BEFORE_BUILD = os.environ.get("BENCH_BEFORE_BUILD", "")
 # BENCH_ALSO_ENV="FCGI_USERS_KEY=value ...": the hot routes again, in the same
 # run, with fcgi-users restarted under those settings (a lever's A/B).
 ALSO_ENV = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_ALSO_ENV", "").split())
+# BENCH_ALSO_CLOSE=1: the ceiling and the hot routes again, in the same run,
+# with nginx opening a FastCGI connection per request (fastcgi_keep_conn off,
+# for fcgi-users and the empty program alike): the transport's A/B.
+ALSO_CLOSE = os.environ.get("BENCH_ALSO_CLOSE") == "1"
 USERS = 1000
 PASSWORD = "bench-password-1"
 WRK_THREADS = 2
@@ -128,6 +132,25 @@ def restart_app(build, settings=None):
     raise RuntimeError("fcgi-users did not come back after a restart")
 
 
+def nginx_keep_conn(on):
+    """Rewrites every fastcgi_keep_conn of the running nginx's configuration and
+    reloads it (the old workers finish their requests first)."""
+    conf_dir = os.path.join(VAR, "nginx")
+    for name in os.listdir(conf_dir):
+        path = os.path.join(conf_dir, name)
+        if not name.endswith(".conf"):
+            continue
+        text = open(path).read()
+        new = text.replace("fastcgi_keep_conn off;", "fastcgi_keep_conn on;") if on else \
+            text.replace("fastcgi_keep_conn on;", "fastcgi_keep_conn off;")
+        if new != text:
+            with open(path, "w") as f:
+                f.write(new)
+    subprocess.run(["nginx", "-p", conf_dir, "-c", os.path.join(conf_dir, "nginx.conf"), "-s", "reload"],
+                   check=True, capture_output=True)
+    time.sleep(1)
+
+
 class Run:
     """What the rows of one run share: the configuration, the seeded files, the
     ceilings measured so far and the rows. Each row (or group of rows compared
@@ -198,6 +221,15 @@ def hot_routes(r):
     if BEFORE_BUILD or ALSO_ENV:
         restart_app(BUILD)
         r.pid = int(open(os.path.join(VAR, "run", "fcgi-users.pid")).read())
+    closing = {}
+    if ALSO_CLOSE:
+        nginx_keep_conn(False)
+        try:
+            closing["empty"] = wrk("/bench/empty")
+            for route in ("/users/me", "/auth/check"):
+                closing[route] = wrk(route, auth="bearer", listing=f["jwt"])
+        finally:
+            nginx_keep_conn(True)
     empty_after = wrk("/bench/empty")
     empty = dict(empty_before)
     empty["rps"] = (empty_before["rps"] + empty_after["rps"]) / 2
@@ -212,6 +244,13 @@ def hot_routes(r):
                       "ceiling": f"{r.workers} connections"})
     for name, run, target in runs:
         r.add(name, run, "FastCGI empty", empty["rps"], target)
+    if closing:
+        r.add("FastCGI empty answer, a connection per request (ceiling)", closing["empty"], "nginx alone",
+              nginx["rps"])
+        for name, route in (("GET /users/me, bearer JWT", "/users/me"), ("GET /auth/check, bearer JWT",
+                                                                         "/auth/check")):
+            r.add(f"{name}, a connection per request", closing[route], "FastCGI empty, a connection per request",
+                  closing["empty"]["rps"])
 
 
 def hashing_routes(r):

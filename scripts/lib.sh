@@ -245,9 +245,14 @@ nginx_conf() {
         "$ROOT/nginx/nginx.conf.in" > "$NGINX_DIR/nginx.conf"
     # Relative includes resolve beside nginx.conf, as they would in /etc/nginx.
     cp "$ROOT"/nginx/*.conf "$NGINX_DIR/"
-    rm -f "$NGINX_DIR"/extra-*.conf
+    rm -f "$NGINX_DIR"/extra-*.conf "$NGINX_DIR"/http-extra-*.conf
+    # FCGI_USERS_NGINX_EXTRA: locations added to the API's server;
+    # FCGI_USERS_NGINX_EXTRA_HTTP: blocks added to http { } (upstreams).
     if [ -n "${FCGI_USERS_NGINX_EXTRA:-}" ]; then
         sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" "$FCGI_USERS_NGINX_EXTRA" > "$NGINX_DIR/extra-$(basename "$FCGI_USERS_NGINX_EXTRA")"
+    fi
+    if [ -n "${FCGI_USERS_NGINX_EXTRA_HTTP:-}" ]; then
+        sed -e "s|@VAR@|$VAR|g" -e "s|@WEB@|$WEB|g" "$FCGI_USERS_NGINX_EXTRA_HTTP" > "$NGINX_DIR/http-extra-$(basename "$FCGI_USERS_NGINX_EXTRA_HTTP")"
     fi
     # The demo site's pages.
     mkdir -p "$WEB/html/private" "$WEB/html/admin"

@@ -1,13 +1,12 @@
 // systemd's socket-passing protocol read by hand (no libsystemd, see
 // sd_listen_fds(3)), and a self-pipe for the stop wake-up: writing to a pipe
-// is async-signal-safe, and poll(2) on it beside the listening socket lets
+// is async-signal-safe, and waiting on it beside the listening socket lets
 // the accepting worker leave without shutdown(2), which would stop the
 // socket for systemd (or any holder) and reset the connections queued in it
 // for the next process.
 #include "fcgi/listen_socket.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,17 +59,8 @@ void wake() {
     (void)ignored;
 }
 
-bool wait_for_connection(int fd) {
-    if (!g_pipe_ready)
-        return true;  // no pipe: accept as before (a stop then waits for a connection)
-    pollfd p[2] = {{fd, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
-    for (;;) {
-        int n = ::poll(p, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return true;  // let accept report the error
-        if (p[1].revents) return false;
-        return true;
-    }
+int wake_fd() {
+    return g_pipe_ready ? g_wake_pipe[0] : -1;
 }
 
 }  // namespace fu::listen

@@ -17,13 +17,14 @@ constexpr int kSystemdFirstFd = 3;
 // a listening stream socket. Call once, before any thread starts.
 int systemd_socket();
 
-// Makes wait_for_connection() return false from now on, in every thread.
+// Makes wake_fd() readable from now on, for every thread that waits on it.
 // Async-signal-safe: the stop signal handler calls it.
 void wake();
 
-// Blocks until `fd` has a connection to accept (true) or wake() was called
-// (false). The worker holding the accept lock calls it before accepting, so
+// A descriptor that becomes readable once wake() was called, and stays so;
+// -1 if none could be made (then a stop waits for the next connection). The
+// worker holding the accept lock waits on it beside the listening socket, so
 // a stop never needs shutdown(2) on a socket that outlives this process.
-bool wait_for_connection(int fd);
+int wake_fd();
 
 }  // namespace fu::listen

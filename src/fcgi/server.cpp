@@ -4,7 +4,6 @@
 #include "fcgi/server.h"
 
 #include <linux/filter.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "fcgi/connections.h"
 #include "fcgi/listen_socket.h"
 #include "fcgi/notify.h"
 #include "fcgi/read_deadline.h"
@@ -53,7 +53,8 @@ extern "C" void on_stop_signal(int) {
 // away first, before anything is sent on them: a unix socket's path is
 // unlinked; a TCP socket gets a filter that drops every packet, so no new
 // handshake completes (the client is refused once the socket closes). Then
-// connections are accepted while one arrives within 100 ms, for at most 2 s.
+// connections (and requests on kept ones) are taken in while one arrives
+// within 100 ms, for at most 2 s.
 // An inherited socket outlives this process: what is queued stays queued for
 // the next one.
 class OwnSocket {
@@ -69,9 +70,13 @@ class OwnSocket {
         struct stat st {};
         if (stat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
     }
-    // Under the accept lock, once stopping: whether a queued connection waits.
-    bool drain_next() {
-        if (fd_ < 0) return false;
+    // Under the accept lock, once stopping: how long to wait for the next
+    // request to take in before this worker stops (0: stop now). The first
+    // call turns new connections away and, for a socket this process did not
+    // open, stops accepting (what is queued there stays for the next process).
+    // Requests on kept connections are taken in either way: they cannot wait
+    // for another process.
+    int drain_ms(fcgi::Connections& connections) {
         auto now = std::chrono::steady_clock::now();
         if (!draining_) {
             draining_ = true;
@@ -82,10 +87,11 @@ class OwnSocket {
                 sock_fprog program{1, &drop};
                 setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
             }
+            connections.stop_waking(fd_ >= 0);
         }
-        if (now >= until_) return false;
-        pollfd p{fd_, POLLIN, 0};
-        return ::poll(&p, 1, 100) == 1 && (p.revents & POLLIN);
+        if (now >= until_) return 0;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until_ - now).count();
+        return static_cast<int>(std::clamp<long long>(left, 1, 100));
     }
     // Removes the socket's path unless another process made a new one there.
     void unlink_path() {
@@ -159,13 +165,38 @@ using Clock = std::chrono::steady_clock;
 
 enum class BodyRead { ok, too_large, short_body, too_slow };
 
+// On a kept connection the web server sends its next request after this
+// one's answer, on the same stream: this request's input must have been read
+// to its end record, or what is left of it would be read as the start of the
+// next (a body's bytes taken for records). Reads what is left of the body
+// (nginx sends no more than Content-Length) and the end record; false (the
+// connection is then closed after the answer) when more than a little is left.
+bool read_to_end(FCGX_Request* r) {
+    char sink[4096];
+    size_t left_over = 0;
+    for (int n; (n = FCGX_GetStr(sink, sizeof sink, r->in)) > 0;) {
+        left_over += static_cast<size_t>(n);
+        if (left_over > 65536) return false;
+    }
+    return FCGX_HasSeenEOF(r->in) == EOF && FCGX_GetError(r->in) == 0;
+}
+
 // CGI rules: no CONTENT_LENGTH, no body (an authorizer gets none either).
-// The whole body must arrive within request_body_timeout (deadline slot `slot`).
+// The whole body (at most max_body_bytes) must arrive within
+// request_body_timeout (deadline slot `slot`); on a kept connection the rest
+// of the input too, and a connection whose input was not read to its end is
+// not kept.
 BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config,
                    ReadDeadlines& deadlines, size_t slot) {
-    if (req.content_length <= 0 || req.role == "AUTHORIZER") return BodyRead::ok;
-    if (req.content_length > config.max_body_bytes) return BodyRead::too_large;
-    size_t want = static_cast<size_t>(req.content_length);
+    // The AUTHORIZER role has no input to read (and Apache keeps no connection).
+    if (req.role == "AUTHORIZER") r->keepConnection = 0;
+    if (req.content_length > config.max_body_bytes) {
+        r->keepConnection = 0;
+        return BodyRead::too_large;
+    }
+    bool keep = r->keepConnection;
+    if (req.content_length <= 0 && !keep) return BodyRead::ok;
+    size_t want = static_cast<size_t>(std::max<long long>(req.content_length, 0));
     req.body.resize(want);
     size_t got = 0;
     deadlines.arm(slot, r->ipcFd, Clock::now() + std::chrono::seconds(config.request_body_timeout));
@@ -175,7 +206,9 @@ BodyRead read_body(FCGX_Request* r, http::Request& req, const Config& config,
         if (n <= 0) break;
         got += static_cast<size_t>(n);
     }
+    if (keep && (got < want || !read_to_end(r))) r->keepConnection = 0;
     bool late = deadlines.disarm(slot);
+    if (late) r->keepConnection = 0;  // its reading side is shut down
     req.body.resize(got);
     if (got == want) return BodyRead::ok;
     return late ? BodyRead::too_slow : BodyRead::short_body;
@@ -258,9 +291,13 @@ class HashPool {
     // The threads record their metrics in shards first_shard, first_shard + 1, ...
     // report_queue: the pool whose queue length /metrics shows as the hash queue.
     // nice: the threads' nice value (the hash threads yield to the workers).
-    HashPool(const Deps& deps, long threads, size_t first_shard, long queue_limit,
-             bool report_queue, long nice = 0)
-        : deps_(deps), queue_limit_(queue_limit), report_queue_(report_queue), nice_(nice) {
+    HashPool(const Deps& deps, fcgi::Connections& connections, long threads, size_t first_shard,
+             long queue_limit, bool report_queue, long nice = 0)
+        : deps_(deps),
+          connections_(connections),
+          queue_limit_(queue_limit),
+          report_queue_(report_queue),
+          nice_(nice) {
         for (long i = 0; i < threads; ++i)
             threads_.emplace_back(
                 [this, shard = first_shard + static_cast<size_t>(i)] { loop(shard); });
@@ -322,10 +359,12 @@ class HashPool {
             }
             http::Response res = run_handler(*job.handler, job.req, ctx);
             respond(job.slot->get(), deps_, shard, job.route, job.req, res, job.start);
+            connections_.release(std::move(job.slot));
         }
     }
 
     const Deps& deps_;
+    fcgi::Connections& connections_;
     long queue_limit_;
     bool report_queue_;
     long nice_;
@@ -336,35 +375,56 @@ class HashPool {
     std::vector<std::thread> threads_;
 };
 
-void worker(const Config& config, const http::Router& router, const Deps& deps, int listen_fd,
-            std::mutex& accept_mutex, HashPool& hash_pool, HashPool& outbound_pool,
-            ReadDeadlines& deadlines, size_t shard) {
+// Under the accept lock: what the worker serves next (a connection with a
+// request), an accept error, or timed_out when it should stop.
+fcgi::Connections::Ready next_ready(fcgi::Connections& connections) {
+    using Ready = fcgi::Connections::Ready;
+    if (!g_stopping.load()) {
+        Ready ready = connections.wait(-1);
+        if (ready.kind != Ready::woken) return ready;
+    }
+    if (g_failed.load()) return {};
+    int wait_ms = g_own_socket.drain_ms(connections);
+    if (wait_ms == 0) return {};
+    Ready ready = connections.wait(wait_ms);
+    return ready.kind == Ready::woken ? Ready{} : std::move(ready);
+}
+
+void worker(const Config& config, const http::Router& router, const Deps& deps,
+            std::mutex& accept_mutex, fcgi::Connections& connections, HashPool& hash_pool,
+            HashPool& outbound_pool, ReadDeadlines& deadlines, size_t shard) {
+    using Ready = fcgi::Connections::Ready;
     DbThread db_thread;
     WorkerContext thread_context(deps);
     Context& ctx = thread_context.ctx;
-    auto slot = std::make_unique<fcgi::Request>(listen_fd);
     AcceptBackoff backoff;
     for (;;) {
-        int rc;
+        Ready ready;
         {
             std::lock_guard<std::mutex> lock(accept_mutex);
-            if (g_stopping.load() || !listen::wait_for_connection(listen_fd)) {
-                if (g_failed.load() || !g_own_socket.drain_next()) break;
-            }
-            rc = FCGX_Accept_r(slot->get());
+            ready = next_ready(connections);
         }
-        if (rc < 0) {
+        if (ready.kind == Ready::timed_out) break;
+        if (ready.kind == Ready::failed) {
             if (g_stopping.load()) break;
-            if (accept_error_is_fatal(-rc)) {
-                log::error(std::string("accept failed: ") + std::strerror(-rc) + "; stopping");
+            if (accept_error_is_fatal(ready.error)) {
+                log::error(std::string("accept failed: ") + std::strerror(ready.error) +
+                           "; stopping");
                 g_failed.store(true);
                 on_stop_signal(SIGTERM);
                 break;
             }
-            backoff.failed(-rc, *deps.metrics);
+            backoff.failed(ready.error, *deps.metrics);
             continue;
         }
         backoff.succeeded();
+        std::unique_ptr<fcgi::Request> slot = std::move(ready.connection);
+        // The request's parameters, read outside the lock. No deadline: the
+        // web server sends them whole, with the request.
+        if (!fcgi::Connections::resume(*slot)) {  // the web server closed the connection
+            connections.release(std::move(slot));
+            continue;
+        }
         auto start = Clock::now();
         http::Request req =
             http::request_from_params(read_params(slot->get()), config.mount_prefix);
@@ -396,10 +456,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
                 } else if (m.cost != http::Cost::cheap) {
                     bool hashes = m.cost == http::Cost::hashes_password;
                     Job job{std::move(slot), std::move(req), m.handler, m.route, start};
-                    if ((hashes ? hash_pool : outbound_pool).try_submit(job)) {
-                        slot = std::make_unique<fcgi::Request>(listen_fd);
-                        continue;
-                    }
+                    if ((hashes ? hash_pool : outbound_pool).try_submit(job)) continue;
                     slot = std::move(job.slot);
                     req = std::move(job.req);
                     log::warn(
@@ -412,6 +469,7 @@ void worker(const Config& config, const http::Router& router, const Deps& deps, 
                 break;
         }
         respond(slot->get(), deps, shard, route, req, res, start);
+        connections.release(std::move(slot));
     }
 }
 
@@ -442,17 +500,20 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_own_socket.open(config, listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
-    HashPool hash_pool(deps, deps.hasher.slots(), static_cast<size_t>(config.workers),
+    // Before the pools: their threads hand connections back until they stop.
+    fcgi::Connections connections(listen_fd, listen::wake_fd(), deps.metrics);
+    HashPool hash_pool(deps, connections, deps.hasher.slots(), static_cast<size_t>(config.workers),
                        config.hash_queue_limit, true, config.hash_nice);
     // Threads only when a provider is configured (the routes exist only then).
-    HashPool outbound_pool(deps, config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots,
+    HashPool outbound_pool(deps, connections,
+                           config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots,
                            static_cast<size_t>(config.workers + deps.hasher.slots()),
                            config.oauth.outbound_queue_limit, false);
     ReadDeadlines deadlines(static_cast<size_t>(config.workers));
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps),
-                             listen_fd, std::ref(accept_mutex), std::ref(hash_pool),
+                             std::ref(accept_mutex), std::ref(connections), std::ref(hash_pool),
                              std::ref(outbound_pool), std::ref(deadlines), static_cast<size_t>(i));
     log::info("serving on " +
               (config.listen.empty() ? std::string("the inherited socket") : config.listen) +

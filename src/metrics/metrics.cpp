@@ -29,6 +29,13 @@ std::string number(double v) {
     return buf;
 }
 
+// A metric of one sample, with its HELP and TYPE lines.
+std::string single(const char* name, const char* type, const char* help, long long value) {
+    std::string n = name;
+    return "# HELP " + n + " " + help + "\n# TYPE " + n + " " + type + "\n" + n + " " +
+           std::to_string(value) + "\n";
+}
+
 }  // namespace
 
 Metrics::Metrics(size_t shards, const http::Router& router) : router_(router) {
@@ -91,11 +98,16 @@ std::string Metrics::exposition() const {
     out += "fcgi_users_request_duration_seconds_sum " + number(static_cast<double>(micros) / 1e6) +
            "\n";
     out += "fcgi_users_request_duration_seconds_count " + std::to_string(count) + "\n";
-    out +=
-        "# HELP fcgi_users_hash_queue_length Requests waiting for a hash thread.\n"
-        "# TYPE fcgi_users_hash_queue_length gauge\n"
-        "fcgi_users_hash_queue_length " +
-        std::to_string(hash_queue_.load(std::memory_order_relaxed)) + "\n";
+    out += single("fcgi_users_hash_queue_length", "gauge", "Requests waiting for a hash thread.",
+                  hash_queue_.load(std::memory_order_relaxed));
+    out += single("fcgi_users_fastcgi_connections_accepted_total", "counter",
+                  "FastCGI connections accepted (a web server that keeps its connections opens "
+                  "few).",
+                  static_cast<long long>(connections_accepted_.load(std::memory_order_relaxed)));
+    out += single("fcgi_users_fastcgi_connections_waiting", "gauge",
+                  "FastCGI connections open and waiting for their next request (kept by the web "
+                  "server, or just accepted).",
+                  connections_waiting_.load(std::memory_order_relaxed));
     out +=
         "# HELP fcgi_users_accept_errors_total Failed accepts, retried after a pause.\n"
         "# TYPE fcgi_users_accept_errors_total counter\n";

@@ -52,6 +52,14 @@ class Metrics {
     // From any thread: one failed accept(2), counted by its errno (EMFILE,
     // ENFILE, ENOMEM, ENOBUFS, ECONNABORTED, or "other").
     void count_accept_error(int err);
+    // From the worker holding the accept lock: one FastCGI connection
+    // accepted; and (any thread) the open ones waiting for their next request.
+    void count_connection_accepted() {
+        connections_accepted_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void set_connections_waiting(long n) {
+        connections_waiting_.store(n, std::memory_order_relaxed);
+    }
 
     // The Prometheus text of everything counted so far.
     std::string exposition() const;
@@ -74,6 +82,8 @@ class Metrics {
     std::array<std::atomic<uint64_t>, 4> hook_runs_{};  // by HookRun
     std::atomic<uint64_t> hook_given_up_{0};
     std::atomic<uint64_t> hook_takeovers_{0};
+    std::atomic<uint64_t> connections_accepted_{0};
+    std::atomic<long> connections_waiting_{0};
     std::array<std::atomic<uint64_t>, 6>
         accept_errors_{};  // as kAcceptErrors in metrics.cpp, then other
 };

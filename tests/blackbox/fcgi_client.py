@@ -38,8 +38,9 @@ class Connection:
         self.sock.settimeout(30)
         self.sock.connect(path)
 
-    def begin(self, params, role=RESPONDER):
-        self.sock.sendall(record(BEGIN_REQUEST, struct.pack(">HB5x", role, 0))
+    def begin(self, params, role=RESPONDER, keep=False):
+        """keep: FCGI_KEEP_CONN, the connection stays open for another request."""
+        self.sock.sendall(record(BEGIN_REQUEST, struct.pack(">HB5x", role, 1 if keep else 0))
                           + record(PARAMS, encode_params(params)) + record(PARAMS, b""))
 
     def send_stdin(self, data):
@@ -76,6 +77,26 @@ class Connection:
             headers.setdefault(name.strip().lower(), value.strip())
         status = int(headers.get("status", "200").split()[0])
         return status, headers, body
+
+    def request(self, params, body=b"", keep=True):
+        """One whole request on this connection; (status, headers, body)."""
+        self.begin(params, keep=keep)
+        self.send_stdin(body)
+        self.end_stdin()
+        return self.response()
+
+    def next_bytes(self, timeout=5):
+        """What the other side sends next within timeout seconds: None when
+        nothing came (the connection is open and silent), b"" when it closed."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(65536)
+        except socket.timeout:
+            return None
+        except ConnectionResetError:
+            return b""
+        finally:
+            self.sock.settimeout(30)
 
     def close(self):
         self.sock.close()
