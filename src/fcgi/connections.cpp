@@ -72,7 +72,7 @@ Connections::~Connections() {
     std::unordered_map<FCGX_Request*, std::unique_ptr<Request>> waiting;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        closing_ = true;
+        stopping_ = closing_ = true;
         waiting.swap(waiting_);
     }
     // Each Request closes its connection: at once (no request is in flight on
@@ -175,11 +175,13 @@ std::unique_ptr<Request> Connections::watch(std::unique_ptr<Request> connection)
     return connection;
 }
 
-void Connections::stop_waking(bool accept_new) {
+void Connections::stop(bool accept_new) {
     if (wake_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, wake_fd_, nullptr);
     wake_fd_ = -1;
     if (!accept_new && listen_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     if (!accept_new) listen_fd_ = -1;
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
 }
 
 bool Connections::resume(Request& connection) {
@@ -196,7 +198,7 @@ void Connections::release(std::unique_ptr<Request> connection) {
     FCGX_Request* r = connection->get();
     if (r->keepConnection && r->ipcFd >= 0) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!closing_) connection = watch(std::move(connection));  // once stopping: closed below
+        if (!stopping_) connection = watch(std::move(connection));  // else closed below
         if (!connection) return;
     }
     if (r->ipcFd >= 0) FCGX_Free(r, 1);

@@ -53,8 +53,9 @@ class Connections {
     // After a stop: the wake descriptor is no longer waited for (it stays
     // readable); with accept_new = false, nor is the listening socket (what
     // is queued there stays for the next process). Connections already
-    // accepted are still served. Under the accept lock.
-    void stop_waking(bool accept_new);
+    // accepted are still served, and each is closed after its answer instead
+    // of kept, so the web server stops sending on it. Under the accept lock.
+    void stop(bool accept_new);
 
     // Reads the request's role and parameters on a connection wait()
     // returned (FCGX_Accept_r, which never accepts here). False when the web
@@ -83,7 +84,8 @@ class Connections {
     std::deque<std::unique_ptr<Request>> ready_;  // input waits on them, first come first
     int accept_error_ = 0;                        // reported once ready_ is served
     mutable std::mutex mutex_;                    // guards what follows
-    bool closing_ = false;
+    bool stopping_ = false;                       // stop(): nothing is kept any more
+    bool closing_ = false;                        // the destructor runs
     std::unordered_map<FCGX_Request*, std::unique_ptr<Request>> waiting_;
     std::vector<std::unique_ptr<Request>> spare_;  // closed, to accept into
 };

@@ -74,8 +74,8 @@ class OwnSocket {
     // request to take in before this worker stops (0: stop now). The first
     // call turns new connections away and, for a socket this process did not
     // open, stops accepting (what is queued there stays for the next process).
-    // Requests on kept connections are taken in either way: they cannot wait
-    // for another process.
+    // Requests already sent on kept connections are taken in either way (they
+    // cannot wait for another process), and those connections then close.
     int drain_ms(fcgi::Connections& connections) {
         auto now = std::chrono::steady_clock::now();
         if (!draining_) {
@@ -87,12 +87,15 @@ class OwnSocket {
                 sock_fprog program{1, &drop};
                 setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
             }
-            connections.stop_waking(fd_ >= 0);
+            connections.stop(fd_ >= 0);
         }
-        if (now >= until_) return 0;
+        if (quiet_ || now >= until_) return 0;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until_ - now).count();
         return static_cast<int>(std::clamp<long long>(left, 1, 100));
     }
+    // Nothing came within a wait drain_ms() gave: every worker stops now
+    // (not each after its own 100 ms).
+    void drained() { quiet_ = true; }
     // Removes the socket's path unless another process made a new one there.
     void unlink_path() {
         struct stat st {};
@@ -108,6 +111,7 @@ class OwnSocket {
     std::string path_;
     ino_t inode_ = 0;
     bool draining_ = false;
+    bool quiet_ = false;
     std::chrono::steady_clock::time_point until_;
 };
 OwnSocket g_own_socket;
@@ -387,6 +391,7 @@ fcgi::Connections::Ready next_ready(fcgi::Connections& connections) {
     int wait_ms = g_own_socket.drain_ms(connections);
     if (wait_ms == 0) return {};
     Ready ready = connections.wait(wait_ms);
+    if (ready.kind == Ready::timed_out) g_own_socket.drained();
     return ready.kind == Ready::woken ? Ready{} : std::move(ready);
 }
 

@@ -5,15 +5,19 @@ as the next request."""
 # ctest labels: concurrency  # workers and hash threads hand connections back: also under ThreadSanitizer
 import concurrent.futures
 import json
+import os
 import re
+import signal
 import struct
 import subprocess
 import time
 
+import pytest
 import requests
 
 import fcgi_client
-from conftest import APP_SOCKET, BINARY, bearer, login, register, stack_env, unique_email, url, wait_for
+from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, bearer, login, register, stack, stack_env, unique_email,
+                      url, wait_for)
 
 ME = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/users/me"}
 HEALTH = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"}
@@ -166,3 +170,36 @@ def test_a_kept_connection_closed_by_the_web_server_frees_everything():
 
     # nginx keeps at most 32 (its upstream's keepalive); the closed ones are gone.
     assert wait_for(lambda: idle() <= 32, timeout=5), idle()
+
+
+def test_a_stop_answers_what_kept_connections_sent_then_closes_them():
+    """SIGTERM: a request in flight on a kept connection is answered, then that
+    connection is closed (the web server must not send on it again), an idle
+    kept connection is closed, and the process exits at once."""
+    pid = int(open(APP_PID_FILE).read())
+    idle = fcgi_client.Connection(APP_SOCKET)
+    busy = fcgi_client.Connection(APP_SOCKET)
+    try:
+        assert idle.request(HEALTH)[0] == 200
+        assert busy.request(HEALTH)[0] == 200
+        body = json.dumps({"email": unique_email("kept-stop"), "password": "guinevere-forever"}).encode()
+        busy.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register", "CONTENT_TYPE": "application/json",
+                    "CONTENT_LENGTH": str(len(body))}, keep=True)
+        busy.send_stdin(body[:10])
+        time.sleep(0.3)  # a worker reads this request's body
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.3)
+        busy.send_stdin(body[10:])
+        busy.end_stdin()
+        status, _, answer = busy.response()
+        assert status == 201, answer
+        # Closed after that answer: a request sent on it now gets none.
+        with pytest.raises(OSError):
+            busy.request(HEALTH)
+        assert idle.next_bytes() == b""
+        assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=5), "fcgi-users did not exit"
+    finally:
+        idle.close()
+        busy.close()
+        stack("app-start")
+        assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
