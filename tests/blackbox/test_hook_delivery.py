@@ -75,6 +75,12 @@ def stack_defaults():
 
 # ------------------------------------------------------------ slots and stalls
 
+def test_delivery_slots_are_in_the_metrics():
+    text = metrics_of()
+    assert metric(text, 'fcgi_users_hook_slots{state="total"}') >= 8
+    assert metric(text, 'fcgi_users_hook_slots{state="busy"}') is not None
+
+
 def test_four_hanging_hooks_do_not_stall_the_other_events(default_app, scratch):
     """With the default settings, 4 commands that hang leave other events'
     commands starting within 5 s (they waited for hook.timeout with 2 slots)."""
@@ -121,12 +127,6 @@ def test_a_hook_that_timed_out_twice_waits_longer_before_its_next_attempt(defaul
     first, second = [float(l[0]) for l in lines(f"{scratch}/attempts-{u['id']}")][:2]
     assert 2.5 <= second - first <= 5, "the first retry keeps the plain back-off"
     forget([u["id"]])
-
-
-def test_delivery_slots_are_in_the_metrics():
-    text = metrics_of()
-    assert metric(text, 'fcgi_users_hook_slots{state="total"}') >= 8
-    assert metric(text, 'fcgi_users_hook_slots{state="busy"}') is not None
 
 
 # --------------------------------------------------------------------- SIGTERM
