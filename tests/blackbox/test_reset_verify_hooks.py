@@ -254,8 +254,10 @@ def test_hook_output_is_logged_without_the_token_and_no_descriptor_leaks(default
 def test_hook_survives_sigkill_of_the_worker(default_app):
     # The first process's hook hangs; the process is killed with SIGKILL while
     # it runs; the restarted one delivers the event. (forgot-password records
-    # the event just after its 202, so the test waits for the attempt.)
-    restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2")
+    # the event just after its 202, so the test waits for the attempt.) The
+    # killed process's claim lasts hook.timeout + hook.lease_grace = 3 s: the
+    # restarted one takes the row over then, not 12 s later.
+    restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2", hook_lease_grace="1")
     email = unique_email()
     u = register(email)
     forgot(email)
