@@ -249,7 +249,7 @@ def test_kill_9_with_slow_hooks_pending_every_event_delivered_duplicates_bounded
     those takeovers."""
     witness = os.path.join(scratch, "delivered")
     slow = f'sleep 1.5; echo "$1" >> {witness}'
-    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="2")
+    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="1")
     users = [register()["id"] for _ in range(16)]
     pid = app_pid()
     assert wait_for(lambda: len(lines(witness)) >= 1 and hook_groups(pid, "sleep 1.5"), timeout=15)
@@ -260,7 +260,7 @@ def test_kill_9_with_slow_hooks_pending_every_event_delivered_duplicates_bounded
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
     os.remove(APP_PID_FILE)
     # The orphans finish (their events are then delivered twice); nothing else runs them.
-    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="2")
+    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="1")
     assert wait_for(lambda: all([u] in lines(witness) for u in users), timeout=40), "an event was lost"
     assert wait_for(lambda: sql("SELECT COUNT(*) FROM hook_event WHERE done_at IS NOT NULL "
                                 f"AND user_id IN ({','.join(repr(u) for u in users)})") == [[str(len(users))]],
@@ -396,16 +396,19 @@ def test_two_hosts_one_upstream_share_accounts_and_deliver_each_event_once(two_h
 def test_a_host_killed_mid_delivery_has_its_claims_taken_over(two_hosts, scratch):
     start_b, _ = two_hosts
     witness = os.path.join(scratch, "delivered")
-    restart_app(hook_after_update=f'sleep 2; echo "$1 A" >> {witness}', hook_timeout="3", hook_lease_grace="2",
+    # Each delivery takes 1 s (at 2 s, host A's 10 rounds of 4 slots took 20 s):
+    # still long enough that host B dies with commands running, whose claims
+    # outlive it by their 5 s lease.
+    restart_app(hook_after_update=f'sleep 1; echo "$1 A" >> {witness}', hook_timeout="3", hook_lease_grace="2",
                 hook_concurrency="4")
-    b, _ = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'sleep 2; echo "$1 B" >> {witness}', FCGI_USERS_HOOK_TIMEOUT="3",
+    b, _ = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'sleep 1; echo "$1 B" >> {witness}', FCGI_USERS_HOOK_TIMEOUT="3",
                 FCGI_USERS_HOOK_LEASE_GRACE="2", FCGI_USERS_HOOK_CONCURRENCY="4")
     ids = insert_events(f"kill-{uuid.uuid4().hex[:6]}", 40)
-    groups = wait_for(lambda: hook_groups(b.pid, "sleep 2"), timeout=10)
+    groups = wait_for(lambda: hook_groups(b.pid, "sleep 1"), timeout=10)
     assert groups, "host B delivered nothing"
     # The host dies with its commands (a machine lost whole).
     b.kill()
-    kill_groups(hook_groups(b.pid, "sleep 2") + groups)
+    kill_groups(hook_groups(b.pid, "sleep 1") + groups)
     b.wait()
     t_kill = time.time()
     claimed_by_b = int(sql("SELECT COUNT(*) FROM hook_event WHERE claim_token IS NOT NULL AND done_at IS NULL "
