@@ -92,22 +92,28 @@ build() {
 # after a kill -9 really starts the server again.
 pid_alive() {
     [ -f "$1" ] || return 1
-    local pid state
-    pid=$(cat "$1")
-    kill -0 "$pid" 2>/dev/null || return 1
-    state=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+    pid_running "$(cat "$1")"
+}
+
+pid_running() {  # pid_running PID: the process exists and is no zombie
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
     [ "${state#Z}" = "$state" ]
 }
 
-# Sends TERM to the pid in file $1, waits up to $2 seconds, then KILL.
+# Sends TERM to the pid in file $1, waits up to $2 seconds, then KILL. It waits
+# until the process has exited, not until it is reaped: a zombie has closed its
+# files and sockets, and its parent (init, for the stack's daemons) may take
+# a while (1.5 s and more on some machines) to reap it.
 stop_pid() {
     local file=$1 wait=${2:-20} pid i
     [ -f "$file" ] || return 0
     pid=$(cat "$file")
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null
-        for ((i = 0; i < wait * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && { say "pid $pid did not stop; killing it"; kill -KILL "$pid"; }
+        for ((i = 0; i < wait * 10; i++)); do pid_running "$pid" || break; sleep 0.1; done
+        pid_running "$pid" && { say "pid $pid did not stop; killing it"; kill -KILL "$pid"; }
     fi
     rm -f "$file"
 }

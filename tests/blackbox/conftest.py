@@ -40,17 +40,46 @@ def stack_env(**extra):
     return env
 
 
+# Whether the stack's fcgi-users may run with other settings than the stack's
+# own (a test restarted it with some, stopped or killed it): the next test that
+# needs the stack's settings, or the end of the session, restarts it with them.
+_app_changed = False
+
+
 def restart_app(**env):
     """Restarts the stack's fcgi-users with FCGI_USERS_<KEY> = value for each key=value (hook commands, ...)."""
+    global _app_changed
+    _app_changed = True
     stack("app-restart", env={f"FCGI_USERS_{k.upper()}": v for k, v in env.items()})
     assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+    _app_changed = bool(env)
 
 
 @pytest.fixture
 def default_app():
-    """For tests that restart fcgi-users otherwise: the stack's settings again afterwards."""
+    """For tests that restart fcgi-users otherwise, each with its own settings
+    before relying on any: the stack's settings again afterwards. They are put
+    back lazily, once, before the next test that does not use this fixture (or
+    at the end of the session), not between two tests that each restart it
+    with their own settings first (a restart that would prove nothing)."""
+    global _app_changed
+    _app_changed = True  # whatever the test does to fcgi-users, even if it fails midway
     yield
-    restart_app()
+
+
+@pytest.fixture(autouse=True)
+def _stack_settings(request):
+    """The stack's own fcgi-users settings for every test but those of default_app."""
+    if _app_changed and "default_app" not in request.fixturenames:
+        restart_app()
+    yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stack_settings_at_the_end():
+    yield
+    if _app_changed:
+        restart_app()
 
 
 def url(path):

@@ -75,6 +75,12 @@ def stack_defaults():
 
 # ------------------------------------------------------------ slots and stalls
 
+def test_delivery_slots_are_in_the_metrics():
+    text = metrics_of()
+    assert metric(text, 'fcgi_users_hook_slots{state="total"}') >= 8
+    assert metric(text, 'fcgi_users_hook_slots{state="busy"}') is not None
+
+
 def test_four_hanging_hooks_do_not_stall_the_other_events(default_app, scratch):
     """With the default settings, 4 commands that hang leave other events'
     commands starting within 5 s (they waited for hook.timeout with 2 slots)."""
@@ -123,12 +129,6 @@ def test_a_hook_that_timed_out_twice_waits_longer_before_its_next_attempt(defaul
     forget([u["id"]])
 
 
-def test_delivery_slots_are_in_the_metrics():
-    text = metrics_of()
-    assert metric(text, 'fcgi_users_hook_slots{state="total"}') >= 8
-    assert metric(text, 'fcgi_users_hook_slots{state="busy"}') is not None
-
-
 # --------------------------------------------------------------------- SIGTERM
 
 def test_sigterm_kills_hung_hooks_exits_0_and_the_next_start_delivers(default_app, scratch):
@@ -173,12 +173,14 @@ def test_a_hook_that_ran_is_not_run_again_when_the_database_was_down_at_its_end(
     The outcome is kept and written once the database is back: the command is
     not run a second time when its lease expires."""
     witness = os.path.join(scratch, "delivered")
+    lease = 6 + 1  # hook.timeout + hook.lease_grace: the claim's life, counted from the claim
     restart_app(hook_after_register=f'echo "$1" >> {witness}; touch {scratch}/started; '
                                     f'while [ ! -e {scratch}/go ]; do sleep 0.1; done',
-                hook_timeout="6")
+                hook_timeout="6", hook_lease_grace="1")
     u = register()
     try:
         assert wait_for(lambda: os.path.exists(f"{scratch}/started"), timeout=10)
+        started = time.time()  # after the claim
         stack("db-stop")
         open(f"{scratch}/go", "w").close()
         time.sleep(2)  # the command ends; its outcome cannot be written
@@ -187,7 +189,8 @@ def test_a_hook_that_ran_is_not_run_again_when_the_database_was_down_at_its_end(
     assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200, timeout=30)
     assert wait_for(lambda: sql(f"SELECT 1 FROM hook_event WHERE user_id = '{u['id']}' AND done_at IS NOT NULL"),
                     timeout=15), "the outcome was not written once the database was back"
-    time.sleep(12)  # past the lease (hook.timeout + hook.lease_grace): a second run would show now
+    # Past the lease, the claimer's next poll (1 s) and a command's start: a second run would show now.
+    time.sleep(max(0.0, started + lease + 3 - time.time()))
     assert lines(witness).count([u["id"]]) == 1, lines(witness)
 
 
@@ -246,7 +249,7 @@ def test_kill_9_with_slow_hooks_pending_every_event_delivered_duplicates_bounded
     those takeovers."""
     witness = os.path.join(scratch, "delivered")
     slow = f'sleep 1.5; echo "$1" >> {witness}'
-    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="2")
+    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="1")
     users = [register()["id"] for _ in range(16)]
     pid = app_pid()
     assert wait_for(lambda: len(lines(witness)) >= 1 and hook_groups(pid, "sleep 1.5"), timeout=15)
@@ -257,7 +260,7 @@ def test_kill_9_with_slow_hooks_pending_every_event_delivered_duplicates_bounded
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
     os.remove(APP_PID_FILE)
     # The orphans finish (their events are then delivered twice); nothing else runs them.
-    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="2")
+    restart_app(hook_after_register=slow, hook_timeout="3", hook_lease_grace="1")
     assert wait_for(lambda: all([u] in lines(witness) for u in users), timeout=40), "an event was lost"
     assert wait_for(lambda: sql("SELECT COUNT(*) FROM hook_event WHERE done_at IS NOT NULL "
                                 f"AND user_id IN ({','.join(repr(u) for u in users)})") == [[str(len(users))]],
@@ -393,16 +396,19 @@ def test_two_hosts_one_upstream_share_accounts_and_deliver_each_event_once(two_h
 def test_a_host_killed_mid_delivery_has_its_claims_taken_over(two_hosts, scratch):
     start_b, _ = two_hosts
     witness = os.path.join(scratch, "delivered")
-    restart_app(hook_after_update=f'sleep 2; echo "$1 A" >> {witness}', hook_timeout="3", hook_lease_grace="2",
+    # Each delivery takes 1 s (at 2 s, host A's 10 rounds of 4 slots took 20 s):
+    # still long enough that host B dies with commands running, whose claims
+    # outlive it by their 5 s lease.
+    restart_app(hook_after_update=f'sleep 1; echo "$1 A" >> {witness}', hook_timeout="3", hook_lease_grace="2",
                 hook_concurrency="4")
-    b, _ = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'sleep 2; echo "$1 B" >> {witness}', FCGI_USERS_HOOK_TIMEOUT="3",
+    b, _ = start_b(FCGI_USERS_HOOK_AFTER_UPDATE=f'sleep 1; echo "$1 B" >> {witness}', FCGI_USERS_HOOK_TIMEOUT="3",
                 FCGI_USERS_HOOK_LEASE_GRACE="2", FCGI_USERS_HOOK_CONCURRENCY="4")
     ids = insert_events(f"kill-{uuid.uuid4().hex[:6]}", 40)
-    groups = wait_for(lambda: hook_groups(b.pid, "sleep 2"), timeout=10)
+    groups = wait_for(lambda: hook_groups(b.pid, "sleep 1"), timeout=10)
     assert groups, "host B delivered nothing"
     # The host dies with its commands (a machine lost whole).
     b.kill()
-    kill_groups(hook_groups(b.pid, "sleep 2") + groups)
+    kill_groups(hook_groups(b.pid, "sleep 1") + groups)
     b.wait()
     t_kill = time.time()
     claimed_by_b = int(sql("SELECT COUNT(*) FROM hook_event WHERE claim_token IS NOT NULL AND done_at IS NULL "

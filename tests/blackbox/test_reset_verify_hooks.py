@@ -193,6 +193,22 @@ def test_account_events_fire_where_fastapi_users_fires_them(superuser):
     assert all(h["token"] is None for h in hooks_for(u["id"]))
 
 
+def test_request_data_never_reaches_the_command_text():
+    witness = f"/tmp/pw-{uuid.uuid4().hex[:10]}"
+    for email in (f"x$(touch {witness})@example.com", f"x`touch{{IFS}}{witness}`@example.com".replace("{IFS}", "${IFS}")):
+        r = requests.post(url("/auth/register"), json={"email": email, "password": PASSWORD})
+        assert r.status_code in (201, 422), r.text
+        if r.status_code == 201:
+            wait_hook(r.json()["id"], "after_register")
+            assert [h["email"] for h in hooks_for(r.json()["id"])] == [email]
+    # The same address through a hook that uses $1, $2 and the environment.
+    restart_app(hook_after_register=f'echo "$1 $FCGI_USERS_USER_EMAIL" >> {VAR}/quoted.log')
+    r = requests.post(url("/auth/register"), json={"email": f"y`touch${{IFS}}{witness}`@example.com", "password": PASSWORD})
+    assert r.status_code == 201
+    assert wait_for(lambda: os.path.exists(f"{VAR}/quoted.log") and r.json()["id"] in open(f"{VAR}/quoted.log").read())
+    assert not os.path.exists(witness)
+
+
 def test_failing_hook_is_retried_then_left_as_failed(default_app):
     restart_app(hook_after_register="echo boom >&2; exit 3", hook_max_attempts="3", hook_backoff="1")
     u = register()
@@ -213,22 +229,6 @@ def test_hanging_hook_is_killed_at_its_timeout(default_app):
     assert row and "timeout" in row[0][0]
     pid = int(open(marker).read())
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=5), "the hook's process group survived"
-
-
-def test_request_data_never_reaches_the_command_text(default_app):
-    witness = f"/tmp/pw-{uuid.uuid4().hex[:10]}"
-    for email in (f"x$(touch {witness})@example.com", f"x`touch{{IFS}}{witness}`@example.com".replace("{IFS}", "${IFS}")):
-        r = requests.post(url("/auth/register"), json={"email": email, "password": PASSWORD})
-        assert r.status_code in (201, 422), r.text
-        if r.status_code == 201:
-            wait_hook(r.json()["id"], "after_register")
-            assert [h["email"] for h in hooks_for(r.json()["id"])] == [email]
-    # The same address through a hook that uses $1, $2 and the environment.
-    restart_app(hook_after_register=f'echo "$1 $FCGI_USERS_USER_EMAIL" >> {VAR}/quoted.log')
-    r = requests.post(url("/auth/register"), json={"email": f"y`touch${{IFS}}{witness}`@example.com", "password": PASSWORD})
-    assert r.status_code == 201
-    assert wait_for(lambda: os.path.exists(f"{VAR}/quoted.log") and r.json()["id"] in open(f"{VAR}/quoted.log").read())
-    assert not os.path.exists(witness)
 
 
 def test_hook_output_is_logged_without_the_token_and_no_descriptor_leaks(default_app):
@@ -254,8 +254,10 @@ def test_hook_output_is_logged_without_the_token_and_no_descriptor_leaks(default
 def test_hook_survives_sigkill_of_the_worker(default_app):
     # The first process's hook hangs; the process is killed with SIGKILL while
     # it runs; the restarted one delivers the event. (forgot-password records
-    # the event just after its 202, so the test waits for the attempt.)
-    restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2")
+    # the event just after its 202, so the test waits for the attempt.) The
+    # killed process's claim lasts hook.timeout + hook.lease_grace = 3 s: the
+    # restarted one takes the row over then, not 12 s later.
+    restart_app(hook_after_forgot_password="sleep 61", hook_timeout="2", hook_lease_grace="1")
     email = unique_email()
     u = register(email)
     forgot(email)
