@@ -1,8 +1,10 @@
 """A small FastCGI client, to talk to fcgi-users' socket directly where nginx
 would hide what is tested: a request kept in flight, a body shorter than its
 Content-Length, the AUTHORIZER role."""
+import json
 import socket
 import struct
+import time
 
 BEGIN_REQUEST, ABORT_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 2, 3, 4, 5, 6, 7
 RESPONDER, AUTHORIZER = 1, 2
@@ -77,6 +79,20 @@ class Connection:
             headers.setdefault(name.strip().lower(), value.strip())
         status = int(headers.get("status", "200").split()[0])
         return status, headers, body
+
+    def register_across(self, event, email, password, keep=False):
+        """POST /auth/register with its body sent in two parts, event() called
+        between them (while a worker reads the body); (status, headers, body)."""
+        body = json.dumps({"email": email, "password": password}).encode()
+        self.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register", "CONTENT_TYPE": "application/json",
+                    "CONTENT_LENGTH": str(len(body))}, keep=keep)
+        self.send_stdin(body[:10])
+        time.sleep(0.3)  # a worker is now reading this request's body
+        event()
+        time.sleep(0.3)
+        self.send_stdin(body[10:])
+        self.end_stdin()
+        return self.response()
 
     def request(self, params, body=b"", keep=True):
         """One whole request on this connection; (status, headers, body)."""

@@ -111,18 +111,10 @@ def test_database_outage_is_503_then_recovers():
 
 def test_sigterm_finishes_the_request_in_flight_then_exits():
     pid = int(open(APP_PID_FILE).read())
-    body = b'{"email": "' + str(time.time()).encode() + b'@inflight.camelot.bt", "password": "guinevere-forever"}'
     conn = fcgi_client.Connection(APP_SOCKET)
     try:
-        conn.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register",
-                    "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body))})
-        conn.send_stdin(body[:10])
-        time.sleep(0.3)  # the worker is now reading this request's body
-        os.kill(pid, signal.SIGTERM)
-        time.sleep(0.3)
-        conn.send_stdin(body[10:])
-        conn.end_stdin()
-        status, _, answer = conn.response()
+        status, _, answer = conn.register_across(lambda: os.kill(pid, signal.SIGTERM),
+                                                 f"{time.time()}@inflight.camelot.bt", "guinevere-forever")
         assert status == 201, answer
     finally:
         conn.close()

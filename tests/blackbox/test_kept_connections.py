@@ -182,16 +182,8 @@ def test_a_stop_answers_what_kept_connections_sent_then_closes_them():
     try:
         assert idle.request(HEALTH)[0] == 200
         assert busy.request(HEALTH)[0] == 200
-        body = json.dumps({"email": unique_email("kept-stop"), "password": "guinevere-forever"}).encode()
-        busy.begin({"REQUEST_METHOD": "POST", "REQUEST_URI": "/auth/register", "CONTENT_TYPE": "application/json",
-                    "CONTENT_LENGTH": str(len(body))}, keep=True)
-        busy.send_stdin(body[:10])
-        time.sleep(0.3)  # a worker reads this request's body
-        os.kill(pid, signal.SIGTERM)
-        time.sleep(0.3)
-        busy.send_stdin(body[10:])
-        busy.end_stdin()
-        status, _, answer = busy.response()
+        status, _, answer = busy.register_across(lambda: os.kill(pid, signal.SIGTERM), unique_email("kept-stop"),
+                                                 "guinevere-forever", keep=True)
         assert status == 201, answer
         # Closed after that answer: a request sent on it now gets none.
         with pytest.raises(OSError):
