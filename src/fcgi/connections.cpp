@@ -184,6 +184,24 @@ void Connections::stop(bool accept_new) {
     stopping_ = true;
 }
 
+bool Connections::request_arrived(Request& connection) {
+    // Enough for the parameters nginx sends; a request whose records run
+    // past it counts as arrived (its first 16 KiB are there).
+    unsigned char peek[16384];
+    ssize_t n = recv(connection.get()->ipcFd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0)
+        return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);  // closed, or an error to read
+    // Records: version, type, request id (2), content length (2), padding
+    // length, reserved; the parameters end with an empty FCGI_PARAMS record.
+    constexpr unsigned char kParams = 4;
+    for (size_t at = 0; at + 8 <= static_cast<size_t>(n);) {
+        size_t length = (static_cast<size_t>(peek[at + 4]) << 8) | peek[at + 5];
+        if (peek[at + 1] == kParams && length == 0) return true;
+        at += 8 + length + peek[at + 6];
+    }
+    return static_cast<size_t>(n) == sizeof peek;
+}
+
 bool Connections::resume(Request& connection) {
     FCGX_Request* r = connection.get();
     r->listen_sock = -1;

@@ -57,6 +57,11 @@ class Connections {
     // of kept, so the web server stops sending on it. Under the accept lock.
     void stop(bool accept_new);
 
+    // Whether the connection's begin record and parameters have all arrived
+    // (or it closed): then resume() reads them without waiting. Looks at what
+    // is queued in the socket without taking it (one recv(MSG_PEEK)).
+    static bool request_arrived(Request& connection);
+
     // Reads the request's role and parameters on a connection wait()
     // returned (FCGX_Accept_r, which never accepts here). False when the web
     // server closed it or broke the protocol; it is closed then.

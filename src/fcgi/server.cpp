@@ -3,6 +3,7 @@
 // logs every answer. Also the signal handling that makes SIGTERM graceful.
 #include "fcgi/server.h"
 
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -424,9 +425,25 @@ void worker(const Config& config, const http::Router& router, const Deps& deps,
         }
         backoff.succeeded();
         std::unique_ptr<fcgi::Request> slot = std::move(ready.connection);
-        // The request's parameters, read outside the lock. No deadline: the
-        // web server sends them whole, with the request.
-        if (!fcgi::Connections::resume(*slot)) {  // the web server closed the connection
+        // The request's parameters, read outside the lock. The web server
+        // sends them whole; when they are not all there, they must come
+        // within request_body_timeout, or the connection is shut down for
+        // reading and closed (a peer that stops halfway holds no worker). The
+        // deadline acts on a duplicate, so it never reaches a descriptor
+        // libfcgi closed and the process reused.
+        int guard = -1;
+        if (!fcgi::Connections::request_arrived(*slot)) {
+            guard = fcntl(slot->get()->ipcFd, F_DUPFD_CLOEXEC, 0);
+            if (guard >= 0)
+                deadlines.arm(shard, guard,
+                              Clock::now() + std::chrono::seconds(config.request_body_timeout));
+        }
+        bool resumed = fcgi::Connections::resume(*slot);
+        if (guard >= 0) {
+            deadlines.disarm(shard);
+            ::close(guard);
+        }
+        if (!resumed) {  // the web server closed the connection, or broke off
             connections.release(std::move(slot));
             continue;
         }

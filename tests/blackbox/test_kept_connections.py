@@ -16,8 +16,8 @@ import pytest
 import requests
 
 import fcgi_client
-from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, bearer, login, register, stack, stack_env, unique_email,
-                      url, wait_for)
+from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, bearer, login, register, restart_app, stack,
+                      stack_env, unique_email, url, wait_for)
 
 ME = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/users/me"}
 HEALTH = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/healthz"}
@@ -195,3 +195,28 @@ def test_a_stop_answers_what_kept_connections_sent_then_closes_them():
         busy.close()
         stack("app-start")
         assert wait_for(lambda: requests.get(url("/healthz")).status_code == 200)
+
+
+def test_connections_that_stop_halfway_through_a_record_hold_no_worker_for_long(default_app):
+    """More connections than workers send half a record header and nothing
+    more: each is closed at request_body_timeout, and meanwhile a new request
+    is answered once the first of them is (not never)."""
+    restart_app(request_body_timeout="2")
+    stalled = []
+    try:
+        for _ in range(workers() + 2):
+            c = fcgi_client.Connection(APP_SOCKET)
+            c.sock.sendall(fcgi_client.record(fcgi_client.BEGIN_REQUEST, b"\0" * 8)[:5])
+            stalled.append(c)
+        start = time.monotonic()
+        fresh = fcgi_client.Connection(APP_SOCKET)
+        try:
+            assert fresh.request(HEALTH, keep=False)[0] == 200
+        finally:
+            fresh.close()
+        assert time.monotonic() - start < 6
+        for c in stalled:
+            assert c.next_bytes(timeout=6) == b""
+    finally:
+        for c in stalled:
+            c.close()
