@@ -178,7 +178,9 @@ std::vector<Key> make_keys() {
         [](Config & c) -> auto& { return c.max_body_bytes; }));
     k.push_back(int_key(
         "request_body_timeout", 10, 1, 3600,
-        "Seconds a worker waits for a whole request body; after that, 408.",
+        "Seconds a worker waits for a whole request body (after that, 408), and for the rest "
+        "of a request's FastCGI parameters once some have come (after that, the connection "
+        "is closed).",
         [](Config & c) -> auto& { return c.request_body_timeout; }));
     k.push_back(path_key(
         "mount_prefix", "",
