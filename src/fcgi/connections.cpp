@@ -52,20 +52,16 @@ bool is_tcp(int fd) {
 
 Connections::Connections(int listen_fd, int wake_fd, Metrics* metrics)
     : listen_fd_(listen_fd), wake_fd_(wake_fd), tcp_(is_tcp(listen_fd)), metrics_(metrics) {
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-    try {
-        // Drained until EAGAIN; a socket shared with another process (systemd's)
-        // is non-blocking for it too, which its holder does not mind.
-        int flags = fcntl(listen_fd_, F_GETFL);
-        if (flags < 0 || fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0)
-            throw std::system_error(errno, std::generic_category(), "fcntl");
-        add(epoll_fd_, listen_fd_, kListenTag);
-        if (wake_fd_ >= 0) add(epoll_fd_, wake_fd_, kWakeTag);
-    } catch (...) {
-        ::close(epoll_fd_);
-        throw;
-    }
+    epoll_fd_.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (epoll_fd_.get() < 0)
+        throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    // Drained until EAGAIN; a socket shared with another process (systemd's)
+    // is non-blocking for it too, which its holder does not mind.
+    int flags = fcntl(listen_fd_, F_GETFL);
+    if (flags < 0 || fcntl(listen_fd_, F_SETFL, flags | O_NONBLOCK) != 0)
+        throw std::system_error(errno, std::generic_category(), "fcntl");
+    add(epoll_fd_.get(), listen_fd_, kListenTag);
+    if (wake_fd_ >= 0) add(epoll_fd_.get(), wake_fd_, kWakeTag);
 }
 
 Connections::~Connections() {
@@ -81,7 +77,6 @@ Connections::~Connections() {
     for (auto& connection : ready_) connection->get()->detached = 1;
     waiting.clear();
     ready_.clear();
-    ::close(epoll_fd_);
 }
 
 Connections::Ready Connections::wait(int timeout_ms) {
@@ -97,7 +92,7 @@ Connections::Ready Connections::wait(int timeout_ms) {
             return failed;
         }
         epoll_event events[kEventBatch];
-        int n = epoll_wait(epoll_fd_, events, kEventBatch, timeout_ms);
+        int n = epoll_wait(epoll_fd_.get(), events, kEventBatch, timeout_ms);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return {Ready::failed, nullptr, errno};  // none is expected on a valid set
         if (n == 0) return {Ready::timed_out, nullptr};
@@ -165,8 +160,8 @@ std::unique_ptr<Request> Connections::watch(std::unique_ptr<Request> connection)
     ev.data.ptr = r;
     // Re-arm a descriptor registered before, or add a new one (a closed
     // descriptor leaves the set by itself, so a reused number is new).
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0 ||
-        (errno == ENOENT && epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0)) {
+    if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0 ||
+        (errno == ENOENT && epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0)) {
         count_waiting();
         return nullptr;
     }
@@ -176,9 +171,10 @@ std::unique_ptr<Request> Connections::watch(std::unique_ptr<Request> connection)
 }
 
 void Connections::stop(bool accept_new) {
-    if (wake_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, wake_fd_, nullptr);
+    if (wake_fd_ >= 0) epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, wake_fd_, nullptr);
     wake_fd_ = -1;
-    if (!accept_new && listen_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    if (!accept_new && listen_fd_ >= 0)
+        epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
     if (!accept_new) listen_fd_ = -1;
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

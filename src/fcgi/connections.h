@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/fd.h"
 #include "wrap/fcgi.h"
 
 namespace fu {
@@ -80,7 +81,7 @@ class Connections {
     std::unique_ptr<Request> watch(std::unique_ptr<Request> connection);
     void count_waiting();  // under mutex_
 
-    int epoll_fd_ = -1;
+    Fd epoll_fd_;
     int listen_fd_;
     int wake_fd_;
     bool tcp_ = false;  // the listening socket is TCP: new connections get TCP_NODELAY

@@ -31,6 +31,7 @@
 #include "handlers/check.h"
 #include "metrics/metrics.h"
 #include "store/stores.h"
+#include "util/fd.h"
 #include "util/log.h"
 #include "wrap/fcgi.h"
 
@@ -431,17 +432,17 @@ void worker(const Config& config, const http::Router& router, const Deps& deps,
         // reading and closed (a peer that stops halfway holds no worker). The
         // deadline acts on a duplicate, so it never reaches a descriptor
         // libfcgi closed and the process reused.
-        int guard = -1;
+        Fd guard;
         if (!fcgi::Connections::request_arrived(*slot)) {
-            guard = fcntl(slot->get()->ipcFd, F_DUPFD_CLOEXEC, 0);
-            if (guard >= 0)
-                deadlines.arm(shard, guard,
+            guard.reset(fcntl(slot->get()->ipcFd, F_DUPFD_CLOEXEC, 0));
+            if (guard.get() >= 0)
+                deadlines.arm(shard, guard.get(),
                               Clock::now() + std::chrono::seconds(config.request_body_timeout));
         }
         bool resumed = fcgi::Connections::resume(*slot);
-        if (guard >= 0) {
-            deadlines.disarm(shard);
-            ::close(guard);
+        if (guard.get() >= 0) {
+            deadlines.disarm(shard);  // then the duplicate may close
+            guard.reset();
         }
         if (!resumed) {  // the web server closed the connection, or broke off
             connections.release(std::move(slot));
