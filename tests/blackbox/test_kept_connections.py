@@ -74,6 +74,17 @@ def test_requests_follow_one_another_on_a_kept_connection():
         c.close()
 
 
+def assert_a_new_connection_is_answered_within(seconds):
+    start = time.monotonic()
+    fresh = fcgi_client.Connection(APP_SOCKET)
+    fresh.sock.settimeout(seconds)
+    try:
+        assert fresh.request(HEALTH, keep=False)[0] == 200
+    finally:
+        fresh.close()
+    assert time.monotonic() - start < seconds
+
+
 def test_idle_kept_connections_hold_no_worker():
     """More idle kept connections than workers: a new request is still
     answered at once (a worker that waited on its kept connection would leave
@@ -82,14 +93,7 @@ def test_idle_kept_connections_hold_no_worker():
     try:
         for c in idle:
             assert c.request(HEALTH)[0] == 200
-        start = time.monotonic()
-        fresh = fcgi_client.Connection(APP_SOCKET)
-        fresh.sock.settimeout(5)
-        try:
-            assert fresh.request(HEALTH, keep=False)[0] == 200
-        finally:
-            fresh.close()
-        assert time.monotonic() - start < 5
+        assert_a_new_connection_is_answered_within(5)
         # And every idle one still serves its next request.
         for c in idle:
             assert c.request(HEALTH)[0] == 200
@@ -208,13 +212,7 @@ def test_connections_that_stop_halfway_through_a_record_hold_no_worker_for_long(
             c = fcgi_client.Connection(APP_SOCKET)
             c.sock.sendall(fcgi_client.record(fcgi_client.BEGIN_REQUEST, b"\0" * 8)[:5])
             stalled.append(c)
-        start = time.monotonic()
-        fresh = fcgi_client.Connection(APP_SOCKET)
-        try:
-            assert fresh.request(HEALTH, keep=False)[0] == 200
-        finally:
-            fresh.close()
-        assert time.monotonic() - start < 6
+        assert_a_new_connection_is_answered_within(6)
         for c in stalled:
             assert c.next_bytes(timeout=6) == b""
     finally:
