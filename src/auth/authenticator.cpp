@@ -53,18 +53,53 @@ Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendCo
         if (!user) return make_error(from_db(user.error()));
         return std::move(*user);
     }
-    auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
-    if (!claims) return std::optional<User>{};
-    std::string sub = claim_string(claims->get(), "sub");
-    if (!sodium::is_uuid(sub)) return std::optional<User>{};
-    for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    session = token_session(claims->get(), token);
-    // The user row with its session state and revoked ids: one statement.
-    auto found = sessions_.find_user(sub);
+    std::optional<Offer> offer;
+    if (offered_ && offered_->prepared.token == token) offer.swap(offered_);
+    std::optional<Prepared> decoded = offer ? std::move(offer->prepared) : decode_access(token);
+    if (!decoded) return std::optional<User>{};
+    session = token_session(decoded->claims.get(), token);
+    // The user row with its session state and revoked ids: one statement
+    // (or the group's, which began after this request arrived).
+    Result<std::optional<SessionUser>, db::DbError> found =
+        offer ? Result<std::optional<SessionUser>, db::DbError>(std::move(offer->row))
+              : sessions_.find_user(decoded->subject);
     if (!found) return make_error(from_db(found.error()));
     if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
         return std::optional<User>{};
     return std::optional<User>{std::move((*found)->user)};
+}
+
+std::optional<Authenticator::Prepared> Authenticator::decode_access(
+    const std::string& token) const {
+    auto claims = jwt_.decode(token, config_.access_token_secret, kAccessAudience);
+    if (!claims) return std::nullopt;
+    std::string sub = claim_string(claims->get(), "sub");
+    if (!sodium::is_uuid(sub)) return std::nullopt;
+    for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return Prepared{token, std::move(*claims), std::move(sub)};
+}
+
+std::optional<Authenticator::Prepared> Authenticator::prepare(const http::Request& req) const {
+    // As current_user tries the backends: one whose token names no user
+    // gives way to the next.
+    for (const auto& backend : config_.backends) {
+        auto token = read_transport(req, backend);
+        if (!token) continue;
+        if (backend.strategy != Strategy::jwt) return std::nullopt;
+        if (auto decoded = decode_access(*token)) return decoded;
+    }
+    return std::nullopt;
+}
+
+Result<std::vector<SessionUser>, AuthError> Authenticator::read_users(
+    std::span<const std::string_view> ids) {
+    auto rows = sessions_.find_users(ids);
+    if (!rows) return make_error(from_db(rows.error()));
+    return std::move(*rows);
+}
+
+void Authenticator::offer(Prepared prepared, std::optional<SessionUser> row) {
+    offered_.emplace(Offer{std::move(prepared), std::move(row)});
 }
 
 Result<Authenticated, AuthError> Authenticator::check(std::optional<Authenticated> found,

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "auth/session_rules.h"
 #include "config/config.h"
@@ -74,6 +77,27 @@ class Authenticator {
     // A random session id (the sid claim, and the family of its refresh tokens).
     static std::string new_session_id();
 
+    // Serving a group of requests with one read of their users' rows (the
+    // worker, fcgi/server.cpp). prepare(): the access JWT that would
+    // authenticate `req` (the first backend whose transport carries a token
+    // that is a valid access JWT), decoded; nullopt when a database token
+    // comes first or there is none. read_users(): the rows of `ids` (at most
+    // SessionStore::kMaxBatch) in one statement on this thread's connection.
+    // offer(): the next current_user() that meets `prepared`'s token takes it
+    // decoded, and `row` as its user's row (read after the request arrived;
+    // nullopt: no such user) instead of reading it, once. withdraw(), after
+    // each request: drops what was not taken, so nothing offered outlives
+    // the request it was read for.
+    struct Prepared {
+        std::string token;
+        json::Doc claims;
+        std::string subject;  // lower case
+    };
+    std::optional<Prepared> prepare(const http::Request& req) const;
+    Result<std::vector<SessionUser>, AuthError> read_users(std::span<const std::string_view> ids);
+    void offer(Prepared prepared, std::optional<SessionUser> row);
+    void withdraw() { offered_.reset(); }
+
   private:
     // Transport: the token `backend` would carry in `req`, if any.
     std::optional<std::string> read_transport(const http::Request& req,
@@ -85,12 +109,20 @@ class Authenticator {
                                                       TokenSession& session);
     Result<Authenticated, AuthError> check(std::optional<Authenticated> found,
                                            Requirements need) const;
+    // An access JWT's claims and subject, or nullopt when it is not a valid one.
+    std::optional<Prepared> decode_access(const std::string& token) const;
+
+    struct Offer {
+        Prepared prepared;
+        std::optional<SessionUser> row;
+    };
 
     const Config& config_;
     const JwtCodec& jwt_;
     TokenStore& tokens_;
     SessionStore& sessions_;
     RefreshTokenStore& refresh_;
+    std::optional<Offer> offered_;  // offer()'s, until taken or withdrawn
 };
 
 }  // namespace fu

@@ -118,6 +118,13 @@ Connections::Ready Connections::wait(int timeout_ms) {
     }
 }
 
+std::unique_ptr<Request> Connections::take_arrived() {
+    if (ready_.empty() || !whole_input_arrived(*ready_.front())) return nullptr;
+    std::unique_ptr<Request> connection = std::move(ready_.front());
+    ready_.pop_front();
+    return connection;
+}
+
 void Connections::accept_queued() {
     for (int i = 0; i < kAcceptBatch; ++i) {
         int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -180,22 +187,36 @@ void Connections::stop(bool accept_new) {
     stopping_ = true;
 }
 
-bool Connections::request_arrived(Request& connection) {
+Connections::Arrival Connections::arrival(Request& connection) {
     // Enough for the parameters nginx sends; a request whose records run
-    // past it counts as arrived (its first 16 KiB are there).
+    // past it counts as having its parameters (its first 16 KiB are there).
     unsigned char peek[16384];
     ssize_t n = recv(connection.get()->ipcFd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
-    if (n <= 0)
-        return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);  // closed, or an error to read
+    if (n <= 0)  // closed, or an error to read: nothing to wait for
+        return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ? Arrival::whole
+                                                                   : Arrival::partial;
     // Records: version, type, request id (2), content length (2), padding
-    // length, reserved; the parameters end with an empty FCGI_PARAMS record.
+    // length, reserved; the parameters end with an empty FCGI_PARAMS record,
+    // the input with an empty FCGI_STDIN one.
     constexpr unsigned char kParams = 4;
+    constexpr unsigned char kStdin = 5;
+    bool parameters = false;
     for (size_t at = 0; at + 8 <= static_cast<size_t>(n);) {
         size_t length = (static_cast<size_t>(peek[at + 4]) << 8) | peek[at + 5];
-        if (peek[at + 1] == kParams && length == 0) return true;
+        if (peek[at + 1] == kParams && length == 0) parameters = true;
+        if (parameters && peek[at + 1] == kStdin && length == 0) return Arrival::whole;
         at += 8 + length + peek[at + 6];
     }
-    return static_cast<size_t>(n) == sizeof peek;
+    return parameters || static_cast<size_t>(n) == sizeof peek ? Arrival::parameters
+                                                               : Arrival::partial;
+}
+
+bool Connections::request_arrived(Request& connection) {
+    return arrival(connection) != Arrival::partial;
+}
+
+bool Connections::whole_input_arrived(Request& connection) {
+    return arrival(connection) == Arrival::whole;
 }
 
 bool Connections::resume(Request& connection) {

@@ -51,6 +51,13 @@ class Connections {
     // no limit). Only the holder of the accept lock calls it.
     Ready wait(int timeout_ms);
 
+    // Without waiting: the next connection wait() would return, if its
+    // request's whole input has arrived (whole_input_arrived), else null.
+    // Only the holder of the accept lock calls these two; a worker takes a
+    // group of requests so, none of which can keep it waiting.
+    bool more_ready() const { return !ready_.empty(); }
+    std::unique_ptr<Request> take_arrived();
+
     // After a stop: the wake descriptor is no longer waited for (it stays
     // readable); with accept_new = false, nor is the listening socket (what
     // is queued there stays for the next process). Connections already
@@ -62,6 +69,10 @@ class Connections {
     // (or it closed): then resume() reads them without waiting. Looks at what
     // is queued in the socket without taking it (one recv(MSG_PEEK)).
     static bool request_arrived(Request& connection);
+    // Whether its parameters and its input to the end record have all
+    // arrived (or it closed): then the request can be read whole without
+    // waiting. The same one recv(MSG_PEEK); an input past 16 KiB does not.
+    static bool whole_input_arrived(Request& connection);
 
     // Reads the request's role and parameters on a connection wait()
     // returned (FCGX_Accept_r, which never accepts here). False when the web
@@ -75,6 +86,8 @@ class Connections {
     void release(std::unique_ptr<Request> connection);
 
   private:
+    enum class Arrival { partial, parameters, whole };
+    static Arrival arrival(Request& connection);
     void accept_queued();
     // Under mutex_: the connection waits in the set for its next input
     // (nullptr returned), or, when it cannot be watched, is handed back.

@@ -28,8 +28,10 @@
 #include "fcgi/listen_socket.h"
 #include "fcgi/notify.h"
 #include "fcgi/read_deadline.h"
+#include "fcgi/serve_slots.h"
 #include "handlers/check.h"
 #include "metrics/metrics.h"
+#include "store/read_batch.h"
 #include "store/stores.h"
 #include "util/fd.h"
 #include "util/log.h"
@@ -278,9 +280,10 @@ http::Response run_handler(const http::Handler& handler, const http::Request& re
     }
 }
 
-// A request whose handler hashes a password, handed from a worker to the
-// hash threads together with its FastCGI request (heap-allocated, so its
-// address, which libfcgi's streams point back to, never changes).
+// A request read from its connection, with the handler that answers it:
+// run by the worker that read it, or handed to a pool's threads together
+// with its FastCGI request (heap-allocated, so its address, which libfcgi's
+// streams point back to, never changes).
 struct Job {
     std::unique_ptr<fcgi::Request> slot;
     http::Request req;
@@ -397,63 +400,110 @@ fcgi::Connections::Ready next_ready(fcgi::Connections& connections) {
     return ready.kind == Ready::woken ? Ready{} : std::move(ready);
 }
 
-void worker(const Config& config, const http::Router& router, const Deps& deps,
-            std::mutex& accept_mutex, fcgi::Connections& connections, HashPool& hash_pool,
-            HashPool& outbound_pool, ReadDeadlines& deadlines, size_t shard) {
-    using Ready = fcgi::Connections::Ready;
-    DbThread db_thread;
-    WorkerContext thread_context(deps);
-    Context& ctx = thread_context.ctx;
-    AcceptBackoff backoff;
-    for (;;) {
-        Ready ready;
-        {
-            std::lock_guard<std::mutex> lock(accept_mutex);
-            ready = next_ready(connections);
-        }
-        if (ready.kind == Ready::timed_out) break;
-        if (ready.kind == Ready::failed) {
-            if (g_stopping.load()) break;
-            if (accept_error_is_fatal(ready.error)) {
-                log::error(std::string("accept failed: ") + std::strerror(ready.error) +
-                           "; stopping");
-                g_failed.store(true);
-                on_stop_signal(SIGTERM);
-                break;
+// A worker thread: takes the requests that are ready (under the accept
+// lock), reads each, hands password-hashing and outbound ones to their
+// pools, and runs the cheap ones itself. When several requests have arrived
+// together it takes up to a group of them (SessionStore::kMaxBatch) and
+// reads the users their access JWTs name in one statement before running
+// their handlers: under load a statement, its round trip and the thread's
+// wake-ups are paid once per group instead of once per request. The
+// statement begins after every request of the group arrived, and each row
+// serves only the request it was read for (Authenticator::offer), so a flag
+// changed by SQL still counts on the next request. Off with read_batch = 0.
+class Worker {
+  public:
+    Worker(const Config& config, const http::Router& router, const Deps& deps,
+           fcgi::Connections& connections, HashPool& hash_pool, HashPool& outbound_pool,
+           ReadDeadlines& deadlines, size_t shard)
+        : config_(config),
+          router_(router),
+          deps_(deps),
+          connections_(connections),
+          hash_pool_(hash_pool),
+          outbound_pool_(outbound_pool),
+          deadlines_(deadlines),
+          shard_(shard),
+          context_(deps),
+          ctx_(context_.ctx),
+          group_size_(deps.read_batch ? SessionStore::kMaxBatch : 1) {}
+
+    void run(std::mutex& accept_mutex, fcgi::ServeSlots& slots) {
+        using Ready = fcgi::Connections::Ready;
+        AcceptBackoff backoff;
+        std::vector<std::unique_ptr<fcgi::Request>> more;
+        std::vector<Job> group;
+        for (;;) {
+            Ready ready;
+            slots.acquire(shard_);
+            {
+                std::lock_guard<std::mutex> lock(accept_mutex);
+                ready = next_ready(connections_);
+                // A group only of requests read without waiting: one that
+                // waits for its input holds this worker alone.
+                if (ready.kind == Ready::request && group_size_ > 1 && connections_.more_ready() &&
+                    fcgi::Connections::whole_input_arrived(*ready.connection)) {
+                    while (more.size() + 1 < group_size_) {
+                        auto next = connections_.take_arrived();
+                        if (!next) break;
+                        more.push_back(std::move(next));
+                    }
+                }
             }
-            backoff.failed(ready.error, *deps.metrics);
-            continue;
+            if (ready.kind != Ready::request) slots.release(shard_);
+            if (ready.kind == Ready::timed_out) break;
+            if (ready.kind == Ready::failed) {
+                if (g_stopping.load()) break;
+                if (accept_error_is_fatal(ready.error)) {
+                    log::error(std::string("accept failed: ") + std::strerror(ready.error) +
+                               "; stopping");
+                    g_failed.store(true);
+                    on_stop_signal(SIGTERM);
+                    break;
+                }
+                backoff.failed(ready.error, *deps_.metrics);
+                continue;
+            }
+            backoff.succeeded();
+            slots.serving(shard_);
+            take(std::move(ready.connection), group);
+            for (auto& connection : more) take(std::move(connection), group);
+            more.clear();
+            serve(group);
+            group.clear();
+            slots.release(shard_);
         }
-        backoff.succeeded();
-        std::unique_ptr<fcgi::Request> slot = std::move(ready.connection);
+    }
+
+  private:
+    // Reads the request on `slot`. What a cheap handler answers joins
+    // `group`; the rest is answered (or handed to a pool) here.
+    void take(std::unique_ptr<fcgi::Request> slot, std::vector<Job>& group) {
         // The request's parameters, read outside the lock. The web server
         // sends them whole; when they are not all there, they must come
         // within request_body_timeout, or the connection is shut down for
-        // reading and closed (a peer that stops halfway holds no worker). The
-        // deadline acts on a duplicate, so it never reaches a descriptor
-        // libfcgi closed and the process reused.
+        // reading and closed (a peer that stops halfway holds no worker).
+        // The deadline acts on a duplicate, so it never reaches a
+        // descriptor libfcgi closed and the process reused.
         Fd guard;
         if (!fcgi::Connections::request_arrived(*slot)) {
             guard.reset(fcntl(slot->get()->ipcFd, F_DUPFD_CLOEXEC, 0));
             if (guard.get() >= 0)
-                deadlines.arm(shard, guard.get(),
-                              Clock::now() + std::chrono::seconds(config.request_body_timeout));
+                deadlines_.arm(shard_, guard.get(),
+                               Clock::now() + std::chrono::seconds(config_.request_body_timeout));
         }
         bool resumed = fcgi::Connections::resume(*slot);
         if (guard.get() >= 0) {
-            deadlines.disarm(shard);  // then the duplicate may close
+            deadlines_.disarm(shard_);  // then the duplicate may close
             guard.reset();
         }
         if (!resumed) {  // the web server closed the connection, or broke off
-            connections.release(std::move(slot));
-            continue;
+            connections_.release(std::move(slot));
+            return;
         }
-        auto start = Clock::now();
-        http::Request req =
-            http::request_from_params(read_params(slot->get()), config.mount_prefix);
+        Job job{std::move(slot), {}, nullptr, router_.route_count(), Clock::now()};
+        job.req = http::request_from_params(read_params(job.slot->get()), config_.mount_prefix);
         http::Response res;
-        size_t route = router.route_count();  // "unmatched" until the router says otherwise
-        switch (read_body(slot->get(), req, config, deadlines, shard)) {
+        switch (read_body(job.slot->get(), job.req, config_, deadlines_, shard_)) {
             case BodyRead::too_large:
                 res = http::payload_too_large();
                 break;
@@ -464,36 +514,96 @@ void worker(const Config& config, const http::Router& router, const Deps& deps,
                 res = http::detail(400, "Request body shorter than its Content-Length");
                 break;
             case BodyRead::ok:
-                if (req.role == "AUTHORIZER") {
-                    res = authorizer_response(req, ctx);
+                if (job.req.role == "AUTHORIZER") {
+                    res = authorizer_response(job.req, ctx_);
                     break;
                 }
-                if (req.role != "RESPONDER") {
+                if (job.req.role != "RESPONDER") {
                     res = http::detail(500, "Unsupported FastCGI role");
                     break;
                 }
-                auto m = router.match(req);
-                route = m.route;
+                auto m = router_.match(job.req);
+                job.route = m.route;
                 if (!m.handler) {
                     res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
                 } else if (m.cost != http::Cost::cheap) {
                     bool hashes = m.cost == http::Cost::hashes_password;
-                    Job job{std::move(slot), std::move(req), m.handler, m.route, start};
-                    if ((hashes ? hash_pool : outbound_pool).try_submit(job)) continue;
-                    slot = std::move(job.slot);
-                    req = std::move(job.req);
+                    job.handler = m.handler;
+                    if ((hashes ? hash_pool_ : outbound_pool_).try_submit(job)) return;
                     log::warn(
                         hashes ? "hash queue full (hash_queue_limit): answering 503"
                                : "outbound queue full (oauth.outbound_queue_limit): answering 503");
                     res = http::service_unavailable();
                 } else {
-                    res = run_handler(*m.handler, req, ctx);
+                    job.handler = m.handler;
+                    group.push_back(std::move(job));
+                    return;
                 }
                 break;
         }
-        respond(slot->get(), deps, shard, route, req, res, start);
-        connections.release(std::move(slot));
+        answer(job, res);
     }
+
+    // Runs the group's handlers, each request's answer written as soon as
+    // its handler returns; with two or more, the rows of the users that
+    // reading requests' access JWTs name are read first, in one statement.
+    void serve(std::vector<Job>& group) {
+        std::vector<std::optional<Authenticator::Prepared>> prepared(group.size());
+        std::vector<std::string_view> ids;
+        if (group.size() > 1) {
+            for (size_t i = 0; i < group.size(); ++i) {
+                const std::string& method = group[i].req.method;
+                if (method != "GET" && method != "HEAD") continue;  // reads only
+                prepared[i] = ctx_.auth.prepare(group[i].req);
+                if (prepared[i] &&
+                    std::find(ids.begin(), ids.end(), prepared[i]->subject) == ids.end())
+                    ids.push_back(prepared[i]->subject);
+            }
+        }
+        Result<std::vector<SessionUser>, AuthError> rows = make_error(AuthError::unavailable);
+        if (!ids.empty()) {
+            rows = ctx_.auth.read_users(ids);
+            size_t reads = std::count_if(prepared.begin(), prepared.end(),
+                                         [](const auto& p) { return p.has_value(); });
+            deps_.read_batch->count_group(reads);
+        }
+        for (size_t i = 0; i < group.size(); ++i) {
+            // Without the rows (the statement failed), each handler reads its own.
+            if (prepared[i] && rows) {
+                const SessionUser* row = SessionStore::row_of(*rows, prepared[i]->subject);
+                ctx_.auth.offer(std::move(*prepared[i]),
+                                row ? std::optional<SessionUser>(*row) : std::nullopt);
+            }
+            http::Response res = run_handler(*group[i].handler, group[i].req, ctx_);
+            ctx_.auth.withdraw();
+            answer(group[i], res);
+        }
+    }
+
+    void answer(Job& job, const http::Response& res) {
+        respond(job.slot->get(), deps_, shard_, job.route, job.req, res, job.start);
+        connections_.release(std::move(job.slot));
+    }
+
+    const Config& config_;
+    const http::Router& router_;
+    const Deps& deps_;
+    fcgi::Connections& connections_;
+    HashPool& hash_pool_;
+    HashPool& outbound_pool_;
+    ReadDeadlines& deadlines_;
+    size_t shard_;
+    DbThread db_thread_;  // before the context: its connection needs the thread set up
+    WorkerContext context_;
+    Context& ctx_;
+    size_t group_size_;
+};
+
+void worker(const Config& config, const http::Router& router, const Deps& deps,
+            std::mutex& accept_mutex, fcgi::ServeSlots& slots, fcgi::Connections& connections,
+            HashPool& hash_pool, HashPool& outbound_pool, ReadDeadlines& deadlines, size_t shard) {
+    Worker(config, router, deps, connections, hash_pool, outbound_pool, deadlines, shard)
+        .run(accept_mutex, slots);
 }
 
 }  // namespace
@@ -523,6 +633,12 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     g_own_socket.open(config, listen_fd);
     install_signal_handlers();
     std::mutex accept_mutex;
+    // read_batch workers lead or serve at once (plus one for each that has
+    // served for ReadBatch's wait without an answer): the requests that
+    // arrive meanwhile make larger groups. read_batch = 0: every worker.
+    fcgi::ServeSlots slots(
+        static_cast<size_t>(config.read_batch > 0 ? config.read_batch : config.workers),
+        static_cast<size_t>(config.workers), ReadBatch::kMaxWait);
     // Before the pools: their threads hand connections back until they stop.
     fcgi::Connections connections(listen_fd, listen::wake_fd(), deps.metrics);
     HashPool hash_pool(deps, connections, deps.hasher.slots(), static_cast<size_t>(config.workers),
@@ -536,8 +652,9 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     std::vector<std::thread> threads;
     for (long i = 0; i < config.workers; ++i)
         threads.emplace_back(worker, std::cref(config), std::cref(router), std::cref(deps),
-                             std::ref(accept_mutex), std::ref(connections), std::ref(hash_pool),
-                             std::ref(outbound_pool), std::ref(deadlines), static_cast<size_t>(i));
+                             std::ref(accept_mutex), std::ref(slots), std::ref(connections),
+                             std::ref(hash_pool), std::ref(outbound_pool), std::ref(deadlines),
+                             static_cast<size_t>(i));
     log::info("serving on " +
               (config.listen.empty() ? std::string("the inherited socket") : config.listen) +
               " with " + std::to_string(config.workers) + " workers and " +

@@ -36,7 +36,13 @@ http::Response handle_metrics(const http::Request&, Context& ctx) {
             "stuck (a lock, an outage) and read alone.\n"
             "# TYPE fcgi_users_user_reads_alone_total counter\n"
             "fcgi_users_user_reads_alone_total " +
-            std::to_string(c.alone) + "\n";
+            std::to_string(c.alone) +
+            "\n"
+            "# HELP fcgi_users_user_reads_grouped_total Reads a worker did in one statement for "
+            "the requests it took together.\n"
+            "# TYPE fcgi_users_user_reads_grouped_total counter\n"
+            "fcgi_users_user_reads_grouped_total " +
+            std::to_string(c.grouped) + "\n";
     }
     auto hooks = ctx.manager.hook_event_counts();
     body +=

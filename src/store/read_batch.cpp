@@ -2,20 +2,10 @@
 #include "store/read_batch.h"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
 
 namespace fu {
 namespace {
-
-// Ids as the column compares them (ASCII case folded): a row an
-// administrator inserted in capitals is still the user's.
-bool same_id(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
 
 // The users of `ids` in one statement on `conn`; an exception is an error.
 Result<std::vector<SessionUser>, db::DbError> read_users(db::Connection& conn,
@@ -31,10 +21,9 @@ Result<std::vector<SessionUser>, db::DbError> read_users(db::Connection& conn,
 ReadBatch::Found answer_for(const Result<std::vector<SessionUser>, db::DbError>& users,
                             std::string_view id) {
     if (!users) return users.error();
-    auto it = std::find_if(users->begin(), users->end(),
-                           [&](const SessionUser& u) { return same_id(u.user.id, id); });
-    if (it == users->end()) return std::optional<SessionUser>{};
-    return std::optional<SessionUser>{*it};
+    const SessionUser* row = SessionStore::row_of(*users, id);
+    if (!row) return std::optional<SessionUser>{};
+    return std::optional<SessionUser>{*row};
 }
 
 }  // namespace
@@ -106,6 +95,13 @@ ReadBatch::Found ReadBatch::find_user(db::Connection& conn, std::string_view id)
 std::size_t ReadBatch::waiting() const {
     std::lock_guard lock(m_);
     return queue_.size();
+}
+
+void ReadBatch::count_group(std::size_t reads) {
+    std::lock_guard lock(m_);
+    counts_.reads += reads;
+    counts_.grouped += reads;
+    ++counts_.statements;
 }
 
 ReadBatch::Counts ReadBatch::counts() const {

@@ -38,12 +38,15 @@ class ReadBatch {
     // call or by a concurrent one on `conn` or another thread's connection.
     Found find_user(db::Connection& conn, std::string_view id);
 
-    // Reads done, the statements they took, and the reads that waited
-    // `max_wait` in vain and read alone (tests, metrics).
+    // Reads done, the statements they took, the reads that waited
+    // `max_wait` in vain and read alone, and the reads a worker did for a
+    // group of requests it took together (tests, metrics).
     struct Counts {
-        unsigned long long reads = 0, statements = 0, alone = 0;
+        unsigned long long reads = 0, statements = 0, alone = 0, grouped = 0;
     };
     Counts counts() const;
+    // A worker read `reads` requests' users in one statement of its own.
+    void count_group(std::size_t reads);
     // Reads queued for the next statement now (tests).
     std::size_t waiting() const;
 

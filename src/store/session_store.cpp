@@ -2,6 +2,8 @@
 // ending of a user's sessions and the purge of what has expired.
 #include "store/session_store.h"
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <vector>
 
@@ -70,6 +72,18 @@ Result<std::vector<SessionUser>, db::DbError> SessionStore::find_users(
     users.reserve(r->rows.size());
     for (const db::Row& row : r->rows) users.push_back(to_session_user(row));
     return users;
+}
+
+const SessionUser* SessionStore::row_of(std::span<const SessionUser> users, std::string_view id) {
+    auto same = [&](const SessionUser& u) {
+        return std::equal(u.user.id.begin(), u.user.id.end(), id.begin(), id.end(),
+                          [](char x, char y) {
+                              return std::tolower(static_cast<unsigned char>(x)) ==
+                                     std::tolower(static_cast<unsigned char>(y));
+                          });
+    };
+    auto it = std::find_if(users.begin(), users.end(), same);
+    return it == users.end() ? nullptr : &*it;
 }
 
 Result<std::optional<long long>, db::DbError> SessionStore::generation(std::string_view user_id) {

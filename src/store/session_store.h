@@ -59,6 +59,14 @@ class SessionStore {
     static constexpr std::size_t kMaxBatch = 16;
     static Result<std::vector<SessionUser>, db::DbError> find_users(
         db::Connection& conn, std::span<const std::string_view> ids);
+    // The same on this store's connection.
+    Result<std::vector<SessionUser>, db::DbError> find_users(
+        std::span<const std::string_view> ids) {
+        return find_users(conn_, ids);
+    }
+    // The row of user `id` among `users` (ids compared as the column does,
+    // ASCII case folded), or null.
+    static const SessionUser* row_of(std::span<const SessionUser> users, std::string_view id);
     // The user's session generation now (for a token issued without one at hand).
     Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
     // Refuses the ids `ids` (valid ones, revoked_id_valid) of user
