@@ -465,8 +465,9 @@ class Worker {
             }
             backoff.succeeded();
             slots.serving(shard_);
-            take(std::move(ready.connection), group);
-            for (auto& connection : more) take(std::move(connection), group);
+            // With others taken, the first's input was seen whole too.
+            take(std::move(ready.connection), group, !more.empty());
+            for (auto& connection : more) take(std::move(connection), group, true);
             more.clear();
             serve(group);
             group.clear();
@@ -475,9 +476,10 @@ class Worker {
     }
 
   private:
-    // Reads the request on `slot`. What a cheap handler answers joins
-    // `group`; the rest is answered (or handed to a pool) here.
-    void take(std::unique_ptr<fcgi::Request> slot, std::vector<Job>& group) {
+    // Reads the request on `slot` (`arrived`: its parameters are known to
+    // be there). What a cheap handler answers joins `group`; the rest is
+    // answered (or handed to a pool) here.
+    void take(std::unique_ptr<fcgi::Request> slot, std::vector<Job>& group, bool arrived) {
         // The request's parameters, read outside the lock. The web server
         // sends them whole; when they are not all there, they must come
         // within request_body_timeout, or the connection is shut down for
@@ -485,7 +487,7 @@ class Worker {
         // The deadline acts on a duplicate, so it never reaches a
         // descriptor libfcgi closed and the process reused.
         Fd guard;
-        if (!fcgi::Connections::request_arrived(*slot)) {
+        if (!arrived && !fcgi::Connections::request_arrived(*slot)) {
             guard.reset(fcntl(slot->get()->ipcFd, F_DUPFD_CLOEXEC, 0));
             if (guard.get() >= 0)
                 deadlines_.arm(shard_, guard.get(),
