@@ -46,24 +46,33 @@ std::optional<std::string> Authenticator::read_transport(const http::Request& re
 Result<std::optional<User>, AuthError> Authenticator::read_token(const BackendConfig& backend,
                                                                  const std::string& token,
                                                                  TokenSession& session) {
+    std::optional<Offer> offer = take_offer(token, backend.strategy);
     if (backend.strategy == Strategy::database) {
         if (token.size() != kDatabaseTokenChars) return std::optional<User>{};
+        if (offer) {
+            if (!offer->row) return offer->row.error();
+            if (!*offer->row) return std::optional<User>{};
+            return std::optional<User>{std::move((*offer->row)->user)};
+        }
         auto user =
             tokens_.find_user(sodium::sha256_base64url(token), config_.database_token_lifetime);
         if (!user) return make_error(from_db(user.error()));
         return std::move(*user);
     }
-    std::optional<Offer> offer;
-    if (offered_ && offered_->prepared.token == token) offer.swap(offered_);
     std::optional<Prepared> decoded = offer ? std::move(offer->prepared) : decode_access(token);
     if (!decoded) return std::optional<User>{};
     session = token_session(decoded->claims.get(), token);
     // The user row with its session state and revoked ids: one statement
     // (or the group's, which began after this request arrived).
-    Result<std::optional<SessionUser>, db::DbError> found =
-        offer ? Result<std::optional<SessionUser>, db::DbError>(std::move(offer->row))
-              : sessions_.find_user(decoded->subject);
-    if (!found) return make_error(from_db(found.error()));
+    Result<std::optional<SessionUser>, AuthError> found = make_error(AuthError::unavailable);
+    if (offer) {
+        found = std::move(offer->row);
+    } else if (auto read = sessions_.find_user(decoded->subject); read) {
+        found = std::move(*read);
+    } else {
+        found = make_error(from_db(read.error()));
+    }
+    if (!found) return found.error();
     if (!*found || !session_alive(session, **found, config_.access_token_lifetime))
         return std::optional<User>{};
     return std::optional<User>{std::move((*found)->user)};
@@ -76,7 +85,7 @@ std::optional<Authenticator::Prepared> Authenticator::decode_access(
     std::string sub = claim_string(claims->get(), "sub");
     if (!sodium::is_uuid(sub)) return std::nullopt;
     for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return Prepared{token, std::move(*claims), std::move(sub)};
+    return Prepared{token, std::move(*claims), std::move(sub), {}};
 }
 
 std::optional<Authenticator::Prepared> Authenticator::prepare(const http::Request& req) const {
@@ -85,10 +94,30 @@ std::optional<Authenticator::Prepared> Authenticator::prepare(const http::Reques
     for (const auto& backend : config_.backends) {
         auto token = read_transport(req, backend);
         if (!token) continue;
-        if (backend.strategy != Strategy::jwt) return std::nullopt;
-        if (auto decoded = decode_access(*token)) return decoded;
+        if (backend.strategy == Strategy::database) {
+            if (token->size() == kDatabaseTokenChars)
+                return Prepared{*token, nullptr, {}, sodium::sha256_base64url(*token)};
+        } else if (auto decoded = decode_access(*token)) {
+            return decoded;
+        }
     }
     return std::nullopt;
+}
+
+std::optional<Authenticator::Offer> Authenticator::take_offer(const std::string& token,
+                                                              Strategy strategy) {
+    std::optional<Offer> offer;
+    bool is_jwt = offered_ && offered_->prepared.claims != nullptr;
+    if (offered_ && offered_->prepared.token == token && is_jwt == (strategy == Strategy::jwt))
+        offer.swap(offered_);
+    return offer;
+}
+
+Result<std::vector<std::pair<std::string, User>>, AuthError> Authenticator::read_token_users(
+    std::span<const std::string_view> token_hashes) {
+    auto users = tokens_.find_users(token_hashes, config_.database_token_lifetime);
+    if (!users) return make_error(from_db(users.error()));
+    return std::move(*users);
 }
 
 Result<std::vector<SessionUser>, AuthError> Authenticator::read_users(
@@ -98,7 +127,7 @@ Result<std::vector<SessionUser>, AuthError> Authenticator::read_users(
     return std::move(*rows);
 }
 
-void Authenticator::offer(Prepared prepared, std::optional<SessionUser> row) {
+void Authenticator::offer(Prepared prepared, Result<std::optional<SessionUser>, AuthError> row) {
     offered_.emplace(Offer{std::move(prepared), std::move(row)});
 }
 

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "auth/session_rules.h"
@@ -78,24 +79,29 @@ class Authenticator {
     static std::string new_session_id();
 
     // Serving a group of requests with one read of their users' rows (the
-    // worker, fcgi/server.cpp). prepare(): the access JWT that would
-    // authenticate `req` (the first backend whose transport carries a token
-    // that is a valid access JWT), decoded; nullopt when a database token
-    // comes first or there is none. read_users(): the rows of `ids` (at most
-    // SessionStore::kMaxBatch) in one statement on this thread's connection.
-    // offer(): the next current_user() that meets `prepared`'s token takes it
-    // decoded, and `row` as its user's row (read after the request arrived;
-    // nullopt: no such user) instead of reading it, once. withdraw(), after
-    // each request: drops what was not taken, so nothing offered outlives
-    // the request it was read for.
+    // worker, fcgi/server.cpp). prepare(): the token that would authenticate
+    // `req` (the first backend whose transport carries a valid access JWT or
+    // a token of a database token's form), nullopt when there is none.
+    // read_users() / read_token_users(): the rows of the users `ids` name
+    // (access JWTs) or of the database tokens `token_hashes` (at most
+    // SessionStore::kMaxBatch), in one statement on this thread's connection.
+    // offer(): the next current_user() that meets `prepared`'s token on a
+    // backend of its strategy takes it, and `row` as its user's row (read
+    // after the request arrived; nullopt: no such user or token; an error:
+    // the group's statement failed, the request's answer then) instead of
+    // reading it, once. withdraw(), after each request: drops what was not
+    // taken, so nothing offered outlives the request it was read for.
     struct Prepared {
         std::string token;
-        json::Doc claims;
-        std::string subject;  // lower case
+        json::Doc claims;        // an access JWT's; null: a database token
+        std::string subject;     // an access JWT's user id, lower case
+        std::string token_hash;  // a database token's SHA-256, as stored
     };
     std::optional<Prepared> prepare(const http::Request& req) const;
     Result<std::vector<SessionUser>, AuthError> read_users(std::span<const std::string_view> ids);
-    void offer(Prepared prepared, std::optional<SessionUser> row);
+    Result<std::vector<std::pair<std::string, User>>, AuthError> read_token_users(
+        std::span<const std::string_view> token_hashes);
+    void offer(Prepared prepared, Result<std::optional<SessionUser>, AuthError> row);
     void withdraw() { offered_.reset(); }
 
   private:
@@ -114,8 +120,10 @@ class Authenticator {
 
     struct Offer {
         Prepared prepared;
-        std::optional<SessionUser> row;
+        Result<std::optional<SessionUser>, AuthError> row;
     };
+    // The offer for `token` on a backend of `strategy`, taken; or nullopt.
+    std::optional<Offer> take_offer(const std::string& token, Strategy strategy);
 
     const Config& config_;
     const JwtCodec& jwt_;

@@ -40,6 +40,10 @@
 namespace fu {
 namespace {
 
+// How long a worker serves before a standing-by one takes a slot in its
+// stead (ServeSlots).
+constexpr std::chrono::milliseconds kServePatience{2};
+
 std::atomic<bool> g_stopping{false};
 std::atomic<bool> g_failed{false};  // a worker stopped the server on an error
 
@@ -547,39 +551,69 @@ class Worker {
     }
 
     // Runs the group's handlers, each request's answer written as soon as
-    // its handler returns; with two or more, the rows of the users that
-    // reading requests' access JWTs name are read first, in one statement.
+    // its handler returns; with two or more, the users of the reading
+    // requests' tokens are read first: one statement for the access JWTs'
+    // users, one for the database tokens'.
     void serve(std::vector<Job>& group) {
         std::vector<std::optional<Authenticator::Prepared>> prepared(group.size());
-        std::vector<std::string_view> ids;
+        std::vector<std::string_view> ids, hashes;
+        auto add = [](std::vector<std::string_view>& to, std::string_view value) {
+            if (std::find(to.begin(), to.end(), value) == to.end()) to.push_back(value);
+        };
+        size_t jwt_reads = 0;
         if (group.size() > 1) {
             for (size_t i = 0; i < group.size(); ++i) {
                 const std::string& method = group[i].req.method;
                 if (method != "GET" && method != "HEAD") continue;  // reads only
                 prepared[i] = ctx_.auth.prepare(group[i].req);
-                if (prepared[i] &&
-                    std::find(ids.begin(), ids.end(), prepared[i]->subject) == ids.end())
-                    ids.push_back(prepared[i]->subject);
+                if (!prepared[i]) continue;
+                if (prepared[i]->claims) {
+                    add(ids, prepared[i]->subject);
+                    ++jwt_reads;
+                } else {
+                    add(hashes, prepared[i]->token_hash);
+                }
             }
         }
-        Result<std::vector<SessionUser>, AuthError> rows = make_error(AuthError::unavailable);
+        GroupRows rows;
         if (!ids.empty()) {
-            rows = ctx_.auth.read_users(ids);
-            size_t reads = std::count_if(prepared.begin(), prepared.end(),
-                                         [](const auto& p) { return p.has_value(); });
-            deps_.read_batch->count_group(reads);
+            rows.users = ctx_.auth.read_users(ids);
+            deps_.read_batch->count_group(jwt_reads);
         }
+        if (!hashes.empty()) rows.token_users = ctx_.auth.read_token_users(hashes);
         for (size_t i = 0; i < group.size(); ++i) {
-            // Without the rows (the statement failed), each handler reads its own.
-            if (prepared[i] && rows) {
-                const SessionUser* row = SessionStore::row_of(*rows, prepared[i]->subject);
-                ctx_.auth.offer(std::move(*prepared[i]),
-                                row ? std::optional<SessionUser>(*row) : std::nullopt);
-            }
+            if (prepared[i]) offer(std::move(*prepared[i]), rows);
             http::Response res = run_handler(*group[i].handler, group[i].req, ctx_);
             ctx_.auth.withdraw();
             answer(group[i], res);
         }
+    }
+
+    // What a group's statements read (an error: that statement failed or
+    // did not run).
+    struct GroupRows {
+        Result<std::vector<SessionUser>, AuthError> users = make_error(AuthError::unavailable);
+        Result<std::vector<std::pair<std::string, User>>, AuthError> token_users =
+            make_error(AuthError::unavailable);
+    };
+
+    // Offers the request's handler the row read for its token, or the
+    // error of the statement that failed to read it: the answer of every
+    // request of the group then, as when its own read fails (none reads
+    // again, one after another, each waiting out the statement timeout).
+    void offer(Authenticator::Prepared prepared, const GroupRows& rows) {
+        std::optional<SessionUser> row;
+        if (prepared.claims) {
+            if (!rows.users) return ctx_.auth.offer(std::move(prepared), rows.users.error());
+            if (const SessionUser* found = SessionStore::row_of(*rows.users, prepared.subject))
+                row = *found;
+        } else {
+            if (!rows.token_users)
+                return ctx_.auth.offer(std::move(prepared), rows.token_users.error());
+            for (const auto& [hash, user] : *rows.token_users)
+                if (hash == prepared.token_hash) row.emplace().user = user;
+        }
+        ctx_.auth.offer(std::move(prepared), std::move(row));
     }
 
     void answer(Job& job, const http::Response& res) {
@@ -636,11 +670,12 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
     install_signal_handlers();
     std::mutex accept_mutex;
     // read_batch workers lead or serve at once (plus one for each that has
-    // served for ReadBatch's wait without an answer): the requests that
-    // arrive meanwhile make larger groups. read_batch = 0: every worker.
+    // served for 2 ms without finishing: a write's commit, a lock wait):
+    // the requests that arrive meanwhile make larger groups. A group of
+    // reads takes well under 2 ms. read_batch = 0: every worker.
     fcgi::ServeSlots slots(
         static_cast<size_t>(config.read_batch > 0 ? config.read_batch : config.workers),
-        static_cast<size_t>(config.workers), ReadBatch::kMaxWait);
+        static_cast<size_t>(config.workers), kServePatience);
     // Before the pools: their threads hand connections back until they stop.
     fcgi::Connections connections(listen_fd, listen::wake_fd(), deps.metrics);
     HashPool hash_pool(deps, connections, deps.hasher.slots(), static_cast<size_t>(config.workers),

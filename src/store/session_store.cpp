@@ -7,6 +7,7 @@
 #include <ctime>
 #include <vector>
 
+#include "store/in_list.h"
 #include "store/read_batch.h"
 #include "store/user_row.h"
 #include "wrap/mariadb.h"
@@ -35,20 +36,9 @@ std::optional<SessionUser> to_session_user(const db::Rows& rows) {
     return to_session_user(rows.rows.front());
 }
 
-// "SELECT ... WHERE id IN (?, ..., ?)" with n markers: one constant text per
-// n, so that the connection prepares each once.
-const std::string& select_in(std::size_t n) {
-    static const std::vector<std::string> texts = [] {
-        std::vector<std::string> t(SessionStore::kMaxBatch + 1);
-        for (std::size_t k = 1; k <= SessionStore::kMaxBatch; ++k) {
-            t[k] = "SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id IN (?";
-            for (std::size_t i = 1; i < k; ++i) t[k] += ", ?";
-            t[k] += ")";
-        }
-        return t;
-    }();
-    return texts.at(n);
-}
+// "SELECT ... WHERE id IN (?, ..., ?)", one text per number of ids.
+const InListTexts kSelectIn("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id IN ", "",
+                            SessionStore::kMaxBatch);
 
 }  // namespace
 
@@ -66,7 +56,7 @@ Result<std::vector<SessionUser>, db::DbError> SessionStore::find_users(
     db::Connection& conn, std::span<const std::string_view> ids) {
     if (ids.empty() || ids.size() > kMaxBatch) return make_error(db::DbError::other, "batch size");
     std::vector<db::Param> params(ids.begin(), ids.end());
-    auto r = conn.exec(select_in(ids.size()), params);
+    auto r = conn.exec(kSelectIn(ids.size()), params);
     if (!r) return r.error();
     std::vector<SessionUser> users;
     users.reserve(r->rows.size());

@@ -4,7 +4,11 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "model/user.h"
 #include "util/result.h"
@@ -20,6 +24,10 @@ class TokenStore {
     // The user of a token created less than max_age_seconds ago, in one query.
     Result<std::optional<User>, db::DbError> find_user(std::string_view token_hash,
                                                        long max_age_seconds);
+    // The same for up to SessionStore::kMaxBatch tokens in one statement:
+    // (token hash, user) for each token found, in no particular order.
+    Result<std::vector<std::pair<std::string, User>>, db::DbError> find_users(
+        std::span<const std::string_view> token_hashes, long max_age_seconds);
     Result<Unit, db::DbError> remove(std::string_view token_hash);
 
   private:

@@ -110,10 +110,18 @@ TEST_F(AuthenticatorOfferTest, TheOfferedRowDecidesItsRequest) {
     EXPECT_EQ(who.error().code, AuthError::unauthorized);
 
     // No row (the user was gone when the group read it): no user.
-    auth_->offer(*auth_->prepare(as_a), std::nullopt);
+    auth_->offer(*auth_->prepare(as_a), std::optional<SessionUser>{});
     who = auth_->current_user(as_a, {.active = true});
     ASSERT_FALSE(who);
     EXPECT_EQ(who.error().code, AuthError::unauthorized);
+
+    // The group's statement failed: its error is the answer, without a read.
+    auto before = reads();
+    auth_->offer(*auth_->prepare(as_a), make_error(AuthError::unavailable));
+    who = auth_->current_user(as_a, {.active = true});
+    ASSERT_FALSE(who);
+    EXPECT_EQ(who.error().code, AuthError::unavailable);
+    EXPECT_EQ(reads(), before);
 }
 
 TEST_F(AuthenticatorOfferTest, AWithdrawnOfferIsNeverUsed) {
@@ -127,10 +135,36 @@ TEST_F(AuthenticatorOfferTest, AWithdrawnOfferIsNeverUsed) {
     EXPECT_EQ(who.error().code, AuthError::unauthorized);
 }
 
-TEST_F(AuthenticatorOfferTest, OnlyAValidAccessJwtIsPrepared) {
+TEST_F(AuthenticatorOfferTest, ADatabaseTokenIsReadByItsHashAndTakesItsOffer) {
+    User a = registered("offer-db-a"), b = registered("offer-db-b");
+    http::Request as_a = bearing(*database_backend_, a);
+    auto prepared = auth_->prepare(as_a);
+    ASSERT_TRUE(prepared);
+    EXPECT_EQ(prepared->claims, nullptr);
+    std::string_view hashes[] = {prepared->token_hash, "not-a-stored-hash"};
+    auto users = auth_->read_token_users(hashes);
+    ASSERT_TRUE(users);
+    ASSERT_EQ(users->size(), 1u);
+    EXPECT_EQ((*users)[0].first, prepared->token_hash);
+    EXPECT_EQ((*users)[0].second.id, a.id);
+    // The row offered is the one that decides (here b's, to tell it from a read).
+    SessionUser offered;
+    offered.user = b;
+    auth_->offer(std::move(*prepared), std::optional<SessionUser>(offered));
+    auto who = auth_->current_user(as_a, {.active = true});
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->user.id, b.id);
+    who = auth_->current_user(as_a, {.active = true});  // taken once: read again
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->user.id, a.id);
+}
+
+TEST_F(AuthenticatorOfferTest, OnlyAValidAccessJwtOrADatabaseTokenIsPrepared) {
     User a = registered("offer-prepare");
     EXPECT_FALSE(auth_->prepare(http::Request{}));
-    EXPECT_FALSE(auth_->prepare(bearing(*database_backend_, a)));
+    http::Request short_token;
+    short_token.headers.emplace_back("authorization", "Bearer abc");
+    EXPECT_FALSE(auth_->prepare(short_token));
     http::Request forged = bearing(*jwt_backend_, a);
     std::string& header = forged.headers.back().second;
     char& c = header[header.size() - 10];  // inside the signature, whose bits it all carries

@@ -1,6 +1,6 @@
 """Requests that arrive together are taken together by one worker, which reads
-the users their access JWTs name in one statement before running their
-handlers (read_batch > 0). Each answer must still be its own caller's, read
+the users their tokens name (access JWTs in one statement, database tokens in
+another) before running their handlers (read_batch > 0). Each answer must still be its own caller's, read
 after the request arrived: a flag changed by SQL counts on the next request,
 a missing user or a forged token gets 401, other credentials and routes are
 served as alone."""
@@ -60,8 +60,11 @@ def test_a_group_of_requests_reads_its_users_in_one_statement_each_answer_its_ow
     deleted_token = login(deleted["email"])
     sql(f"DELETE FROM user WHERE id = '{deleted['id']}'")
     sql(f"UPDATE user SET is_active = FALSE WHERE id = '{deactivated_before['id']}'")
-    database_user = register()
+    database_user, other_database_user = register(), register()
     database_token = login(database_user["email"], backend="database")
+    other_database_token = login(other_database_user["email"], backend="database")
+    ended_database_token = login(database_user["email"], backend="database")
+    assert requests.post(url("/auth/database/logout"), headers=bearer(ended_database_token)).status_code == 204
     forged = make_jwt({"sub": users[0][0]["id"], "aud": ["fastapi-users:auth"], "exp": int(time.time()) + 600},
                       "not-the-secret")
     grouped, statements = metric("fcgi_users_user_reads_grouped_total"), metric(
@@ -77,6 +80,9 @@ def test_a_group_of_requests_reads_its_users_in_one_statement_each_answer_its_ow
         (get("/users/me", bearer(deleted_token)), (401, None)),
         (get("/users/me", bearer(forged)), (401, None)),
         (get("/users/me", bearer(database_token)), (200, database_user["email"])),
+        (get("/users/me", bearer(other_database_token)), (200, other_database_user["email"])),
+        (get("/users/me", bearer(ended_database_token)), (401, None)),
+        (get("/users/me", bearer("x" * 43)), (401, None)),  # a database token's form, never issued
         (get("/users/me"), (401, None)),
         (get("/healthz"), (200, None)),
     ]
@@ -101,8 +107,8 @@ def test_a_group_of_requests_reads_its_users_in_one_statement_each_answer_its_ow
                 seen.append((status, None))
         assert seen == [want for _, want in wanted]
         # The eight requests with a valid access JWT (the deleted user's too)
-        # read their users in the group's one statement (the database token
-        # reads its token's row, which these counters do not count).
+        # read their users in the group's one statement (the database tokens
+        # in another, which these counters, of JWTs' users, do not count).
         assert metric("fcgi_users_user_reads_grouped_total") - grouped == 8
         assert metric("fcgi_users_user_read_statements_total") - statements == 1
         # Each kept connection serves its next request as usual.
@@ -113,39 +119,44 @@ def test_a_group_of_requests_reads_its_users_in_one_statement_each_answer_its_ow
             c.close()
 
 
-def test_a_group_whose_statement_fails_answers_each_request_on_its_own(default_app):
+def test_a_group_whose_statement_fails_answers_every_request_with_its_error_at_once(default_app):
     """The group's statement cannot run (the user table is locked past the
-    statement timeout): each request then reads on its own and gets its own
-    answer (503 while the lock lasts), and the requests after are served."""
-    restart_app(workers="1", request_body_timeout="10", db_statement_timeout="1")
-    u = register()
-    token = login(u["email"])
+    statement timeout): every request of the group gets 503 when it fails,
+    none reads again after it (one after another, each waiting out the
+    timeout, the last would wait 7 timeouts), and the requests after the
+    lock are served."""
+    timeout = 2
+    restart_app(workers="1", request_body_timeout="10", db_statement_timeout=str(timeout))
+    users = [register() for _ in range(6)]
+    tokens = [login(u["email"]) for u in users]
     grouped = metric("fcgi_users_user_reads_grouped_total")
     held = hold_the_worker()
     sent = []
-    # The group's statement, then each request's own: about 1 s each.
     locker = subprocess.Popen([os.path.join(ROOT, "scripts", "sql"), "-e",
                                "LOCK TABLES user WRITE; SELECT SLEEP(12); UNLOCK TABLES;"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: "User sleep" in sql_processlist(), timeout=10, interval=0.05), "no lock"
-        for _ in range(4):
+        for token in tokens:
             c = fcgi_client.Connection(APP_SOCKET)
             c.begin(get("/users/me", bearer(token)), keep=True)
             c.end_stdin()
             sent.append(c)
         time.sleep(0.5)
         let_the_worker_go(held)
+        start = time.monotonic()
         answers = [c.response() for c in sent]
+        took = time.monotonic() - start
         assert [(status, json.loads(body)) for status, _, body in answers] == [
-            (503, {"detail": "Service Unavailable"})] * 4
+            (503, {"detail": "Service Unavailable"})] * len(tokens)
+        assert took < 3 * timeout, took
     finally:
         locker.wait(timeout=30)
         held.close()
         for c in sent:
             c.close()
-    assert metric("fcgi_users_user_reads_grouped_total") - grouped == 4
-    assert requests.get(url("/users/me"), headers=bearer(token)).json()["email"] == u["email"]
+    assert metric("fcgi_users_user_reads_grouped_total") - grouped == len(tokens)
+    assert requests.get(url("/users/me"), headers=bearer(tokens[0])).json()["email"] == users[0]["email"]
 
 
 def sql_processlist():
