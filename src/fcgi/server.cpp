@@ -408,12 +408,13 @@ fcgi::Connections::Ready next_ready(fcgi::Connections& connections) {
 // lock), reads each, hands password-hashing and outbound ones to their
 // pools, and runs the cheap ones itself. When several requests have arrived
 // together it takes up to a group of them (SessionStore::kMaxBatch) and
-// reads the users their access JWTs name in one statement before running
-// their handlers: under load a statement, its round trip and the thread's
-// wake-ups are paid once per group instead of once per request. The
-// statement begins after every request of the group arrived, and each row
-// serves only the request it was read for (Authenticator::offer), so a flag
-// changed by SQL still counts on the next request. Off with read_batch = 0.
+// reads the users their tokens name (one statement for access JWTs, one for
+// database tokens) before running their handlers: under load a statement,
+// its round trip and the thread's wake-ups are paid once per group instead
+// of once per request. The statement begins after every request of the
+// group arrived, and each row serves only the request it was read for
+// (Authenticator::offer), so a flag changed by SQL still counts on the next
+// request. Off with read_batch = 0.
 class Worker {
   public:
     Worker(const Config& config, const http::Router& router, const Deps& deps,
