@@ -3,7 +3,7 @@
 // the group it took. With fewer slots than workers, requests that arrive
 // while the slots' holders serve wait in the socket and are then taken as
 // one group (one statement for their users, fewer wake-ups): on 2 cores, 2
-// slots served /users/me ~40 % faster than 8 (bench/README, fifth round).
+// slots served /users/me 20-40 % faster than 8 (bench/README, fifth round).
 // A holder that has served for `patience` or longer (a lock wait, a slow
 // commit, a body that is slow to come) no longer counts: a waiting worker
 // takes a slot beyond the limit in its stead, so slow requests never keep
