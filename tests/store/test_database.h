@@ -1,7 +1,10 @@
 // The database of scripts/test, for in-process tests of the store and the user
 // manager: its settings come from the FCGI_USERS_* environment that
-// scripts/test exports while its stack is up. Without them (or without the
-// database) every such test fails, saying so; none is skipped.
+// scripts/test exports while its stack is up, but the schema is its own
+// (FCGI_USERS_TEST_DB_NAME, migrated by scripts/test): the stack's processes
+// claim due hook events and purge sessions in theirs, and must never take
+// a row a test put there for itself. Without them (or without the database)
+// every such test fails, saying so; none is skipped.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -31,6 +34,8 @@ inline std::map<std::string, std::string> environment() {
         auto eq = kv.find('=');
         if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
     }
+    if (auto own = env.find("FCGI_USERS_TEST_DB_NAME"); own != env.end())
+        env["FCGI_USERS_DB_NAME"] = own->second;
     return env;
 }
 
@@ -66,6 +71,9 @@ class DatabaseTest : public ::testing::Test {
         ASSERT_TRUE(std::getenv("FCGI_USERS_DB_SOCKET") || std::getenv("FCGI_USERS_DB_HOST"))
             << "this test needs the MariaDB of scripts/test (FCGI_USERS_DB_* are not set): run "
                "scripts/test";
+        ASSERT_TRUE(std::getenv("FCGI_USERS_TEST_DB_NAME"))
+            << "this test needs its own schema (FCGI_USERS_TEST_DB_NAME is not set), never the "
+               "stack's, whose processes take rows: run scripts/test";
         ASSERT_GE(sodium_init(), 0);
         conn_ = std::make_unique<db::Connection>(db_settings(config()));
         auto up = conn_->ping();
