@@ -103,11 +103,33 @@ def wrk(path, mode="get", auth="none", listing=None, expect=200, connections=CON
     return json.loads(out.strip().splitlines()[-1])
 
 
-def rss_kib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+def status_kib(pid, field):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass  # ended meanwhile
     return 0
+
+
+def hash_helpers(pid):
+    """fcgi-users' hash helper processes (src/users/hash_process.h)."""
+    out = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name, rest = open(f"/proc/{entry}/stat").read().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name == "fcgi-users-hash" and int(rest.split()[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def rss_kib(pid):
+    """fcgi-users' resident memory and its hash helpers' own: their private
+    pages (the rest is fcgi-users' binary and libraries, shared with it)."""
+    return status_kib(pid, "VmRSS") + sum(status_kib(h, "RssAnon") for h in hash_helpers(pid))
 
 
 def threads_of(pid):
@@ -417,9 +439,9 @@ def print_table(results, process):
         if "storm_logins_rps" in r:
             print(f"{'  (logins running meanwhile, per second)':<52} {r['storm_logins_rps']:>9.0f}")
     p = process
-    print(f"\nfcgi-users: {p['workers']} workers, {p['hash_slots']} hash slots, {p['threads']} threads, "
+    print(f"\nfcgi-users: {p['workers']} workers, {p['hash_slots']} hash slots (one helper process each), {p['threads']} threads, "
           f"{p['db_connections']} MariaDB connections")
-    print(f"resident memory: idle {p['rss_idle_kib'] / 1024:.1f} MiB, after round 1 {p['rss_after_round1_kib'] / 1024:.1f} MiB, "
+    print(f"resident memory (hash helpers' private pages included): idle {p['rss_idle_kib'] / 1024:.1f} MiB, after round 1 {p['rss_after_round1_kib'] / 1024:.1f} MiB, "
           f"end {p['rss_end_kib'] / 1024:.1f} MiB (growth between identical rounds {p['rss_growth_between_rounds_kib']} KiB); "
           f"argon2 memory per slot {p['argon2_kib_per_slot'] / 1024:.1f} MiB")
     if "soak_rss_kib" in p:

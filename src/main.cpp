@@ -1,11 +1,13 @@
 // fcgi-users: the subcommands serve (the default), migrate, check-config,
-// default-config and user create / set-password. Nothing more lives here.
+// default-config and user create / set-password, and the hash helper that
+// serve starts (hash-helper). Nothing more lives here.
 #include <sodium.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <array>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -24,6 +26,7 @@
 #include "store/migrator.h"
 #include "store/read_batch.h"
 #include "store/stores.h"
+#include "users/hash_process.h"
 #include "util/log.h"
 #include "wrap/curl.h"
 
@@ -43,6 +46,7 @@ const char* kUsage =
     "                        create a user; the password is read from stdin\n"
     "  user set-password --email E\n"
     "                        set a user's password, read from stdin\n"
+    "  hash-helper NICE      (started by serve: hashes passwords sent on descriptor 3)\n"
     "The configuration file is --config, else $FCGI_USERS_CONFIG, else none (defaults and "
     "environment).\n";
 
@@ -127,6 +131,10 @@ int run_serve(const fu::Config& config) {
     int listen_fd = fu::open_listen_socket(config);
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations,
                               hash_slots(config));
+    // Hashing in processes of their own, which every other process preempts
+    // (src/users/hash_process.h); /proc/self/exe is this very binary.
+    fu::HashProcesses hash_processes("/proc/self/exe", hasher.slots(), config.hash_nice);
+    hasher.hash_in(&hash_processes);
     fu::JwtCodec jwt(config.jwt_algorithm);
     fu::http::Router router;
     fu::register_routes(router, config);
@@ -273,6 +281,15 @@ int main(int argc, char** argv) {
     if (sodium_init() < 0) {
         std::cerr << "fcgi-users: libsodium could not be initialised\n";
         return 1;
+    }
+    if (command == "hash-helper") {
+        char* end = nullptr;
+        long nice = args.size() == 1 ? std::strtol(args[0].c_str(), &end, 10) : -1;
+        if (nice < 0 || nice > 19 || !end || *end != '\0') {
+            std::cerr << kUsage;
+            return kUsageError;
+        }
+        return fu::run_hash_helper(nice);
     }
     fu::Config config;
     try {

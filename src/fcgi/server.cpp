@@ -347,8 +347,8 @@ class HashPool {
         // Linux: a thread id names one thread, so this sets this thread's own
         // nice value, hash_nice above the one it inherited from the process
         // (raising it needs no privilege). A worker that wakes then preempts a
-        // hashing thread at once, and a storm of logins adds little wait to
-        // token checks (bench: /users/me while logins saturate the hash slots).
+        // hash thread at once. The hashing itself runs in the hash helpers
+        // (users/hash_process.h), so that other processes preempt it too.
         if (nice_ > 0) {
             auto tid = static_cast<id_t>(syscall(SYS_gettid));
             errno = 0;

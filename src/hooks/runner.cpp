@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "util/fd.h"
+#include "util/spawn_setup.h"
 
 namespace fu::hooks {
 namespace {
@@ -26,22 +27,6 @@ void keep_tail(std::string& s, const char* data, size_t n) {
     s.append(data, n);
     if (s.size() > kKeepBytes) s.erase(0, s.size() - kKeepBytes);
 }
-
-// posix_spawn's attributes and file actions, destroyed on every path.
-struct SpawnSetup {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    SpawnSetup() {
-        posix_spawnattr_init(&attr);
-        posix_spawn_file_actions_init(&actions);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
 
 }  // namespace
 

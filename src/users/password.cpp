@@ -9,6 +9,8 @@
 #include <cctype>
 #include <memory>
 
+#include "users/hash_process.h"
+
 namespace fu {
 namespace {
 
@@ -51,11 +53,10 @@ PasswordHasher::PasswordHasher(long memory_kib, long iterations, long slots)
 
 std::string PasswordHasher::hash(std::string_view password) const {
     SlotGuard slot(slots_);
-    char out[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit_, memlimit_,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0)
-        return {};
-    return out;
+    if (processes_) {
+        if (auto done = processes_->hash(password, opslimit_, memlimit_)) return *done;
+    }
+    return argon2id_hash(password, opslimit_, memlimit_);
 }
 
 PasswordHasher::Verdict PasswordHasher::verify(std::string_view password,
@@ -66,11 +67,27 @@ PasswordHasher::Verdict PasswordHasher::verify(std::string_view password,
 
 PasswordHasher::Verdict PasswordHasher::verify_unlimited(std::string_view password,
                                                          const std::string& hashed) const {
-    Verdict v;
+    if (processes_) {
+        if (auto done = processes_->verify(password, hashed, opslimit_, memlimit_)) return *done;
+    }
+    return verify_password(password, hashed, opslimit_, memlimit_);
+}
+
+std::string argon2id_hash(std::string_view password, unsigned long long opslimit, size_t memlimit) {
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit, memlimit,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return {};
+    return out;
+}
+
+PasswordHasher::Verdict verify_password(std::string_view password, const std::string& hashed,
+                                        unsigned long long opslimit, size_t memlimit) {
+    PasswordHasher::Verdict v;
     if (starts_with(hashed, "$argon2id$")) {
         v.ok = crypto_pwhash_str_verify(hashed.c_str(), password.data(), password.size()) == 0;
         v.needs_rehash =
-            v.ok && crypto_pwhash_str_needs_rehash(hashed.c_str(), opslimit_, memlimit_) != 0;
+            v.ok && crypto_pwhash_str_needs_rehash(hashed.c_str(), opslimit, memlimit) != 0;
     } else if (starts_with(hashed, "$argon2i$")) {
         v.ok =
             crypto_pwhash_argon2i_str_verify(hashed.c_str(), password.data(), password.size()) == 0;

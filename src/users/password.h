@@ -11,6 +11,8 @@
 
 namespace fu {
 
+class HashProcesses;
+
 class PasswordHasher {
   public:
     PasswordHasher(long memory_kib, long iterations, long slots);
@@ -30,6 +32,10 @@ class PasswordHasher {
 
     long slots() const { return slots_count_; }
 
+    // From now on hash and verify in `processes` (hash_process.h), here only
+    // when a process cannot answer. Not thread-safe: call before serving.
+    void hash_in(HashProcesses* processes) { processes_ = processes; }
+
   private:
     Verdict verify_unlimited(std::string_view password, const std::string& hashed) const;
 
@@ -38,7 +44,14 @@ class PasswordHasher {
     long slots_count_;
     mutable std::counting_semaphore<4096> slots_;
     std::string dummy_hash_;
+    HashProcesses* processes_ = nullptr;
 };
+
+// The algorithms themselves, on the calling thread (what a hash process runs).
+// An argon2id PHC string; empty when memory could not be had.
+std::string argon2id_hash(std::string_view password, unsigned long long opslimit, size_t memlimit);
+PasswordHasher::Verdict verify_password(std::string_view password, const std::string& hashed,
+                                        unsigned long long opslimit, size_t memlimit);
 
 // Password policy: nullopt when acceptable, else a reason a person can read.
 // Length counts characters (UTF-8 code points), as Python's len does.

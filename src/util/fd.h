@@ -17,6 +17,12 @@ class Fd {
         if (fd_ >= 0) ::close(fd_);
         fd_ = fd;
     }
+    // The descriptor, no longer closed by this Fd.
+    int release() {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
 
   private:
     int fd_ = -1;

@@ -5,12 +5,14 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import requests
 
 import fcgi_client
-from conftest import APP_PID_FILE, APP_SOCKET, BINARY, VAR, register, stack_env, login, bearer, stack, url, wait_for
+from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, PASSWORD, VAR, bearer, login, register, stack, stack_env, url,
+                      wait_for)
 
 
 def test_healthz_answers_ok():
@@ -193,3 +195,81 @@ def test_hash_threads_run_at_hash_nice_and_workers_at_normal_priority():
     assert hashing > own, "the stack runs at nice 19: no lower priority is left for hashing"
     assert nices.count(hashing) == slots, nices
     assert nices.count(own) == len(nices) - slots, nices  # workers, main thread, purger, ...
+
+
+def _hash_helpers(pid):
+    """fcgi-users' hash helpers: its children named fcgi-users-hash."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+        except OSError:
+            continue  # ended meanwhile
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        fields = rest.split()
+        if name == "fcgi-users-hash" and int(fields[1]) == pid:  # field 4: parent
+            out.append(int(entry))
+    return sorted(out)
+
+
+def _stat_fields(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+
+
+def test_passwords_are_hashed_in_helpers_that_every_other_process_preempts(default_app):
+    # Nice values order threads within a session only: the scheduler weighs
+    # each session (autogroup) or service as one. So argon2 runs in helper
+    # processes, one per hash slot, each in a session of its own at
+    # hash_nice, the session's weight too: MariaDB and nginx run first.
+    out = subprocess.run([BINARY, "check-config"], capture_output=True, text=True, env=stack_env(),
+                         check=True).stdout
+    conf = dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+    slots = int(conf["hash_slots"]) or os.cpu_count()
+    nice = int(conf["hash_nice"])
+    pid = int(open(APP_PID_FILE).read())
+    own = int(_stat_fields(pid)[16])
+    helpers = _hash_helpers(pid)
+    assert len(helpers) == slots, helpers
+    for h in helpers:
+        fields = _stat_fields(h)
+        assert int(fields[3]) == h  # field 6: session; its own
+        assert int(fields[16]) == min(19, own + nice)
+        if os.path.exists(f"/proc/{h}/autogroup"):
+            assert f" nice {nice}" in open(f"/proc/{h}/autogroup").read()
+
+    # A login's hash is the helpers' CPU time.
+    email = register()["email"]
+    ticks = lambda: sum(int(_stat_fields(h)[11]) + int(_stat_fields(h)[12]) for h in helpers)  # utime, stime
+    before = ticks()
+    for _ in range(3):
+        assert login(email)
+    assert ticks() > before
+
+    # A helper killed: logins go on (hashed in fcgi-users meanwhile), a wrong
+    # password is still refused, and a new helper takes its place.
+    os.kill(helpers[0], signal.SIGKILL)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(requests.post(
+        url("/auth/jwt/login"), data={"username": email, "password": PASSWORD}).status_code))
+        for _ in range(2 * slots)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * (2 * slots)
+    r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": PASSWORD + "x"})
+    assert r.status_code == 400 and r.json() == {"detail": "LOGIN_BAD_CREDENTIALS"}
+    assert wait_for(lambda: len(_hash_helpers(pid)) == slots and helpers[0] not in _hash_helpers(pid))
+    assert login(email)
+
+    # Helpers end with fcgi-users, even when it is killed (their channel closes).
+    helpers = _hash_helpers(pid)
+    os.kill(pid, signal.SIGKILL)
+    def running(h):
+        try:
+            return _stat_fields(h)[0] != "Z"  # a zombie has ended (its new parent reaps it)
+        except OSError:
+            return False
+    assert wait_for(lambda: not any(running(h) for h in helpers), timeout=10)
