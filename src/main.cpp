@@ -131,10 +131,14 @@ int run_serve(const fu::Config& config) {
     int listen_fd = fu::open_listen_socket(config);
     fu::PasswordHasher hasher(config.argon2_memory_kib, config.argon2_iterations,
                               hash_slots(config));
-    // Hashing in processes of their own, which every other process preempts
-    // (src/users/hash_process.h); /proc/self/exe is this very binary.
-    fu::HashProcesses hash_processes("/proc/self/exe", hasher.slots(), config.hash_nice);
-    hasher.hash_in(&hash_processes);
+    // Hashing in processes of their own, which other processes preempt
+    // (src/users/hash_process.h); /proc/self/exe is this very binary. At
+    // hash_nice 0 hashing keeps the process's own priority: no helpers.
+    std::optional<fu::HashProcesses> hash_processes;
+    if (config.hash_nice > 0) {
+        hash_processes.emplace("/proc/self/exe", hasher.slots(), config.hash_nice);
+        hasher.hash_in(&*hash_processes);
+    }
     fu::JwtCodec jwt(config.jwt_algorithm);
     fu::http::Router router;
     fu::register_routes(router, config);
@@ -285,7 +289,7 @@ int main(int argc, char** argv) {
     if (command == "hash-helper") {
         char* end = nullptr;
         long nice = args.size() == 1 ? std::strtol(args[0].c_str(), &end, 10) : -1;
-        if (nice < 0 || nice > 19 || !end || *end != '\0') {
+        if (nice < 0 || nice > 19 || !end || end == args[0].c_str() || *end != '\0') {
             std::cerr << kUsage;
             return kUsageError;
         }

@@ -160,9 +160,9 @@ std::vector<Key> make_keys() {
         "hash_nice", 10, 0, 19,
         "How much nicer than the process passwords are hashed (0-19, capped at nice 19): the "
         "hash threads, and the hash helper processes (one per slot, each in a session of its "
-        "own, whose nice value this also is), so that token checks, the database and the web "
-        "server run first while logins hash, and a login storm does not delay authenticated "
-        "requests.",
+        "own at this nice value too), so that token checks, the database and the web server "
+        "run first while logins hash, and a login storm does not delay authenticated "
+        "requests. 0: no helpers, hashing at the process's own priority.",
         [](Config & c) -> auto& { return c.hash_nice; }));
     k.push_back(int_key(
         "hash_queue_limit", 1024, 1, 1000000,

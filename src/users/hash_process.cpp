@@ -35,9 +35,11 @@ constexpr int kChannelFd = 3;  // the helper's end of its channel
 // the default max_body_bytes. A longer password is hashed in the server.
 constexpr size_t kMaxRequest = 128 * 1024;
 constexpr size_t kMaxReply = 512;
-// A hash takes tens of milliseconds; one that takes this long means the
-// helper is stuck (stopped, swapped out): it is replaced.
-constexpr int kReplyTimeoutMs = 60'000;
+// A hash takes tens of milliseconds. A helper that has not answered after
+// this long is stuck, or starved by the machine's load (it yields to every
+// other process): it is replaced, and the request hashed in the server, well
+// before the web server gives up on the request.
+constexpr int kReplyTimeoutMs = 10'000;
 constexpr auto kRestartInterval = std::chrono::seconds(1);
 
 void put_u64(std::string& s, unsigned long long v) {
@@ -87,25 +89,58 @@ std::string answer(const unsigned char* m, size_t n) {
     return out;
 }
 
-// The session's nice value (its autogroup, which the scheduler weighs
-// against other sessions), where the kernel has autogroups. The kernel
-// takes one such change per tenth of a second on the whole machine: a
-// helper started beside another tries again.
-void set_session_nice(long nice) {
-    Fd f(::open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC));
-    if (f.get() < 0) return;
-    std::string text = std::to_string(nice);
-    for (int attempt = 0; attempt < 50; ++attempt) {
-        if (::write(f.get(), text.data(), text.size()) >= 0) return;
-        if (errno != EAGAIN) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// The helper's session's nice value (its autogroup, which the scheduler
+// weighs against other sessions), where the kernel groups by session. The
+// kernel takes one such change per tenth of a second on the whole machine
+// from an unprivileged process, so helpers started together take turns:
+// a refused one tries again between requests until it is taken.
+class SessionNice {
+  public:
+    explicit SessionNice(long nice)
+        : fd_(::open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC)), text_(std::to_string(nice)) {
+        attempt();
     }
+
+    bool settled() const { return fd_.get() < 0; }
+
+    void attempt() {
+        if (fd_.get() < 0) return;
+        if (::write(fd_.get(), text_.data(), text_.size()) >= 0) {
+            fd_.reset();
+            return;
+        }
+        if (errno != EAGAIN) {
+            log::warn(std::string("hash helper: cannot set its session's nice value: ") +
+                      std::strerror(errno));
+            fd_.reset();
+        } else if (++refusals_ == 100) {
+            log::warn("hash helper: its session's nice value refused for 10 s; still trying");
+        }
+    }
+
+  private:
+    Fd fd_;
+    std::string text_;
+    int refusals_ = 0;
+};
+
+}  // namespace
+
+namespace {
+
+// `nice` above the calling thread's nice value, at most 19.
+long nicer_than_this_thread(long nice) {
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, 0);
+    return std::min(19L, (errno != 0 ? 0 : now) + nice);
 }
 
 }  // namespace
 
 HashProcesses::HashProcesses(std::string program, long count, long nice)
-    : program_(std::move(program)), nice_(nice), channels_(static_cast<size_t>(count)) {
+    : program_(std::move(program)),
+      nice_(nicer_than_this_thread(nice)),
+      channels_(static_cast<size_t>(count)) {
     for (size_t i = 0; i < channels_.size(); ++i) {
         free_.push_back(i);
         if (!start(channels_[i]))
@@ -193,7 +228,11 @@ void HashProcesses::end(Channel& c) {
 }
 
 std::optional<std::string> HashProcesses::ask(const std::string& req) {
-    if (req.size() > kMaxRequest) return std::nullopt;
+    if (req.size() > kMaxRequest) {
+        log::warn("hash helpers: a password of " + std::to_string(req.size()) +
+                  " bytes is hashed in the server (longer than a channel takes)");
+        return std::nullopt;
+    }
     size_t i;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -202,10 +241,21 @@ std::optional<std::string> HashProcesses::ask(const std::string& req) {
         free_.pop_front();
     }
     Channel& c = channels_[i];  // this thread's alone until it is put back
+    // A helper that ended since its last request (reaped now, not left a zombie).
+    if (c.pid > 0 && waitpid(c.pid, nullptr, WNOHANG) == c.pid) {
+        log::warn("hash helper " + std::to_string(c.pid) + " had ended; starting another");
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            c.pid = -1;
+        }
+        c.fd.reset();
+    }
     std::optional<std::string> reply;
     if (c.fd.get() >= 0 || start(c)) {
         ssize_t sent = ::send(c.fd.get(), req.data(), req.size(), MSG_NOSIGNAL);
         if (sent < 0 && errno == EMSGSIZE) {  // too large for the channel: not the helper's fault
+            log::warn("hash helpers: a password of " + std::to_string(req.size()) +
+                      " bytes is hashed in the server (longer than a channel takes)");
             std::lock_guard<std::mutex> lock(mutex_);
             free_.push_back(i);
             return std::nullopt;
@@ -261,12 +311,19 @@ std::vector<pid_t> HashProcesses::pids() const {
 
 int run_hash_helper(long nice) {
     prctl(PR_SET_NAME, "fcgi-users-hash");  // as ps and top show it
-    set_session_nice(nice);
+    // Started by a hash thread (a replacement), it already runs at `nice`.
     errno = 0;
     int now = getpriority(PRIO_PROCESS, 0);
-    if (errno == 0 && nice > 0) (void)setpriority(PRIO_PROCESS, 0, std::min(19L, now + nice));
+    if (errno == 0 && now < nice) (void)setpriority(PRIO_PROCESS, 0, static_cast<int>(nice));
+    SessionNice session(nice);
     std::vector<unsigned char> buf(kMaxRequest);
     for (;;) {
+        if (!session.settled()) {  // wait for a request a tenth of a second at a time
+            pollfd p{kChannelFd, POLLIN, 0};
+            int ready = poll(&p, 1, 100);
+            if (ready == 0) session.attempt();
+            if (ready <= 0) continue;
+        }
         // MSG_TRUNC: the whole request's length, even past the buffer.
         ssize_t n = ::recv(kChannelFd, buf.data(), buf.size(), MSG_TRUNC);
         if (n < 0 && errno == EINTR) continue;

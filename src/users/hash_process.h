@@ -30,8 +30,9 @@ namespace fu {
 class HashProcesses {
   public:
     // `count` helpers of `program` (a path of this fcgi-users binary), at nice
-    // `nice` above this process's, their sessions too. One that cannot be
-    // started is tried again on use, at most once a second.
+    // `nice` above the calling thread's (at most 19), their sessions at the
+    // same value. One that cannot be started is tried again on use, at most
+    // once a second.
     HashProcesses(std::string program, long count, long nice);
     ~HashProcesses();  // closes every channel: each helper ends; reaps them
     HashProcesses(const HashProcesses&) = delete;
@@ -60,14 +61,15 @@ class HashProcesses {
     void end(Channel& c);
 
     std::string program_;
-    long nice_;
+    long nice_;                 // the helpers' nice value, and their sessions'
     mutable std::mutex mutex_;  // guards free_ and every channel's pid
     std::vector<Channel> channels_;
     std::deque<size_t> free_;  // taken in turn, so a dead helper is found soon
 };
 
 // The helper's side (`fcgi-users hash-helper NICE`, its channel on
-// descriptor 3): answers requests until the server closes the channel.
+// descriptor 3): sets its nice value and its session's to NICE, then
+// answers requests until the server closes the channel.
 int run_hash_helper(long nice);
 
 }  // namespace fu

@@ -38,6 +38,17 @@ long cpu_ticks(pid_t pid) {
     return utime + stime;
 }
 
+// Until `pid` has ended (a zombie, or gone), at most 5 s.
+void wait_ended(pid_t pid) {
+    for (int i = 0; i < 500; ++i) {
+        std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (stat.empty() || stat.substr(stat.rfind(')') + 2, 1) == "Z") return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << pid << " did not end";
+}
+
 class HashProcessTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
@@ -47,6 +58,7 @@ TEST_F(HashProcessTest, HelpersAnswerAsHashingHereWould) {
     HashProcesses helpers(FCGI_USERS_BINARY, 1, 10);
     pid_t pid = helpers.pids().at(0);
     ASSERT_GT(pid, 0);
+    ASSERT_TRUE(helpers.hash("x", 1, 8192 * 1024));  // the helper has started up by now
     long before = cpu_ticks(pid);
     auto made = helpers.hash("guinevere-forever", kOps, kMem);
     ASSERT_TRUE(made);
@@ -107,26 +119,34 @@ TEST_F(HashProcessTest, EachHelperRunsInASessionOfItsOwnAtTheNiceAsked) {
             std::ifstream f("/proc/" + std::to_string(pid) + "/autogroup");
             group.clear();
             std::getline(f, group);
-            bool grouped = group.empty() || group.find(" nice 7") != std::string::npos;
+            bool grouped =
+                group.empty() || group.find(" nice " + std::to_string(want)) != std::string::npos;
             if (grouped && getpriority(PRIO_PROCESS, static_cast<id_t>(pid)) == want) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(pid)), want);
         if (!group.empty()) {
-            EXPECT_NE(group.find(" nice 7"), std::string::npos) << group;
+            EXPECT_NE(group.find(" nice " + std::to_string(want)), std::string::npos) << group;
         }
     }
     ASSERT_TRUE(helpers.hash("x", 1, 8192 * 1024));
 }
 
-TEST_F(HashProcessTest, AKilledHelperIsAnsweredForAndReplaced) {
+TEST_F(HashProcessTest, AHelperKilledMidRequestIsAnsweredForAndReplaced) {
+    // A verification that takes the helper a good while (t = 12, 64 MiB).
+    constexpr unsigned long long slow_ops = 12;
+    constexpr size_t slow_mem = 64 * 1024 * 1024;
+    const std::string stored = argon2id_hash("lancelot", slow_ops, slow_mem);
     HashProcesses helpers(FCGI_USERS_BINARY, 1, 10);
     pid_t first = helpers.pids().at(0);
     ASSERT_GT(first, 0);
-    // Past the restart interval, so that the failing request starts another.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    ASSERT_EQ(kill(first, SIGKILL), 0);
-    auto v = helpers.verify("lancelot", argon2id_hash("lancelot", 1, 8192 * 1024), 1, 8192 * 1024);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the restart interval
+    std::thread killer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        kill(first, SIGKILL);
+    });
+    auto v = helpers.verify("lancelot", stored, slow_ops, slow_mem);
+    killer.join();
     EXPECT_FALSE(v);  // no helper answered: PasswordHasher hashes here then
     pid_t second = helpers.pids().at(0);
     EXPECT_GT(second, 0);
@@ -135,6 +155,31 @@ TEST_F(HashProcessTest, AKilledHelperIsAnsweredForAndReplaced) {
     auto h = helpers.hash("lancelot", 1, 8192 * 1024);
     ASSERT_TRUE(h);
     EXPECT_TRUE(verify_password("lancelot", *h, 1, 8192 * 1024).ok);
+}
+
+TEST_F(HashProcessTest, AHelperStartedAgainByANicerThreadRunsAtTheNiceOfTheFirst) {
+    errno = 0;
+    int ours = getpriority(PRIO_PROCESS, 0);
+    ASSERT_EQ(errno, 0);
+    const int want = std::min(19, ours + 5);
+    HashProcesses helpers(FCGI_USERS_BINARY, 1, 5);
+    pid_t first = helpers.pids().at(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the restart interval
+    ASSERT_EQ(kill(first, SIGKILL), 0);
+    wait_ended(first);  // ended while idle: found so when its channel is next taken
+    // As in the server, where a hash thread (nicer than the process) finds
+    // the helper gone and starts the next: the nice value it passes on is
+    // the first helper's, not the thread's plus as much again.
+    std::thread hash_thread([&] {
+        ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), want), 0);
+        EXPECT_TRUE(helpers.hash("x", 1, 8192 * 1024));
+    });
+    hash_thread.join();
+    pid_t second = helpers.pids().at(0);
+    ASSERT_GT(second, 0);
+    ASSERT_NE(second, first);
+    EXPECT_EQ(kill(first, 0), -1);  // reaped, not left a zombie
+    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(second)), want);
 }
 
 TEST_F(HashProcessTest, APasswordHasherAnswersRightWhetherOrNotAHelperCan) {
@@ -152,6 +197,7 @@ TEST_F(HashProcessTest, APasswordHasherAnswersRightWhetherOrNotAHelperCan) {
     auto v = hasher.verify("guinevere", hasher.hash("guinevere"));
     EXPECT_TRUE(v.ok);
     EXPECT_FALSE(hasher.verify("guinevera", hasher.hash("guinevere")).ok);
+    EXPECT_EQ(helpers.pids().at(0), -1);  // none of these was the helper's
 }
 
 TEST_F(HashProcessTest, HelpersEndWithTheirOwner) {
