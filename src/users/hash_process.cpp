@@ -228,11 +228,12 @@ void HashProcesses::end(Channel& c) {
 }
 
 std::optional<std::string> HashProcesses::ask(const std::string& req) {
-    if (req.size() > kMaxRequest) {
+    auto too_long = [&req] {
         log::warn("hash helpers: a password of " + std::to_string(req.size()) +
                   " bytes is hashed in the server (longer than a channel takes)");
         return std::nullopt;
-    }
+    };
+    if (req.size() > kMaxRequest) return too_long();
     size_t i;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -254,11 +255,9 @@ std::optional<std::string> HashProcesses::ask(const std::string& req) {
     if (c.fd.get() >= 0 || start(c)) {
         ssize_t sent = ::send(c.fd.get(), req.data(), req.size(), MSG_NOSIGNAL);
         if (sent < 0 && errno == EMSGSIZE) {  // too large for the channel: not the helper's fault
-            log::warn("hash helpers: a password of " + std::to_string(req.size()) +
-                      " bytes is hashed in the server (longer than a channel takes)");
             std::lock_guard<std::mutex> lock(mutex_);
             free_.push_back(i);
-            return std::nullopt;
+            return too_long();
         }
         if (sent == static_cast<ssize_t>(req.size())) {
             pollfd p{c.fd.get(), POLLIN, 0};
