@@ -223,10 +223,20 @@ app_start() {
     pid_alive "$RUN/fcgi-users.pid" && return 0
     app_env
     "$BUILD/fcgi-users" migrate >>"$LOG/fcgi-users.log" 2>&1 || { tail -5 "$LOG/fcgi-users.log" >&2; die "fcgi-users migrate failed"; }
+    stale_socket_remove "$FCGI_USERS_LISTEN"
     # umask 007: the socket is group-writable, for the web server's workers (WEB).
     (umask 007; exec setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/fcgi-users.log" 2>&1) &
     echo $! > "$RUN/fcgi-users.pid"
     app_wait fcgi-users "$FCGI_USERS_LISTEN"
+}
+
+# A socket file left by an fcgi-users that was killed (kill -9, a crash) is
+# removed before a new one starts: app_wait would take it for the new server's
+# and return while nothing listens yet (nginx answering 502 meanwhile).
+# fcgi-users removes it too when it starts; only sooner here.
+stale_socket_remove() {  # stale_socket_remove SOCKET (a path; a host:port is left alone)
+    case "$1" in */*) [ -S "$1" ] && rm -f "$1" ;; esac
+    return 0
 }
 
 app_wait() {  # app_wait NAME SOCKET: until the fcgi-users of $RUN/NAME.pid opens SOCKET
@@ -564,6 +574,7 @@ galera_app_start() {  # galera_app_start PIDNAME SOCKET NODES...
     (app_env
      export FCGI_USERS_LISTEN=$sock FCGI_USERS_DB_SOCKET= FCGI_USERS_DB_HOST="$(galera_hosts "$@")"
      "$BUILD/fcgi-users" migrate >>"$LOG/$name.log" 2>&1 || { tail -5 "$LOG/$name.log" >&2; die "fcgi-users migrate failed"; }
+     stale_socket_remove "$sock"
      umask 007
      setsid "$BUILD/fcgi-users" serve </dev/null >>"$LOG/$name.log" 2>&1 & echo $! > "$RUN/$name.pid")
     app_wait "$name" "$sock"

@@ -176,6 +176,19 @@ def test_database_killed_then_started_at_once_comes_back():
     assert register()["email"]
 
 
+def test_app_killed_then_started_answers_when_app_start_returns():
+    """kill -9 leaves fcgi-users' socket file behind; scripts/stack app-start
+    must not take that stale file for the new server's socket (nginx would
+    answer 502 until the new one listens)."""
+    pid = int(open(APP_PID_FILE).read())
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                    open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", timeout=10)
+    assert os.path.exists(APP_SOCKET)  # what the killed server left
+    stack("app-start")
+    assert requests.get(url("/healthz")).status_code == 200
+
+
 def test_hash_threads_run_at_hash_nice_and_workers_at_normal_priority():
     # A login storm must not delay token checks: the hash_slots threads that
     # hash passwords run hash_nice (10) above the process's own nice value
