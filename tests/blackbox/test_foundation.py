@@ -176,14 +176,25 @@ def test_database_killed_then_started_at_once_comes_back():
     assert register()["email"]
 
 
+def _stat_fields(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+
+
+def _running(pid):
+    """The process exists and is no zombie (a zombie has ended; its parent reaps it)."""
+    try:
+        return _stat_fields(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_app_killed_then_started_answers_when_app_start_returns():
     """kill -9 leaves fcgi-users' socket file behind; scripts/stack app-start
     must not take that stale file for the new server's socket (nginx would
     answer 502 until the new one listens)."""
     pid = int(open(APP_PID_FILE).read())
     os.kill(pid, signal.SIGKILL)
-    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
-                    open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", timeout=10)
+    assert wait_for(lambda: not _running(pid), timeout=10)
     assert os.path.exists(APP_SOCKET)  # what the killed server left
     stack("app-start")
     assert requests.get(url("/healthz")).status_code == 200
@@ -225,10 +236,6 @@ def _hash_helpers(pid):
         if name == "fcgi-users-hash" and int(fields[1]) == pid:  # field 4: parent
             out.append(int(entry))
     return sorted(out)
-
-
-def _stat_fields(pid):
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
 
 
 def test_passwords_are_hashed_in_helpers_that_every_other_process_preempts(default_app):
@@ -285,9 +292,4 @@ def test_passwords_are_hashed_in_helpers_that_every_other_process_preempts(defau
     # Helpers end with fcgi-users, even when it is killed (their channel closes).
     helpers = _hash_helpers(pid)
     os.kill(pid, signal.SIGKILL)
-    def running(h):
-        try:
-            return _stat_fields(h)[0] != "Z"  # a zombie has ended (its new parent reaps it)
-        except OSError:
-            return False
-    assert wait_for(lambda: not any(running(h) for h in helpers), timeout=10)
+    assert wait_for(lambda: not any(_running(h) for h in helpers), timeout=10)
