@@ -59,6 +59,17 @@ void ServeSlots::release(std::size_t worker) {
     if (waiting_ > 0) cv_.notify_one();
 }
 
+bool ServeSlots::keep(std::size_t worker) {
+    std::lock_guard lock(m_);
+    if (since_[worker] != Clock::time_point::max()) --serving_;
+    since_[worker] = Clock::time_point::max();
+    Clock::time_point next;
+    if (held_ - 1 < slots_ + stuck(Clock::now(), next)) return true;
+    --held_;
+    if (waiting_ > 0) cv_.notify_one();
+    return false;
+}
+
 std::size_t ServeSlots::held() const {
     std::lock_guard lock(m_);
     return held_;

@@ -33,6 +33,11 @@ class ServeSlots {
     void serving(std::size_t worker);
     // Gives the slot back.
     void release(std::size_t worker);
+    // The holder has answered its group and leads again: it keeps its slot
+    // when that is within the limit (true), with no hand-off and no wake-up
+    // (a release and an acquire would wake a waiter only for it to find the
+    // slot taken again); otherwise it gives the slot back (false: acquire).
+    bool keep(std::size_t worker);
 
     // Slots held now, beyond-the-limit ones included (tests).
     std::size_t held() const;

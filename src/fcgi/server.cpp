@@ -437,9 +437,11 @@ class Worker {
         AcceptBackoff backoff;
         std::vector<std::unique_ptr<fcgi::Request>> more;
         std::vector<Job> group;
+        bool holding = false;  // a slot, kept from the last group
         for (;;) {
             Ready ready;
-            slots.acquire(shard_);
+            if (!holding) slots.acquire(shard_);
+            holding = true;
             {
                 std::lock_guard<std::mutex> lock(accept_mutex);
                 ready = next_ready(connections_);
@@ -454,7 +456,10 @@ class Worker {
                     }
                 }
             }
-            if (ready.kind != Ready::request) slots.release(shard_);
+            if (ready.kind != Ready::request) {
+                slots.release(shard_);
+                holding = false;
+            }
             if (ready.kind == Ready::timed_out) break;
             if (ready.kind == Ready::failed) {
                 if (g_stopping.load()) break;
@@ -476,7 +481,7 @@ class Worker {
             more.clear();
             serve(group);
             group.clear();
-            slots.release(shard_);
+            holding = slots.keep(shard_);
         }
     }
 

@@ -86,5 +86,34 @@ TEST(ServeSlots, AHolderServingPastThePatienceIsStoodInFor) {
     EXPECT_EQ(slots.held(), 0u);
 }
 
+TEST(ServeSlots, AHolderDoneServingKeepsItsSlotWithinTheLimit) {
+    ServeSlots slots(1, 2, 10s);
+    slots.acquire(0);
+    slots.serving(0);
+    Acquirer second(slots, 1);
+    EXPECT_TRUE(slots.keep(0));  // leads again, with no hand-off
+    EXPECT_FALSE(second.acquired_within(200ms));
+    EXPECT_EQ(slots.held(), 1u);
+    slots.release(0);
+    EXPECT_TRUE(second.acquired_within(5000ms));
+}
+
+TEST(ServeSlots, AStuckHolderDoneServingGivesBackTheSlotBeyondTheLimit) {
+    ServeSlots slots(1, 3, kPatience);
+    slots.acquire(0);
+    slots.serving(0);  // stuck: a stand-in takes a slot beyond the limit
+    {
+        Acquirer second(slots, 1);
+        EXPECT_TRUE(second.acquired_within(5000ms));
+    }
+    EXPECT_EQ(slots.held(), 2u);
+    Acquirer third(slots, 2);
+    EXPECT_FALSE(slots.keep(0));  // done: the stand-in leads, one slot is the limit
+    EXPECT_EQ(slots.held(), 1u);
+    EXPECT_FALSE(third.acquired_within(6 * kPatience));
+    slots.release(1);
+    EXPECT_TRUE(third.acquired_within(5000ms));
+}
+
 }  // namespace
 }  // namespace fu::fcgi
