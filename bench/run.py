@@ -229,16 +229,23 @@ def interleaved(measure_ceiling, workloads):
 
 
 def hot_routes(r):
-    """The authenticated routes against the empty FastCGI answer, measured
-    before and after them (their mean is the ceiling: it drifts with the
-    machine as much as they do)."""
+    """The authenticated routes against the empty FastCGI answer, each compared
+    with the empty answer measured right before and right after it: the
+    machine's speed drifts by a fifth within minutes here (bench/README)."""
     f = r.files
     nginx = wrk("/bench/static")
-    empty_before = wrk("/bench/empty")
-    runs = [("GET /users/me, bearer JWT, 1000 users", wrk("/users/me", auth="bearer", listing=f["jwt"]), 0.6),
-            ("GET /users/me, cookie JWT", wrk("/users/me", auth="cookie", listing=f["jwt"]), 0.6),
-            ("GET /users/me, database token", wrk("/users/me", auth="bearer", listing=f["dbtoken"]), 0.5),
-            ("GET /auth/check, bearer JWT", wrk("/auth/check", auth="bearer", listing=f["jwt"]), 0.7)]
+    empties = []
+
+    def empty_rps():
+        empties.append(wrk("/bench/empty"))
+        return empties[-1]["rps"]
+
+    hot = [("GET /users/me, bearer JWT, 1000 users", lambda: wrk("/users/me", auth="bearer", listing=f["jwt"]), 0.6),
+           ("GET /users/me, cookie JWT", lambda: wrk("/users/me", auth="cookie", listing=f["jwt"]), 0.6),
+           ("GET /users/me, database token", lambda: wrk("/users/me", auth="bearer", listing=f["dbtoken"]), 0.5),
+           ("GET /auth/check, bearer JWT", lambda: wrk("/auth/check", auth="bearer", listing=f["jwt"]), 0.7)]
+    hot_runs, _, around = interleaved(empty_rps, [run for _, run, _ in hot])
+    runs = []
     if BEFORE_BUILD:
         restart_app(BEFORE_BUILD)
         runs += [("GET /users/me, bearer JWT (before build)", wrk("/users/me", auth="bearer", listing=f["jwt"]),
@@ -263,18 +270,20 @@ def hot_routes(r):
                 closing[route] = wrk(route, auth="bearer", listing=f["jwt"])
         finally:
             nginx_keep_conn(True)
-    empty_after = wrk("/bench/empty")
-    empty = dict(empty_before)
-    empty["rps"] = (empty_before["rps"] + empty_after["rps"]) / 2
-    empty["p50_ms"] = (empty_before["p50_ms"] + empty_after["p50_ms"]) / 2
-    empty["p99_ms"] = max(empty_before["p99_ms"], empty_after["p99_ms"])
+    empty = dict(empties[0])
+    for key in ("rps", "p50_ms"):
+        empty[key] = sum(e[key] for e in empties) / len(empties)
+    empty["p99_ms"] = max(e["p99_ms"] for e in empties)
     for key in ("unexpected_status", "socket_errors"):
-        empty[key] = empty_before[key] + empty_after[key]
+        empty[key] = sum(e[key] for e in empties)
     r.add("nginx alone (ceiling)", nginx, "-", None)
-    r.add("FastCGI empty answer (ceiling, before/after mean)", empty, "nginx alone", nginx["rps"],
-          None, {"rps_before": empty_before["rps"], "rps_after": empty_after["rps"]})
+    r.add("FastCGI empty answer (ceiling, mean around the rows)", empty, "nginx alone", nginx["rps"], None,
+          {"rps_before": empties[0]["rps"], "rps_after": empties[-1]["rps"],
+           "rps_measured": [e["rps"] for e in empties]})
     r.results.append({"workload": "durable insert (ceiling)", "rps": r.ceilings["durable"],
                       "ceiling": f"{r.workers} connections"})
+    for (name, _, target), run, ceiling in zip(hot, hot_runs, around):
+        r.add(name, run, "FastCGI empty around it", ceiling, target)
     for name, run, target in runs:
         r.add(name, run, "FastCGI empty", empty["rps"], target)
     if closing:
@@ -443,7 +452,7 @@ def print_table(results, process):
         p50 = f"{r['p50_ms']:.2f}" if "p50_ms" in r else "-"
         p99 = f"{r['p99_ms']:.2f}" if "p99_ms" in r else "-"
         print(f"{r['workload']:<52} {r['rps']:>9.0f} {p50:>8} {p99:>8} {errors:>6}  {ratio:>5} {target:>7}  {r['ceiling']}")
-        if "rps_before" in r:
+        if "rps_before" in r and "rps_measured" not in r:
             print(f"{'  (measured before / after)':<52} {r['rps_before']:>9.0f} {r['rps_after']:>8.0f}")
         if "rps_measured" in r:
             print(f"{'  (measured before, between and after the rows)':<52} "
