@@ -98,6 +98,18 @@ TEST(ServeSlots, AHolderDoneServingKeepsItsSlotWithinTheLimit) {
     EXPECT_TRUE(second.acquired_within(5000ms));
 }
 
+TEST(ServeSlots, AKeptSlotsHolderThatGetsStuckIsStoodInFor) {
+    ServeSlots slots(1, 2, kPatience);
+    slots.acquire(0);
+    slots.serving(0);
+    ASSERT_TRUE(slots.keep(0));
+    Acquirer second(slots, 1);
+    EXPECT_FALSE(second.acquired_within(6 * kPatience));  // it leads: never stuck
+    slots.serving(0);                                     // its next group, and a lock wait
+    EXPECT_TRUE(second.acquired_within(5000ms));
+    EXPECT_EQ(slots.held(), 2u);
+}
+
 TEST(ServeSlots, AStuckHolderDoneServingGivesBackTheSlotBeyondTheLimit) {
     ServeSlots slots(1, 3, kPatience);
     slots.acquire(0);
