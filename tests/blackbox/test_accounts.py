@@ -307,6 +307,22 @@ def test_forged_and_broken_tokens_are_401(user):
     assert requests.get(url("/users/me"), headers={"Authorization": "bearer " + good}).status_code == 200
 
 
+def test_a_token_has_one_text(user):
+    """libsodium's base64 decoder read any byte above 127 as '_', so a token
+    with '_' in it passed in 129 spellings; only the one issued passes."""
+    u, _, _ = user
+    key = secret("access_token")
+    claims = {"sub": u["id"], "aud": ["fastapi-users:auth"], "exp": int(time.time()) + 600}
+    token = next(t for t in (make_jwt(dict(claims, n=i), key) for i in range(1000)) if "_" in t)
+    assert requests.get(url("/users/me"), headers=bearer(token)).status_code == 200
+    at = token.index("_")
+    for byte in ("\x80", "\xbf", "\xff"):  # requests sends the header in latin-1: one byte each
+        spelled = token[:at] + byte + token[at + 1:]
+        for route in ("/users/me", "/auth/check"):
+            r = requests.get(url(route), headers=bearer(spelled))
+            assert r.status_code == 401, (route, hex(ord(byte)))
+
+
 # ------------------------------------------------------------------- users
 
 def test_me_needs_an_active_user(user):

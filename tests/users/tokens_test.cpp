@@ -133,6 +133,21 @@ TEST(JwtCodec, RefusesNonCanonicalEncodings) {
     EXPECT_FALSE(codec.decode(no_sig, kKey, "fastapi-users:auth"));
 }
 
+// libsodium's decoder (1.0.18) reads any byte above 127 as '_': a token with
+// '_' had 129 texts that all passed. One text per token.
+TEST(JwtCodec, RefusesBytesAboveAsciiForUnderscore) {
+    JwtCodec codec("HS256");
+    std::string t;
+    for (int i = 0; t.find('_') == std::string::npos; ++i)
+        t = codec.encode(kKey, access_claims(("user-" + std::to_string(i)).c_str()).get(), 60);
+    ASSERT_TRUE(codec.decode(t, kKey, "fastapi-users:auth"));
+    for (char other : {'\x80', '\xbf', '\xff'}) {
+        std::string variant = t;
+        variant[t.find('_')] = other;
+        EXPECT_FALSE(codec.decode(variant, kKey, "fastapi-users:auth")) << int(other);
+    }
+}
+
 TEST(JwtCodec, NotBeforeAndIssuedAtAsPyJwt) {
     JwtCodec codec("HS256");
     auto token = [](const std::string& extra) {
