@@ -34,12 +34,11 @@ namespace {
 
 // Each byte's six bits in base64url, 0xff for a byte that is not one of its
 // characters. A table, where libsodium's decoder computes each byte with
-// masks so that no branch or memory access depends on it: that matters for
-// keys, but the texts decoded here (JWTs, sealed boxes, provider tokens) go
-// through nginx's header parser and cJSON right after, which both branch on
-// every byte. sodium_base642bin took 5 % of a worker's time on a JWT's three
-// parts (computed with masks as it does, 3.5 % still), and reads any byte
-// above 127 as '_'.
+// masks so that no branch or memory access depends on it, which matters for
+// secret keys; no input here is one: JWTs and id tokens are bearer texts that
+// nginx and cJSON parse byte by byte anyway, sealed boxes decode to a nonce
+// and a ciphertext, JWK values are public keys. sodium_base642bin took 5 % of
+// a worker's time on a JWT's three parts, and reads any byte above 127 as '_'.
 constexpr std::array<unsigned char, 256> kSextets = [] {
     std::array<unsigned char, 256> t{};
     t.fill(0xff);
@@ -51,9 +50,6 @@ constexpr std::array<unsigned char, 256> kSextets = [] {
 }  // namespace
 
 std::optional<std::string> base64url_decode(std::string_view in) {
-    // What sodium_base642bin (URL-safe, no padding, nothing ignored) takes,
-    // bytes above 127 excepted: only the 64 characters, never a length of
-    // 4n + 1, and the bits past the last whole byte zero (one text per value).
     if (in.size() % 4 == 1) return std::nullopt;
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     std::string out(in.size() / 4 * 3 + (in.size() % 4 == 0 ? 0 : in.size() % 4 - 1), '\0');

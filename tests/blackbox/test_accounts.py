@@ -317,6 +317,7 @@ def test_a_token_has_one_text(user):
     tokens = (make_jwt(dict(claims, n=i), key) for i in range(1000))
     token = next(t for t in tokens if "_" in t.split(".")[2])
     assert requests.get(url("/users/me"), headers=bearer(token)).status_code == 200
+    assert requests.get(url("/auth/check"), headers=bearer(token)).status_code == 200
     at = token.rindex(".") + token.split(".")[2].index("_") + 1
     for byte in ("\x80", "\xbf", "\xff"):  # requests sends the header in latin-1: one byte each
         spelled = token[:at] + byte + token[at + 1:]

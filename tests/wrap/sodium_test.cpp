@@ -70,12 +70,13 @@ TEST(Sodium, Base64urlDecodeRefusesWhatIsNotCanonicalUnpaddedBase64url) {
 // set or not: the same verdict and bytes as libsodium.
 TEST(Sodium, Base64urlDecodeAgreesWithLibsodiumOnEveryShortInput) {
     ASSERT_GE(sodium_init(), 0);
-    const std::string alphabet("AZazBQgw09-_=+/ .\x80\xff\0", 21);
+    const std::string alphabet("AZazBQgw09-_=+/ .\x7f\x80\xff\0", 21);
     std::string in;
     size_t checked = 0;
     auto visit = [&](auto&& self, size_t depth) -> void {
-        ASSERT_EQ(sodium::base64url_decode(in), libsodium_decode(in)) << in;
+        EXPECT_EQ(sodium::base64url_decode(in), libsodium_decode(in)) << in;
         ++checked;
+        if (::testing::Test::HasFailure()) return;  // one report, not thousands
         if (depth == 4) return;
         for (char c : alphabet) {
             in.push_back(c);
