@@ -52,7 +52,7 @@ constexpr std::array<unsigned char, 256> kSextets = [] {
 std::optional<std::string> base64url_decode(std::string_view in) {
     if (in.size() % 4 == 1) return std::nullopt;
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-    std::string out(in.size() / 4 * 3 + (in.size() % 4 == 0 ? 0 : in.size() % 4 - 1), '\0');
+    std::string out(in.size() * 3 / 4, '\0');  // 4n, 4n + 2, 4n + 3: 3n, 3n + 1, 3n + 2
     char* o = out.data();
     unsigned bad = 0;
     size_t whole = in.size() / 4 * 4;
