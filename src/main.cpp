@@ -234,6 +234,9 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
             case fu::CreateUserError::already_exists:
                 std::cerr << "fcgi-users: a user with this e-mail exists\n";
                 break;
+            case fu::CreateUserError::invalid_email:
+                std::cerr << "fcgi-users: --email: " << user.error().detail << "\n";
+                break;
             case fu::CreateUserError::invalid_password:
                 std::cerr << "fcgi-users: " << user.error().detail << "\n";
                 break;

@@ -3,7 +3,6 @@
 #include "auth/login_throttle.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "wrap/sodium.h"
 
@@ -55,16 +54,13 @@ Result<LoginThrottle::Attempt, db::DbError> LoginThrottle::begin(std::string_vie
                                                                  std::string_view address) {
     const SessionConfig& s = config_.sessions;
     Attempt a;
-    if (s.throttle_account_failures > 0) {
-        std::string lower(email);
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        a.account = {key_of("account", lower), s.throttle_account_failures};
-    }
     if (s.throttle_address_failures > 0)
         a.address = {key_of("address", address), s.throttle_address_failures};
-    auto found = store_.lookup_login(email, a.account.key, a.address.key);
+    const bool count_account = s.throttle_account_failures > 0;
+    auto found = store_.lookup_login(email, count_account, a.address.key);
     if (!found) return found.error();
     a.lookup = std::move(*found);
+    if (count_account) a.account = {a.lookup.account_key, s.throttle_account_failures};
     return a;
 }
 

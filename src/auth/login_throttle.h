@@ -1,5 +1,7 @@
-// LoginThrottle: failed logins counted per account (the lower-case e-mail,
-// whether or not it has an account, so the answer tells nothing) and per
+// LoginThrottle: failed logins counted per account (the address as the user
+// lookup reads it, lower-cased by MariaDB: every spelling that reaches an
+// account counts against it; and alike for an address without an account,
+// so the answer tells nothing) and per
 // client address, and bad reset/verify tokens per address, in table
 // login_throttle (ThrottleStore), shared by every fcgi-users on the database.
 // Past a threshold, attempts are refused (429) before any hash is computed;

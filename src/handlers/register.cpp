@@ -10,6 +10,10 @@ http::Response failure(const Error<CreateUserError>& e) {
     switch (e.code) {
         case CreateUserError::already_exists:
             return http::bad_request("REGISTER_USER_ALREADY_EXISTS");
+        case CreateUserError::invalid_email:  // JsonBody::required_email refused it already
+            return http::unprocessable({{{"body", "email"},
+                                         "value is not a valid email address: " + e.detail,
+                                         "value_error"}});
         case CreateUserError::invalid_password:
             return http::bad_request("REGISTER_INVALID_PASSWORD", e.detail);
         case CreateUserError::unavailable:

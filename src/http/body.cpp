@@ -3,7 +3,10 @@
 #include "http/body.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <set>
 
 namespace fu::http {
 namespace {
@@ -14,6 +17,85 @@ bool is_json_type(const std::string& content_type) {
     if (mt == "application/json") return true;
     return mt.rfind("application/", 0) == 0 && mt.size() > 5 &&
            mt.compare(mt.size() - 5, 5, "+json") == 0;
+}
+
+// email-validator refuses "unsafe characters" in either part of an address
+// (check_unsafe_chars): every code point of Unicode's categories C (control,
+// format, surrogate, private use, unassigned) and Z (separators). They make
+// one address display as another: "admin@example.com" with a no-break space
+// after it, a zero-width space or a right-to-left override inside, a soft
+// hyphen in the domain; and MariaDB's collation ignores several of them, so
+// plain SQL would find two users for one address. These are those above
+// U+007F (ASCII's are no atext anyway): categories C but Cn, and Z, of Unicode
+// 14 (Python 3.11's unicodedata) with the format controls Unicode 15 added
+// (U+13439..1343F), and Cn's noncharacters; other unassigned code points pass.
+constexpr std::pair<char32_t, char32_t> kUnsafe[] = {
+    {0x0080, 0x00A0},     // C1 controls, NO-BREAK SPACE
+    {0x00AD, 0x00AD},     // SOFT HYPHEN
+    {0x0600, 0x0605},     // ARABIC NUMBER SIGN .. ARABIC NUMBER MARK ABOVE
+    {0x061C, 0x061C},     // ARABIC LETTER MARK
+    {0x06DD, 0x06DD},     // ARABIC END OF AYAH
+    {0x070F, 0x070F},     // SYRIAC ABBREVIATION MARK
+    {0x0890, 0x0891},     // ARABIC POUND MARK ABOVE, ARABIC PIASTRE MARK ABOVE
+    {0x08E2, 0x08E2},     // ARABIC DISPUTED END OF AYAH
+    {0x1680, 0x1680},     // OGHAM SPACE MARK
+    {0x180E, 0x180E},     // MONGOLIAN VOWEL SEPARATOR
+    {0x2000, 0x200F},     // EN QUAD .. ZERO WIDTH SPACE, ZWNJ, ZWJ, LRM, RLM
+    {0x2028, 0x202F},     // LINE and PARAGRAPH SEPARATOR, LRE .. RLO, NARROW NO-BREAK SPACE
+    {0x205F, 0x2064},     // MEDIUM MATHEMATICAL SPACE, WORD JOINER .. INVISIBLE PLUS
+    {0x2066, 0x206F},     // LEFT-TO-RIGHT ISOLATE .. NOMINAL DIGIT SHAPES
+    {0x3000, 0x3000},     // IDEOGRAPHIC SPACE
+    {0xD800, 0xF8FF},     // surrogates (never valid UTF-8), private use
+    {0xFDD0, 0xFDEF},     // noncharacters
+    {0xFEFF, 0xFEFF},     // ZERO WIDTH NO-BREAK SPACE (byte order mark)
+    {0xFFF9, 0xFFFB},     // INTERLINEAR ANNOTATION ANCHOR .. TERMINATOR
+    {0x110BD, 0x110BD},   // KAITHI NUMBER SIGN
+    {0x110CD, 0x110CD},   // KAITHI NUMBER SIGN ABOVE
+    {0x13430, 0x1343F},   // EGYPTIAN HIEROGLYPH VERTICAL JOINER .. format controls
+    {0x1BCA0, 0x1BCA3},   // SHORTHAND FORMAT LETTER OVERLAP .. UP STEP
+    {0x1D173, 0x1D17A},   // MUSICAL SYMBOL BEGIN BEAM .. END PHRASE
+    {0xE0001, 0xE0001},   // LANGUAGE TAG
+    {0xE0020, 0xE007F},   // TAG SPACE .. CANCEL TAG
+    {0xF0000, 0x10FFFF},  // private use planes 15 and 16 (and their noncharacters)
+};
+
+// A combining mark first in either part would join with what precedes it
+// where the address is shown (email-validator refuses any mark there). These
+// are the blocks of combining diacritical marks, those that join Latin,
+// Greek and Cyrillic letters.
+constexpr std::pair<char32_t, char32_t> kCombining[] = {
+    {0x0300, 0x036F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20FF}, {0xFE20, 0xFE2F}};
+
+template <size_t N>
+bool in(const std::pair<char32_t, char32_t> (&ranges)[N], char32_t cp) {
+    return std::any_of(std::begin(ranges), std::end(ranges),
+                       [cp](const auto& r) { return cp >= r.first && cp <= r.second; });
+}
+
+bool unsafe(char32_t cp) {
+    return in(kUnsafe, cp) || (cp & 0xFFFE) == 0xFFFE;  // U+xFFFE, U+xFFFF: noncharacters
+}
+
+std::string code_point_name(char32_t cp) {
+    char name[16];
+    std::snprintf(name, sizeof name, cp <= 0xFFFF ? "U+%04X" : "U+%08X", static_cast<unsigned>(cp));
+    return name;
+}
+
+// email-validator's message for the unsafe characters of `part` (each once,
+// in code point order), or nullopt.
+std::optional<std::string> unsafe_characters(std::string_view part) {
+    std::set<char32_t> bad;
+    for (size_t i = 0; i < part.size();) {
+        const size_t at = i;
+        auto cp = next_code_point(part, i);
+        if (!cp) return "The email address contains an invalid character.";
+        if (unsafe(*cp) || (at == 0 && in(kCombining, *cp))) bad.insert(*cp);
+    }
+    if (bad.empty()) return std::nullopt;
+    std::string message = "The email address contains unsafe characters: ";
+    for (char32_t cp : bad) message += (cp == *bad.begin() ? "" : ", ") + code_point_name(cp);
+    return message + ".";
 }
 
 bool atext(unsigned char c) {
@@ -46,7 +128,7 @@ JsonBody::JsonBody(const Request& req) {
         errors_.push_back({{"body", 0}, "JSON decode error: a NUL byte", "json_invalid"});
         return;
     }
-    doc_ = json::parse(req.body);
+    doc_ = json::parse(req.body, json::DuplicateKeys::last_wins, json::Nuls::keep);
     if (!doc_) {
         errors_.push_back({{"body", 0}, "JSON decode error", "json_invalid"});
         return;
@@ -174,6 +256,8 @@ std::optional<std::string> email_problem(std::string_view email) {
     if (local.empty()) return "There must be something before the @-sign.";
     if (domain.empty()) return "There must be something after the @-sign.";
     if (local.size() > 64) return "The email address is too long before the @-sign.";
+    if (auto problem = unsafe_characters(local)) return problem;
+    if (auto problem = unsafe_characters(domain)) return problem;
     if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
         return "The part before the @-sign has a misplaced period.";
     for (unsigned char c : local)

@@ -26,6 +26,11 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
 // nullopt when the body is not well-formed multipart for that boundary.
 std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary);
 
+// The code point of well-formed UTF-8 at s[i] (i < s.size()), i moved past
+// it; nullopt (i unmoved) for an overlong form, a surrogate, a code point past
+// U+10FFFF or a cut or malformed sequence.
+std::optional<char32_t> next_code_point(std::string_view s, size_t& i);
+
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points
 // past U+10FFFF), as JSON text must be.
 bool valid_utf8(std::string_view s);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "http/body.h"
 #include "util/log.h"
 
 namespace fu::oauth {
@@ -84,7 +85,9 @@ Result<Endpoints, std::string> parse_discovery(std::string_view json,
 
 std::string verified_email(const cJSON* claims, const std::string& preset) {
     std::string email = str(claims, "email");
-    if (email.empty() || email.size() > 320 || email.find('@') == std::string::npos) return {};
+    // An address POST /auth/register would refuse is no usable address: a
+    // space before it, a line break, a look-alike of another user's.
+    if (http::email_problem(email)) return {};
     if (truthy(cJSON_GetObjectItemCaseSensitive(claims, "email_verified"))) return email;
     if (preset == "microsoft" && truthy(cJSON_GetObjectItemCaseSensitive(claims, "xms_edov")))
         return email;

@@ -16,16 +16,29 @@ long long wait_of(const std::optional<std::string>& micros) {
 
 }  // namespace
 
+// The account's key is made here, from the user row the lookup finds (its
+// email_key) or, for an address without an account, from the address as that
+// lookup reads it: lower-cased by MariaDB, trailing spaces dropped (the
+// comparison pads with spaces). So every spelling that reaches an account
+// (upper case, a Kelvin sign for a k, trailing spaces) counts against that
+// one account, and the key can never disagree with the lookup. It is
+// base64url(SHA-256("account:" + that text)), as sql/admin.sql writes it.
 Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view email,
-                                                             std::string_view account,
+                                                             bool count_account,
                                                              std::string_view address) {
     auto r = conn_.exec(
-        "SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
-        "u.session_generation, t.wait_us, t.account_rows FROM "
-        "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) AS wait_us, "
-        "COALESCE(SUM(k = ?), 0) AS account_rows FROM login_throttle WHERE k IN (?, ?)) t "
-        "LEFT JOIN user u ON u.email_key = " FU_EMAIL_KEY,
-        {account, account, address, email});
+        "SELECT x.id, x.email, x.hashed_password, x.is_active, x.is_superuser, x.is_verified, "
+        "x.session_generation, x.account, "
+        "(SELECT MAX(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), blocked_until)) "
+        "FROM login_throttle WHERE k IN (IF(?, x.account, NULL), ?)), "
+        "EXISTS (SELECT 1 FROM login_throttle WHERE k = x.account) FROM "
+        "(SELECT u.id, u.email, u.hashed_password, u.is_active, u.is_superuser, u.is_verified, "
+        "u.session_generation, TRIM(TRAILING '=' FROM REPLACE(REPLACE(TO_BASE64(UNHEX(SHA2("
+        "CONCAT('account:', RTRIM(COALESCE(u.email_key, " FU_EMAIL_KEY
+        "))), 256))), "
+        "'+', '-'), '/', '_')) AS account "
+        "FROM (SELECT 1) one LEFT JOIN user u ON u.email_key = " FU_EMAIL_KEY ") x",
+        {static_cast<long long>(count_account), address, email, email});
     if (!r) return r.error();
     LoginLookup out;
     if (r->rows.empty()) return out;
@@ -41,8 +54,9 @@ Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view em
         out.user = std::move(u);
         out.generation = std::stoll(row[6].value_or("0"));
     }
-    out.wait_ms = wait_of(row[7]);
-    out.account_counted = row[8].value_or("0") != "0";
+    out.account_key = row[7].value_or("");
+    out.wait_ms = wait_of(row[8]);
+    out.account_counted = count_account && row[9].value_or("0") != "0";
     return out;
 }
 

@@ -23,6 +23,7 @@ struct ThrottleKey {
 struct LoginLookup {
     std::optional<User> user;
     long long generation = 0;      // the user's session generation
+    std::string account_key;       // the account's counter (see lookup_login)
     long long wait_ms = 0;         // > 0: refused for this long
     bool account_counted = false;  // the account key has a row (a success clears it)
 };
@@ -31,9 +32,11 @@ class ThrottleStore {
   public:
     explicit ThrottleStore(db::Connection& conn) : conn_(conn) {}
 
-    // The user with e-mail `email` (case-insensitive) and the longest wait of
-    // `account` and `address`, in one statement.
-    Result<LoginLookup, db::DbError> lookup_login(std::string_view email, std::string_view account,
+    // The user with e-mail `email` (case-insensitive), the key of the
+    // account's counter (made from what the lookup found, see the .cpp) and
+    // the longest wait of that key (when count_account) and `address`, in one
+    // statement.
+    Result<LoginLookup, db::DbError> lookup_login(std::string_view email, bool count_account,
                                                   std::string_view address);
     // How long `key` is refused (0: not).
     Result<long long, db::DbError> wait_ms(std::string_view key);

@@ -2,6 +2,7 @@
 // change records.
 #include "users/user_manager.h"
 
+#include "http/body.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -63,6 +64,8 @@ Result<User, CreateUserError> UserManager::create(
     std::string_view email, std::string_view password, bool superuser, bool verified,
     const std::function<StoreResult<Unit>(const User&)>& link) {
     const Config& c = d_.config;
+    if (auto problem = http::email_problem(email))
+        return make_error(CreateUserError::invalid_email, *problem);
     if (auto problem =
             password_problem(password, email, c.password_min_length, c.password_max_length))
         return make_error(CreateUserError::invalid_password, *problem);

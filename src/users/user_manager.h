@@ -26,7 +26,15 @@ namespace fu {
 // Lookups and events recorded on their own.
 enum class UserError { not_exists, unavailable, internal };
 // create (register, the CLI).
-enum class CreateUserError { already_exists, invalid_password, unavailable, internal };
+// create: invalid_email for an address POST /auth/register would refuse
+// (every way in, the CLI and OAuth sign-ups too, meets the same rules).
+enum class CreateUserError {
+    already_exists,
+    invalid_email,
+    invalid_password,
+    unavailable,
+    internal
+};
 // reset_password: bad_token also when the password changed, or the user was
 // deactivated or deleted, while the reset ran.
 enum class ResetError { bad_token, invalid_password, unavailable, internal };

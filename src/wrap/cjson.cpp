@@ -38,16 +38,26 @@ std::string decoded_key(std::string_view raw) {
     return cJSON_IsString(d.get()) ? std::string(d->valuestring) : std::string(raw);
 }
 
+// Whether valid JSON `text` has the escape \u0000 (a backslash is always
+// inside a string there, and starts an escape).
+bool has_nul_escape(std::string_view text) {
+    for (size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i + 2))
+        if (text.compare(i + 1, 5, "u0000") == 0) return true;
+    return false;
+}
+
 }  // namespace
 
-Doc parse(std::string_view text, DuplicateKeys duplicates) {
+Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
     const char* end = nullptr;
     Doc d(cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, false));
     if (!d) return d;
     while (end < text.data() + text.size() &&
            (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         ++end;
-    if (end != text.data() + text.size() || !apply_duplicates(d.get(), duplicates)) d.reset();
+    if (end != text.data() + text.size() || !apply_duplicates(d.get(), duplicates) ||
+        (nuls == Nuls::refuse && has_nul_escape(text)))
+        d.reset();
     return d;
 }
 

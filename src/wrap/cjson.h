@@ -27,9 +27,19 @@ enum class DuplicateKeys {
     refuse,     // the text is refused (signed JWT parts: no two readings of one token)
 };
 
+// What parse does with a string (value or key) holding the escape \u0000,
+// which cJSON decodes into a C string that ends there: "a@x.com\u0000zzz"
+// would be read as "a@x.com", another text than the one signed or sent.
+enum class Nuls {
+    refuse,  // the text is refused (anything read from a provider, any token)
+    keep,    // a request body: JsonBody refuses the fields (keys_with_nul) with a 422 each
+};
+
 // Parses exactly `text` (no trailing garbage), at every depth applying
-// `duplicates`. Null on malformed input (or a refused duplicate).
-Doc parse(std::string_view text, DuplicateKeys duplicates = DuplicateKeys::last_wins);
+// `duplicates` and `nuls`. Null on malformed input (or a refused duplicate
+// or NUL).
+Doc parse(std::string_view text, DuplicateKeys duplicates = DuplicateKeys::last_wins,
+          Nuls nuls = Nuls::refuse);
 
 // The keys of the top-level object in `text` (already valid JSON) whose
 // string value holds the escape \u0000: cJSON ends its C string there, so

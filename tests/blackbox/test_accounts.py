@@ -42,6 +42,32 @@ def test_register_duplicate_in_any_letter_case():
         assert r.json() == {"detail": "REGISTER_USER_ALREADY_EXISTS"}
 
 
+def test_an_address_that_displays_as_another_is_422_everywhere(user):
+    """email-validator's unsafe characters (format, control, private use and
+    separators: invisible, or turning text around) make one address display as
+    another, so they are an invalid address: on register, PATCH /users/me,
+    forgot-password and request-verify-token. Letters of any script stay
+    valid."""
+    me, email, token = user
+    base = unique_email("look")
+    local, domain = base.split("@")
+    for spoof in (base + "\u00a0", local + "\u200b@" + domain, local + "\u202e@" + domain,
+                  local + "@cam\u00adelot.bt", "\u0301" + base):
+        for method, path, body, headers in (
+                ("POST", "/auth/register", {"email": spoof, "password": PASSWORD}, {}),
+                ("PATCH", "/users/me", {"email": spoof}, bearer(token)),
+                ("POST", "/auth/forgot-password", {"email": spoof}, {}),
+                ("POST", "/auth/request-verify-token", {"email": spoof}, {})):
+            r = requests.request(method, url(path), json=body, headers=headers)
+            assert r.status_code == 422, (spoof, path, r.text)
+            [problem] = r.json()["detail"]
+            assert problem["loc"] == ["body", "email"] and "unsafe characters" in problem["msg"], problem
+    assert sql(f"SELECT COUNT(*) FROM user WHERE email LIKE '{local}%'") == [["0"]]
+    assert sql(f"SELECT email FROM user WHERE id = '{me['id']}'") == [[email]]
+    for fine in (f"j\u00f6rg.{uuid.uuid4().hex[:8]}@m\u00fcnchen.de", f"\u7528\u6237{uuid.uuid4().hex[:8]}@camelot.bt"):
+        assert requests.post(url("/auth/register"), json={"email": fine, "password": PASSWORD}).status_code == 201
+
+
 def test_register_invalid_password_has_code_and_reason():
     email = unique_email()
     for password in ("short", email + "x", "x" * 5000):

@@ -230,6 +230,30 @@ def test_unverified_or_missing_email_is_refused():
     assert r.status_code == 400 and r.json() == {"detail": "OAUTH_NOT_AVAILABLE_EMAIL"}
 
 
+def test_an_address_register_would_refuse_is_no_address():
+    """A space or tab before it, a line break, an invisible character: nginx
+    and Apache trim the header an app reads, so such an account would reach it
+    as the existing user's address. The provider's address meets the rules of
+    POST /auth/register, or it is none."""
+    email = unique_email("spaced")
+    register(email)
+    for login_name in (" " + email, "\t" + email, email + "\r\nX-User-Is-Superuser: true",
+                       "a\u200b" + email):
+        r = oauth_login("corp", login_name)
+        assert r.status_code == 400 and r.json() == {"detail": "OAUTH_NOT_AVAILABLE_EMAIL"}, repr(login_name)
+    assert sql(f"SELECT COUNT(*) FROM user WHERE email LIKE '%{email}%'") == [["1"]]
+
+
+def test_a_nul_in_the_providers_claims_refuses_the_id_token():
+    """cJSON's strings end at a NUL: a signed sub "a@x.com\\u0000zzz" would be
+    read as "a@x.com", another provider account, and log in as its user."""
+    email = unique_email("nul")
+    assert oauth_login("corp", email).status_code == 200
+    r = oauth_login("corp", email + "\x00zzz")
+    assert r.status_code == 400 and r.json() == {"detail": "OAUTH_INVALID_ID_TOKEN"}, r.text
+    assert sql(f"SELECT COUNT(*) FROM user WHERE email LIKE '{email}%'") == [["1"]]
+
+
 def test_inactive_user_is_refused():
     email = unique_email("inactive")
     assert oauth_login("corp", email).status_code == 200

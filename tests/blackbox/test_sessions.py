@@ -361,6 +361,28 @@ def test_a_successful_login_clears_the_account_counter():
     assert fcgi_login(email, PASSWORD, address)[0] == 200
 
 
+def test_every_spelling_that_reaches_an_account_counts_against_it():
+    """The account's counter is keyed by what the lookup finds: upper case, a
+    Kelvin sign for the k, trailing spaces all reach this account, so they
+    count against it and are refused with it; a success through any of them
+    clears it. An address without an account is counted alike."""
+    email = unique_email("kim")
+    register(email)
+    for account, ok in ((email, 200), (unique_email("kim-nobody"), 400)):
+        spellings = [account, account.upper(), account + " ", account + "   ", "\u212a" + account[1:]]
+        for i in range(9):
+            assert fcgi_login(spellings[i % len(spellings)], "wrong-password", random_address())[0] == 400, i
+        assert fcgi_login(spellings[-1], PASSWORD, random_address())[0] == ok  # the 10th attempt
+        if ok == 200:  # cleared: nine more failures, then the right password again
+            for i in range(9):
+                assert fcgi_login(spellings[i % len(spellings)], "wrong-password", random_address())[0] == 400
+            assert fcgi_login(account, PASSWORD, random_address())[0] == 200
+        for i in range(10 if ok == 200 else 1):
+            fcgi_login(spellings[i % len(spellings)], "wrong-password", random_address())
+        for spelling in spellings:
+            assert fcgi_login(spelling, PASSWORD, random_address())[0] == 429, repr(spelling)
+
+
 def test_window_address_limit_trusted_proxies_and_token_guessing():
     restarted({"FCGI_USERS_THROTTLE_WINDOW": "4", "FCGI_USERS_THROTTLE_ADDRESS_FAILURES": "5",
                "FCGI_USERS_THROTTLE_TOKEN_FAILURES": "3", "FCGI_USERS_THROTTLE_TRUSTED_PROXIES": "127.0.0.1"})

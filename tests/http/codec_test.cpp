@@ -90,4 +90,15 @@ TEST(Utf8, AcceptsWellFormedAndRefusesTheRest) {
     EXPECT_FALSE(valid_utf8("\xe2\x28\xa1"));      // bad continuation
 }
 
+TEST(Utf8, NextCodePointDecodesOneAndMovesPastIt) {
+    std::string_view s = "a\xc3\xa9\xe2\x80\x8b\xf0\x9f\x98\x80";
+    size_t i = 0;
+    std::vector<char32_t> got;
+    while (i < s.size()) got.push_back(next_code_point(s, i).value_or(0xFFFFFFFF));
+    EXPECT_EQ(got, (std::vector<char32_t>{U'a', 0xE9, 0x200B, 0x1F600}));
+    size_t at = 1;
+    EXPECT_FALSE(next_code_point("a\xe2\x80", at));  // cut short: refused, not moved
+    EXPECT_EQ(at, 1u);
+}
+
 }  // namespace fu::http

@@ -91,6 +91,46 @@ TEST(Email, ValidAndInvalidAddresses) {
         EXPECT_TRUE(email_problem(bad).has_value()) << bad;
 }
 
+// Addresses that display as another one (email-validator's unsafe characters)
+// are invalid; letters of any script are not.
+TEST(Email, RefusesInvisibleAndFormatCharacters) {
+    for (const char* ok : {"\xc3\xa9@example.com",   // é
+                           "e\xcc\x81@example.com",  // e + combining acute
+                           "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.cn",  // CJK
+                           "\xe2\x84\xaaing@example.com",  // KELVIN SIGN (a letter)
+                           "a@b\xc3\xbc"
+                           "cher.de"})
+        EXPECT_FALSE(email_problem(ok).has_value()) << ok;
+    const std::pair<const char*, const char*> bad[] = {
+        {"admin@example.com\xc2\xa0", "U+00A0"},                // NO-BREAK SPACE after it
+        {"admin\xe2\x80\xae@example.com", "U+202E"},            // RIGHT-TO-LEFT OVERRIDE
+        {"admin@exam\xc2\xadple.com", "U+00AD"},                // SOFT HYPHEN in the domain
+        {"a1\xe2\x80\x8b@example.com", "U+200B"},               // ZERO WIDTH SPACE
+        {"a\xe2\x80\x8d\xe2\x80\x8b@x.com", "U+200B, U+200D"},  // each once, in order
+        {"\xef\xbb\xbf"
+         "a@example.com",
+         "U+FEFF"},                                       // byte order mark
+        {"a\xc2\x85@example.com", "U+0085"},              // NEXT LINE (C1 control)
+        {"a\xee\x80\x80@example.com", "U+E000"},          // private use
+        {"a\xef\xbf\xbe@example.com", "U+FFFE"},          // noncharacter
+        {"a\xf3\xa0\x80\x81@example.com", "U+000E0001"},  // LANGUAGE TAG
+        {"\xcc\x81"
+         "a@example.com",
+         "U+0301"},  // a combining mark first
+        {"a@\xcc\x81"
+         "b.com",
+         "U+0301"},  // ... of the domain
+    };
+    for (const auto& [address, named] : bad) {
+        auto problem = email_problem(address);
+        ASSERT_TRUE(problem.has_value()) << address;
+        EXPECT_EQ(*problem,
+                  std::string("The email address contains unsafe characters: ") + named + ".");
+    }
+    EXPECT_EQ(email_problem("a\xe2\x80@example.com"),
+              "The email address contains an invalid character.");  // cut UTF-8
+}
+
 }  // namespace fu::http
 
 namespace fu::http {

@@ -38,4 +38,17 @@ TEST(Json, KeysWithNul) {
     EXPECT_EQ(json::keys_with_nul(R"({"p":"\u00001"})"), S{"p"});
 }
 
+// A provider's "sub":"a@x.com\u0000zzz" would be read as "a@x.com", another
+// account's id: anything but a request body refuses such a text whole.
+TEST(Json, RefusesNulEscapesUnlessKeptForABody) {
+    for (const char* text : {R"({"sub":"a@x.com\u0000zzz"})", R"({"o":{"k":["\u0000"]}})",
+                             R"({"s\u0000ub":"a"})", R"("\u0000")"}) {
+        EXPECT_FALSE(json::parse(text)) << text;
+        EXPECT_TRUE(json::parse(text, json::DuplicateKeys::last_wins, json::Nuls::keep)) << text;
+    }
+    json::Doc d = json::parse(R"({"sub":"a\\u0000","n":"\u0001"})");  // a backslash, then text
+    ASSERT_TRUE(d);
+    EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(d.get(), "sub")->valuestring, "a\\u0000");
+}
+
 }  // namespace fu
