@@ -30,16 +30,21 @@
 
   // Only a path of this site: "/..." but not "//..." nor "/\...", no control
   // characters or spaces (browsers drop tabs and line breaks, which would
-  // turn "/\t/evil" into "//evil"), and the same origin once parsed.
+  // turn "/\t/evil" into "//evil"), and the same origin once parsed. What is
+  // returned is the parsed path, checked again as it will be used: removing
+  // dot segments can make "//evil" of "/.//evil" or "/x/..//evil", which a
+  // browser reads as another site.
   function safeNext(value) {
     if (typeof value !== "string" || value.length === 0 || value.length > 2048) return null;
-    if (value[0] !== "/" || value[1] === "/" || value[1] === "\\") return null;
-    if (/[\u0000-\u0020\u007f\\]/.test(value)) return null;
+    if (!isPath(value) || /[\u0000-\u0020\u007f\\]/.test(value)) return null;
     let u;
     try { u = new URL(value, window.location.origin); } catch (e) { return null; }
     if (u.origin !== window.location.origin) return null;
-    return u.pathname + u.search + u.hash;
+    const path = u.pathname + u.search + u.hash;
+    return isPath(path) ? path : null;
   }
+
+  function isPath(s) { return s[0] === "/" && s[1] !== "/" && s[1] !== "\\"; }
 
   // next= of this page, checked; remembered for a while so that it survives
   // the trip through the mailbox (sign up, verify, then sign in).

@@ -1,6 +1,7 @@
 """The foundation through the real nginx and MariaDB: health, routing
 errors, body limits, and the process's behaviour on a database outage and on
 SIGTERM."""
+import json
 import os
 import signal
 import socket
@@ -11,8 +12,8 @@ import time
 import requests
 
 import fcgi_client
-from conftest import (APP_PID_FILE, APP_SOCKET, BINARY, PASSWORD, VAR, bearer, login, register, stack, stack_env, url,
-                      wait_for)
+from conftest import (APP_PID_FILE, APP_SOCKET, BASE, BINARY, PASSWORD, VAR, bearer, login, register, stack, stack_env,
+                      url, wait_for)
 
 
 def test_healthz_answers_ok():
@@ -186,6 +187,37 @@ def _running(pid):
         return _stat_fields(pid)[0] != "Z"
     except OSError:
         return False
+
+
+def test_what_nginx_answers_itself_is_json_with_its_status():
+    """fcgi-users down is a 503 (not nginx's 502 with a 503 body); a request
+    nginx refuses before any location (a NUL in the path, a URI or header too
+    long) still answers JSON."""
+    import http.client
+    host, port = BASE.split("//", 1)[1].split(":")
+
+    def raw(path, headers=None):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, r.getheader("content-type"), r.read()
+        finally:
+            conn.close()
+
+    assert raw("/users/x%00") == (400, "application/json", b'{"detail":"Bad Request"}')
+    assert raw("/users/" + "a" * 20000) == (414, "application/json", b'{"detail":"Request-URI Too Long"}')
+    status, kind, body = raw("/users/me", {"Cookie": "c=" + "a" * 20000})
+    assert (status, kind) == (400, "application/json") and json.loads(body)["detail"], body
+    stack("app-stop")
+    try:
+        for path in ("/healthz", "/users/me", "/auth/jwt/login"):
+            r = requests.get(url(path))
+            assert (r.status_code, r.json()) == (503, {"detail": "Service Unavailable"}), path
+            assert r.headers["content-type"] == "application/json"
+    finally:
+        stack("app-start")
+    assert requests.get(url("/healthz")).status_code == 200
 
 
 def test_app_killed_then_started_answers_when_app_start_returns():

@@ -260,7 +260,9 @@ def test_forgot_password_mail_reset_page_new_password_works_old_does_not(b):
 
 @pytest.mark.parametrize("bad", ["//evil.example", "//evil.example/private/", "https://evil.example/",
                                  "/\\evil.example", "/\t/evil.example", "javascript:alert(1)",
-                                 "evil.example", "http:/evil.example"])
+                                 "evil.example", "http:/evil.example", "/.//evil.example/x",
+                                 "/..//evil.example", "/%2e%2e//evil.example", "/x/..//evil.example",
+                                 "/a/../..//evil.example/x"])
 def test_next_to_another_site_is_refused(b, bad):
     b.get(SITE + PORTAL + "?next=" + urllib.parse.quote(bad, safe=""))
     message(b, r"only returns to pages of this site")

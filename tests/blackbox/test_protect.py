@@ -1,6 +1,7 @@
 """Any site behind nginx protected by fcgi-users (nginx/protect-examples.conf
 on the demo server of the test stack): the check route, static folders, an
 upstream told who the user is, optional login, and the FastCGI AUTHORIZER role."""
+import json
 import os
 import subprocess
 import sys
@@ -242,6 +243,41 @@ def test_apache_admin_cannot_be_reached_by_another_spelling(user, superuser):
         assert raw_get(APACHE, path) in (401, 404), path
     for path in ("/%61dmin/", "/./admin/", "/protected/../admin/"):
         assert raw_get(APACHE, path, bearer(admin_token)) == 200, path
+
+
+def raw_request(base, method, path, headers=None):
+    """(status, headers, body) with the path sent byte for byte."""
+    import http.client
+    host, port = base.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request(method, path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_the_app_learns_the_path_nginx_checked_not_the_raw_one(user):
+    """"/app/%2e%2e/optional/x" is /optional/x to nginx (no login needed): the
+    app must see that path, never one under /app/ (where it may assume a
+    logged-in caller)."""
+    _, _, token = user
+    status, _, body = raw_request(SITE, "GET", "/app/%2e%2e/optional/x")
+    assert status == 200 and json.loads(body)["path"] == "/optional/x", body
+    status, _, body = raw_request(SITE, "GET", "/optional/%2e%2e/app/x")
+    assert status == 401, body
+    status, _, body = raw_request(SITE, "GET", "/optional/%2e%2e/app/x", bearer(token))
+    assert status == 200 and json.loads(body)["path"] == "/app/x", body
+
+
+def test_apache_refuses_trace_on_protected_paths(user):
+    """TRACE would echo the request, cookie and Authorization included, before
+    any authorizer is asked."""
+    _, _, token = user
+    for path in ("/protected/", "/admin/", "/auth/check"):
+        status, _, body = raw_request(APACHE, "TRACE", path, {"Cookie": "fastapiusersauth=" + token, **bearer(token)})
+        assert status == 405 and token.encode() not in body, (path, status)
 
 
 def test_odd_uris_cannot_weaken_a_protected_location(user):
