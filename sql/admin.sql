@@ -29,7 +29,10 @@ UPDATE user SET session_generation = session_generation + 1, session_kept = NULL
  WHERE email_key = LOWER('someone@example.com');
 DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
 
--- Lift the login throttle of one account at once (keys are SHA-256 of "account:<e-mail>").
+-- Lift the login throttle of one account at once (keys are SHA-256 of "account:" and the
+-- address as the user lookup reads it: the user's email_key without trailing spaces, which for
+-- an ASCII address is its lower case; for any other, write (SELECT RTRIM(email_key) FROM user
+-- WHERE email = '...') in place of the address).
 DELETE FROM login_throttle
  WHERE k = TRIM(TRAILING '=' FROM REPLACE(REPLACE(TO_BASE64(UNHEX(SHA2('account:someone@example.com', 256))),
                                                   '+', '-'), '/', '_'));

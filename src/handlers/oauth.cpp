@@ -47,6 +47,8 @@ http::Response oauth_failure(const Error<OAuthError>& e) {
             return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
         case OAuthError::account_taken:
             return http::bad_request("OAUTH_USER_ALREADY_EXISTS");
+        case OAuthError::invalid_email:
+            return http::bad_request("OAUTH_NOT_AVAILABLE_EMAIL");
         case OAuthError::unavailable:
             return http::service_unavailable();
         case OAuthError::internal:

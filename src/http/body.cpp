@@ -60,11 +60,13 @@ constexpr std::pair<char32_t, char32_t> kUnsafe[] = {
 };
 
 // A combining mark first in either part would join with what precedes it
-// where the address is shown (email-validator refuses any mark there). These
-// are the blocks of combining diacritical marks, those that join Latin,
-// Greek and Cyrillic letters.
+// where the address is shown. email-validator refuses every mark (category
+// M) there; this refuses those that join Latin, Greek and Cyrillic letters
+// (the combining diacritical marks' blocks, Cyrillic's marks) and the
+// variation selectors, and lets the other scripts' marks first pass.
 constexpr std::pair<char32_t, char32_t> kCombining[] = {
-    {0x0300, 0x036F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20FF}, {0xFE20, 0xFE2F}};
+    {0x0300, 0x036F}, {0x0483, 0x0489}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF},
+    {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xE0100, 0xE01EF}};
 
 template <size_t N>
 bool in(const std::pair<char32_t, char32_t> (&ranges)[N], char32_t cp) {
@@ -83,7 +85,9 @@ std::string code_point_name(char32_t cp) {
 }
 
 // email-validator's message for the unsafe characters of `part` (each once,
-// in code point order), or nullopt.
+// in code point order), or nullopt. It names each by its code point, the form
+// email-validator uses for characters without a Unicode name (it gives the
+// name where there is one: "NO-BREAK SPACE" for "U+00A0").
 std::optional<std::string> unsafe_characters(std::string_view part) {
     std::set<char32_t> bad;
     for (size_t i = 0; i < part.size();) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <ctime>
 
-#include "http/body.h"
 #include "util/log.h"
 
 namespace fu::oauth {
@@ -85,9 +84,10 @@ Result<Endpoints, std::string> parse_discovery(std::string_view json,
 
 std::string verified_email(const cJSON* claims, const std::string& preset) {
     std::string email = str(claims, "email");
-    // An address POST /auth/register would refuse is no usable address: a
-    // space before it, a line break, a look-alike of another user's.
-    if (http::email_problem(email)) return {};
+    // A user is created only with an address POST /auth/register would take
+    // (UserManager::create checks it); an account already linked goes on
+    // logging in whatever its address is now, as in FastAPI Users.
+    if (email.empty() || email.size() > 320 || email.find('@') == std::string::npos) return {};
     if (truthy(cJSON_GetObjectItemCaseSensitive(claims, "email_verified"))) return email;
     if (preset == "microsoft" && truthy(cJSON_GetObjectItemCaseSensitive(claims, "xms_edov")))
         return email;

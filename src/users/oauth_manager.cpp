@@ -82,8 +82,8 @@ Result<OAuthLogin, OAuthError> OAuthManager::callback(const OAuthProviderConfig&
             if (!*now) return make_error(OAuthError::internal, "the taken row is gone");
             return std::move(**now);
         }
-        case CreateUserError::invalid_email:  // verified_email() gives only valid addresses
-            return make_error(OAuthError::internal, "the provider's address is invalid");
+        case CreateUserError::invalid_email:
+            return make_error(OAuthError::invalid_email, created.error().detail);
         case CreateUserError::invalid_password:
             return make_error(OAuthError::internal, "password policy refuses a random password");
         case CreateUserError::unavailable:

@@ -24,6 +24,8 @@ namespace fu {
 
 enum class OAuthError {
     user_already_exists,  // same e-mail, associate_by_email off: OAUTH_USER_ALREADY_EXISTS
+    invalid_email,        // a new user's address that /auth/register would refuse (a space
+                          // before it, a look-alike of another's): OAUTH_NOT_AVAILABLE_EMAIL
     account_taken,        // associate: the provider account belongs to another user
     unavailable,          // database gone: 503
     internal,             // 500

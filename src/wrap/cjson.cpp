@@ -38,9 +38,11 @@ std::string decoded_key(std::string_view raw) {
     return cJSON_IsString(d.get()) ? std::string(d->valuestring) : std::string(raw);
 }
 
-// Whether valid JSON `text` has the escape \u0000 (a backslash is always
-// inside a string there, and starts an escape).
-bool has_nul_escape(std::string_view text) {
+// Whether valid JSON `text` has a NUL in a string: a raw one (cJSON takes it
+// inside a string) or the escape \u0000 (a backslash is always inside a
+// string there, and starts an escape).
+bool has_nul(std::string_view text) {
+    if (text.find('\0') != std::string_view::npos) return true;
     for (size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i + 2))
         if (text.compare(i + 1, 5, "u0000") == 0) return true;
     return false;
@@ -56,7 +58,7 @@ Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
            (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         ++end;
     if (end != text.data() + text.size() || !apply_duplicates(d.get(), duplicates) ||
-        (nuls == Nuls::refuse && has_nul_escape(text)))
+        (nuls == Nuls::refuse && has_nul(text)))
         d.reset();
     return d;
 }

@@ -27,12 +27,14 @@ enum class DuplicateKeys {
     refuse,     // the text is refused (signed JWT parts: no two readings of one token)
 };
 
-// What parse does with a string (value or key) holding the escape \u0000,
-// which cJSON decodes into a C string that ends there: "a@x.com\u0000zzz"
-// would be read as "a@x.com", another text than the one signed or sent.
+// What parse does with a string (value or key) holding a NUL, raw or as the
+// escape \u0000, which cJSON decodes into a C string that ends there:
+// "a@x.com\u0000zzz" would be read as "a@x.com", another text than the one
+// signed or sent.
 enum class Nuls {
     refuse,  // the text is refused (anything read from a provider, any token)
-    keep,    // a request body: JsonBody refuses the fields (keys_with_nul) with a 422 each
+    keep,    // a request body: JsonBody refuses a raw NUL, and the values holding
+             // \u0000 (keys_with_nul) with a 422 each
 };
 
 // Parses exactly `text` (no trailing garbage), at every depth applying

@@ -120,6 +120,12 @@ TEST(Email, RefusesInvisibleAndFormatCharacters) {
         {"a@\xcc\x81"
          "b.com",
          "U+0301"},  // ... of the domain
+        {"\xd2\x83"
+         "a@example.com",
+         "U+0483"},  // a Cyrillic mark first
+        {"\xef\xb8\x8f"
+         "a@example.com",
+         "U+FE0F"},  // a variation selector first
     };
     for (const auto& [address, named] : bad) {
         auto problem = email_problem(address);

@@ -46,6 +46,7 @@ TEST(Json, RefusesNulEscapesUnlessKeptForABody) {
         EXPECT_FALSE(json::parse(text)) << text;
         EXPECT_TRUE(json::parse(text, json::DuplicateKeys::last_wins, json::Nuls::keep)) << text;
     }
+    EXPECT_FALSE(json::parse(std::string_view("{\"sub\":\"a@x.com\0zzz\"}", 21)));  // a raw NUL
     json::Doc d = json::parse(R"({"sub":"a\\u0000","n":"\u0001"})");  // a backslash, then text
     ASSERT_TRUE(d);
     EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(d.get(), "sub")->valuestring, "a\\u0000");
