@@ -143,6 +143,11 @@ JsonBody::JsonBody(const Request& req) {
                            "model_attributes_type"});
         return;
     }
+    // cJSON would read the key "email\u0000x" as "email" (Python: another key).
+    if (json::key_with_nul(req.body)) {
+        errors_.push_back({{"body", 0}, "JSON decode error: a NUL in a key", "json_invalid"});
+        return;
+    }
     nul_fields_ = json::keys_with_nul(req.body);
     parsed_ = true;
 }

@@ -63,6 +63,20 @@ Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
     return d;
 }
 
+bool key_with_nul(std::string_view text) {
+    for (size_t i = text.find('"'); i != std::string_view::npos; i = text.find('"', i + 1)) {
+        bool nul = false;
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+            if (text[i] != '\\') continue;
+            if (text.compare(i + 1, 5, "u0000") == 0) nul = true;
+            ++i;  // the escaped character: \" does not end the string
+        }
+        size_t next = text.find_first_not_of(" \t\r\n", i + 1);
+        if (nul && next != std::string_view::npos && text[next] == ':') return true;
+    }
+    return false;
+}
+
 std::set<std::string> keys_with_nul(std::string_view text) {
     std::set<std::string> out;
     int depth = 0;

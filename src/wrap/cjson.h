@@ -43,6 +43,11 @@ enum class Nuls {
 Doc parse(std::string_view text, DuplicateKeys duplicates = DuplicateKeys::last_wins,
           Nuls nuls = Nuls::refuse);
 
+// Whether a key anywhere in `text` (already valid JSON) holds the escape
+// \u0000: cJSON would read "email\u0000x" as the key "email", where Python
+// sees another key.
+bool key_with_nul(std::string_view text);
+
 // The keys of the top-level object in `text` (already valid JSON) whose
 // string value holds the escape \u0000: cJSON ends its C string there, so
 // such a value would be read cut short. The last occurrence of a key decides.

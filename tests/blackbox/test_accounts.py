@@ -135,6 +135,10 @@ def test_a_nul_in_an_email_or_password_is_422_never_cut_short(user):
     assert r.status_code == 422
     r = post_json("/auth/forgot-password", '{"email": "%s\\u0000x"}' % email)
     assert r.status_code == 422
+    # A key holding a NUL would be read as "email" (Python: another key).
+    r = post_json("/auth/register", '{"email\\u0000x": "%s", "password": "%s"}' % (email, PASSWORD))
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid", r.text
+    assert sql(f"SELECT COUNT(*) FROM user WHERE email = '{email}'") == [["0"]]
 
 
 def test_duplicate_json_keys_the_last_wins_as_in_fastapi(user):

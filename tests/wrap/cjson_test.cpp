@@ -38,6 +38,14 @@ TEST(Json, KeysWithNul) {
     EXPECT_EQ(json::keys_with_nul(R"({"p":"\u00001"})"), S{"p"});
 }
 
+TEST(Json, KeyWithNul) {
+    EXPECT_TRUE(json::key_with_nul(R"({"email\u0000x":"a@b.co"})"));
+    EXPECT_TRUE(json::key_with_nul(R"({"a":1, "o":{"k\u0000" : 2}})"));
+    EXPECT_FALSE(json::key_with_nul(R"({"email":"a\u0000"})"));            // a value
+    EXPECT_FALSE(json::key_with_nul(R"({"e\\u0000":1,"v":["\u0000"]})"));  // a backslash; a value
+    EXPECT_FALSE(json::key_with_nul(R"({"e":"x\"\u0000:"})"));             // inside a value
+}
+
 // A provider's "sub":"a@x.com\u0000zzz" would be read as "a@x.com", another
 // account's id: anything but a request body refuses such a text whole.
 TEST(Json, RefusesNulEscapesUnlessKeptForABody) {
