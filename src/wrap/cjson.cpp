@@ -48,6 +48,22 @@ bool has_nul(std::string_view text) {
     return false;
 }
 
+// The string whose opening quote is at text[open]: the index of its closing
+// quote (text.size() if cut short), and whether it holds the escape \u0000.
+struct StringEnd {
+    size_t close;
+    bool nul;
+};
+StringEnd string_end(std::string_view text, size_t open) {
+    StringEnd out{open + 1, false};
+    for (; out.close < text.size() && text[out.close] != '"'; ++out.close) {
+        if (text[out.close] != '\\') continue;
+        if (text.compare(out.close + 1, 5, "u0000") == 0) out.nul = true;
+        ++out.close;  // the escaped character: \" does not end the string
+    }
+    return out;
+}
+
 }  // namespace
 
 Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
@@ -65,14 +81,10 @@ Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
 
 bool key_with_nul(std::string_view text) {
     for (size_t i = text.find('"'); i != std::string_view::npos; i = text.find('"', i + 1)) {
-        bool nul = false;
-        for (++i; i < text.size() && text[i] != '"'; ++i) {
-            if (text[i] != '\\') continue;
-            if (text.compare(i + 1, 5, "u0000") == 0) nul = true;
-            ++i;  // the escaped character: \" does not end the string
-        }
+        StringEnd str = string_end(text, i);
+        i = str.close;
         size_t next = text.find_first_not_of(" \t\r\n", i + 1);
-        if (nul && next != std::string_view::npos && text[next] == ':') return true;
+        if (str.nul && next != std::string_view::npos && text[next] == ':') return true;
     }
     return false;
 }
@@ -92,14 +104,10 @@ std::set<std::string> keys_with_nul(std::string_view text) {
         } else if (c == ',' && depth == 1) {
             expecting_key = true;
         } else if (c == '"') {
-            size_t start = ++i;
-            bool nul = false;
-            for (; i < text.size() && text[i] != '"'; ++i) {
-                if (text[i] != '\\') continue;
-                if (text.compare(i + 1, 5, "u0000") == 0) nul = true;
-                ++i;  // the escaped character: \" does not end the string
-            }
-            std::string_view raw = text.substr(start, i - start);
+            StringEnd str = string_end(text, i);
+            std::string_view raw = text.substr(i + 1, str.close - i - 1);
+            const bool nul = str.nul;
+            i = str.close;
             if (depth != 1) continue;
             if (expecting_key) {
                 key = decoded_key(raw);
