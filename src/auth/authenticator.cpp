@@ -2,10 +2,10 @@
 // behind the Authenticator; see authenticator.h for who wins and why.
 #include "auth/authenticator.h"
 
-#include <cctype>
 #include <ctime>
 #include <vector>
 
+#include "util/ascii.h"
 #include "util/log.h"
 #include "wrap/sodium.h"
 
@@ -35,7 +35,7 @@ std::optional<std::string> Authenticator::read_transport(const http::Request& re
     size_t space = h->find(' ');
     if (space != 6) return std::nullopt;
     for (size_t i = 0; i < 6; ++i)
-        if (std::tolower(static_cast<unsigned char>((*h)[i])) != "bearer"[i]) return std::nullopt;
+        if (ascii::lower((*h)[i]) != "bearer"[i]) return std::nullopt;
     size_t start = h->find_first_not_of(' ', space);
     if (start == std::string::npos) return std::nullopt;
     std::string token = h->substr(start);
@@ -84,7 +84,7 @@ std::optional<Authenticator::Prepared> Authenticator::decode_access(
     if (!claims) return std::nullopt;
     std::string sub = claim_string(claims->get(), "sub");
     if (!sodium::is_uuid(sub)) return std::nullopt;
-    for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : sub) c = ascii::lower(c);
     return Prepared{token, std::move(*claims), std::move(sub), {}};
 }
 

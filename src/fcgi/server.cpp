@@ -165,6 +165,9 @@ void install_signal_handlers() {
 
 http::Pairs read_params(FCGX_Request* r) {
     http::Pairs out;
+    size_t count = 0;
+    for (char** e = r->envp; e && *e; ++e) ++count;
+    out.reserve(count);
     for (char** e = r->envp; e && *e; ++e) {
         const char* eq = std::strchr(*e, '=');
         if (!eq) continue;

@@ -2,7 +2,8 @@
 #include "http/codec.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "util/ascii.h"
 
 namespace fu::http {
 namespace {
@@ -18,13 +19,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 }  // namespace
@@ -89,7 +83,7 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
         std::string_view part = trim(value.substr(0, semi));
         size_t eq = part.find('=');
         if (eq == std::string_view::npos) continue;
-        if (!iequals(trim(part.substr(0, eq)), name)) continue;
+        if (!ascii::iequals(trim(part.substr(0, eq)), name)) continue;
         std::string_view v = trim(part.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
         return std::string(v);
@@ -121,7 +115,7 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
             head = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 2);
             size_t colon = line.find(':');
             if (colon != std::string_view::npos &&
-                iequals(trim(line.substr(0, colon)), "content-disposition"))
+                ascii::iequals(trim(line.substr(0, colon)), "content-disposition"))
                 name = header_param(line.substr(colon + 1), "name");
         }
         if (!name) return std::nullopt;
@@ -178,7 +172,7 @@ const std::string* find(const Pairs& pairs, std::string_view key) {
 std::string media_type(std::string_view content_type) {
     std::string_view t = trim(content_type.substr(0, content_type.find(';')));
     std::string out(t);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = ascii::lower(c);
     return out;
 }
 

@@ -1,15 +1,35 @@
 // Turning nginx's (or Apache's) FastCGI parameters into a Request.
 #include "http/request.h"
 
-#include <cctype>
 #include <cstdlib>
 
+#include "util/ascii.h"
+
 namespace fu::http {
+
+namespace {
+
+// "HTTP_X_FORWARDED_FOR" -> "x-forwarded-for"
+std::string header_name(std::string_view param) {
+    std::string name(param.substr(5));
+    for (char& c : name) c = c == '_' ? '-' : ascii::lower(c);
+    return name;
+}
+
+}  // namespace
 
 Request request_from_params(Pairs params, std::string_view mount_prefix) {
     Request r;
     std::string uri;
-    for (const auto& [k, v] : params) {
+    // Each header's value moves to `headers`; its HTTP_ parameter is left out
+    // of `params`, so nothing is copied twice.
+    size_t kept = 0;
+    for (auto& param : params) {
+        auto& [k, v] = param;
+        if (k.rfind("HTTP_", 0) == 0) {
+            r.headers.emplace_back(header_name(k), std::move(v));
+            continue;
+        }
         if (k == "REQUEST_METHOD") {
             r.method = v;
         } else if (k == "REQUEST_URI") {
@@ -23,15 +43,11 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
             if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos &&
                 v.size() < 19)
                 r.content_length = std::strtoll(v.c_str(), nullptr, 10);
-        } else if (k.rfind("HTTP_", 0) == 0) {
-            std::string name;
-            for (size_t i = 5; i < k.size(); ++i)
-                name += k[i] == '_'
-                            ? '-'
-                            : static_cast<char>(std::tolower(static_cast<unsigned char>(k[i])));
-            r.headers.emplace_back(std::move(name), v);
         }
+        if (&params[kept] != &param) params[kept] = std::move(param);
+        ++kept;
     }
+    params.resize(kept);
     if (uri.empty()) {  // not nginx: CGI-style parameters
         const std::string* script = find(params, "SCRIPT_NAME");
         const std::string* info = find(params, "PATH_INFO");

@@ -21,7 +21,7 @@ struct Request {
     std::string content_type;
     long long content_length = -1;  // -1: none given
     std::string body;
-    Pairs params;                                    // the FastCGI parameters as nginx sent them
+    Pairs params;  // the FastCGI parameters as nginx sent them, but for the HTTP_ ones (in headers)
     std::map<std::string, std::string> path_params;  // filled by the Router
 
     const std::string* header(std::string_view lower_name) const {

@@ -6,6 +6,7 @@ namespace fu::http {
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> out;
     if (path.empty() || path[0] != '/') return out;
+    out.reserve(8);
     path.remove_prefix(1);
     while (true) {
         size_t slash = path.find('/');

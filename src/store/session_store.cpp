@@ -3,13 +3,13 @@
 #include "store/session_store.h"
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <vector>
 
 #include "store/in_list.h"
 #include "store/read_batch.h"
 #include "store/user_row.h"
+#include "util/ascii.h"
 #include "wrap/mariadb.h"
 
 namespace fu {
@@ -65,13 +65,7 @@ Result<std::vector<SessionUser>, db::DbError> SessionStore::find_users(
 }
 
 const SessionUser* SessionStore::row_of(std::span<const SessionUser> users, std::string_view id) {
-    auto same = [&](const SessionUser& u) {
-        return std::equal(u.user.id.begin(), u.user.id.end(), id.begin(), id.end(),
-                          [](char x, char y) {
-                              return std::tolower(static_cast<unsigned char>(x)) ==
-                                     std::tolower(static_cast<unsigned char>(y));
-                          });
-    };
+    auto same = [&](const SessionUser& u) { return ascii::iequals(u.user.id, id); };
     auto it = std::find_if(users.begin(), users.end(), same);
     return it == users.end() ? nullptr : &*it;
 }

@@ -12,7 +12,9 @@ TEST(RequestFromParams, PathQueryHeadersCookies) {
                                      {"HTTP_COOKIE", "fastapiusersauth=c1; other=2"},
                                      {"HTTP_X_USER_ID", "forged"},
                                      {"CONTENT_TYPE", "application/json"},
-                                     {"CONTENT_LENGTH", "12"}},
+                                     {"CONTENT_LENGTH", "12"},
+                                     {"HTTP_ACCEPT_LANGUAGE", "de"},
+                                     {"REMOTE_ADDR", "192.0.2.1"}},
                                     "/api");
     EXPECT_EQ(r.method, "GET");
     EXPECT_EQ(r.path, "/users/me/x");
@@ -23,6 +25,12 @@ TEST(RequestFromParams, PathQueryHeadersCookies) {
     EXPECT_EQ(*r.cookie("fastapiusersauth"), "c1");
     EXPECT_EQ(r.content_length, 12);
     EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(*r.header("accept-language"), "de");
+    // The other parameters stay as sent; the headers are read from `headers`.
+    EXPECT_EQ(*r.param("REMOTE_ADDR"), "192.0.2.1");
+    EXPECT_EQ(*r.param("REQUEST_METHOD"), "GET");
+    EXPECT_EQ(r.param("HTTP_AUTHORIZATION"), nullptr);
+    EXPECT_EQ(r.headers.size(), 5u);
 }
 
 TEST(RequestFromParams, PathOutsideTheMountIsEmpty) {
