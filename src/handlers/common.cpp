@@ -8,13 +8,21 @@
 
 namespace fu {
 
+// Written as cJSON would print the object (the text of each C string: a NUL
+// put there by SQL ends it, as it does for cJSON), without building a tree.
 http::Response user_response(int status, const User& user, Context& ctx) {
-    json::Doc d(cJSON_CreateObject());
-    cJSON_AddStringToObject(d.get(), "id", user.id.c_str());
-    cJSON_AddStringToObject(d.get(), "email", user.email.c_str());
-    cJSON_AddBoolToObject(d.get(), "is_active", user.is_active);
-    cJSON_AddBoolToObject(d.get(), "is_superuser", user.is_superuser);
-    cJSON_AddBoolToObject(d.get(), "is_verified", user.is_verified);
+    std::string body;
+    body.reserve(128 + user.email.size());
+    body += R"({"id":)";
+    json::append_string(body, user.id.c_str());
+    body += R"(,"email":)";
+    json::append_string(body, user.email.c_str());
+    body += R"(,"is_active":)";
+    body += user.is_active ? "true" : "false";
+    body += R"(,"is_superuser":)";
+    body += user.is_superuser ? "true" : "false";
+    body += R"(,"is_verified":)";
+    body += user.is_verified ? "true" : "false";
     // Without a provider the object stays FastAPI Users' five keys.
     if (ctx.deps.providers && !ctx.deps.providers->empty()) {
         auto accounts = ctx.oauth.accounts(user.id);
@@ -22,17 +30,20 @@ http::Response user_response(int status, const User& user, Context& ctx) {
             return accounts.error().code == OAuthError::unavailable ? http::service_unavailable()
                                                                     : http::internal_error();
         }
-        cJSON* list = cJSON_AddArrayToObject(d.get(), "oauth_accounts");
+        json::Doc list(cJSON_CreateArray());
         for (const auto& a : *accounts) {
             cJSON* item = cJSON_CreateObject();
             cJSON_AddStringToObject(item, "id", a.id.c_str());
             cJSON_AddStringToObject(item, "oauth_name", a.oauth_name.c_str());
             cJSON_AddStringToObject(item, "account_id", a.account_id.c_str());
             cJSON_AddStringToObject(item, "account_email", a.account_email.c_str());
-            cJSON_AddItemToArray(list, item);
+            cJSON_AddItemToArray(list.get(), item);
         }
+        body += R"(,"oauth_accounts":)";
+        body += json::print(list.get());
     }
-    return http::json_response(status, d.get());
+    body += '}';
+    return http::json_text(status, std::move(body));
 }
 
 http::Response auth_failure(AuthError e) {

@@ -11,14 +11,40 @@ namespace {
 
 // Walking each object's members from the last: the first time a name is
 // seen it is the one Python keeps; every earlier one is dropped (or refused).
+// Objects of up to kSmallObject members (a token's claims, a request body)
+// compare names pairwise in place, allocating nothing; larger ones use a
+// hash set, so that many members cost no more than linear time.
+constexpr size_t kSmallObject = 16;
+
+class SeenNames {
+  public:
+    explicit SeenNames(size_t members) : small_(members <= kSmallObject) {
+        if (!small_) large_.reserve(members);
+    }
+    // False when `name` was seen before.
+    bool insert(std::string_view name) {
+        if (!small_) return large_.insert(name).second;
+        for (size_t i = 0; i < count_; ++i)
+            if (names_[i] == name) return false;
+        names_[count_++] = name;
+        return true;
+    }
+
+  private:
+    bool small_;
+    size_t count_ = 0;
+    std::string_view names_[kSmallObject];
+    std::unordered_set<std::string_view> large_;
+};
+
 bool apply_duplicates(cJSON* item, DuplicateKeys duplicates) {
     if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) return true;
     if (cJSON_IsObject(item) && item->child) {
-        std::unordered_set<std::string_view> seen;
+        SeenNames seen(static_cast<size_t>(cJSON_GetArraySize(item)));
         cJSON* member = item->child->prev;  // cJSON keeps the last member in child->prev
         while (member) {
             cJSON* earlier = member == item->child ? nullptr : member->prev;
-            if (!seen.insert(member->string ? member->string : "").second) {
+            if (!seen.insert(member->string ? member->string : "")) {
                 if (duplicates == DuplicateKeys::refuse) return false;
                 cJSON_Delete(cJSON_DetachItemViaPointer(item, member));
             }
@@ -77,6 +103,45 @@ Doc parse(std::string_view text, DuplicateKeys duplicates, Nuls nuls) {
         (nuls == Nuls::refuse && has_nul(text)))
         d.reset();
     return d;
+}
+
+void append_string(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (char ch : text) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            out += ch;
+            continue;
+        }
+        out += '\\';
+        switch (c) {
+            case '"':
+            case '\\':
+                out += ch;
+                break;
+            case '\b':
+                out += 'b';
+                break;
+            case '\f':
+                out += 'f';
+                break;
+            case '\n':
+                out += 'n';
+                break;
+            case '\r':
+                out += 'r';
+                break;
+            case '\t':
+                out += 't';
+                break;
+            default:
+                out += "u00";
+                out += kHex[c >> 4];
+                out += kHex[c & 0xf];
+        }
+    }
+    out += '"';
 }
 
 bool key_with_nul(std::string_view text) {

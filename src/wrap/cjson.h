@@ -53,6 +53,12 @@ bool key_with_nul(std::string_view text);
 // such a value would be read cut short. The last occurrence of a key decides.
 std::set<std::string> keys_with_nul(std::string_view text);
 
+// Appends `text` as a JSON string: quoted, and escaped byte for byte as
+// cJSON prints a string (\" \\ \b \f \n \r \t, other bytes below 0x20 as
+// \u00xx, everything else as it is), so that an answer written without a
+// tree reads the same as one cJSON printed.
+void append_string(std::string& out, std::string_view text);
+
 inline std::string print(const cJSON* item) {
     Text t(cJSON_PrintUnformatted(item));
     return t ? std::string(t.get()) : std::string("null");
