@@ -38,6 +38,9 @@ class JwtCodec {
   private:
     std::string name_;  // "HS256" or "HS512", as in the header
     int alg_;           // jwt_alg_t, for signing
+    // The header libjwt and PyJWT write, {"alg":"<name_>","typ":"JWT"}, as it
+    // stands in a token: one that carries it needs no decoding or parsing.
+    std::string usual_header_;
 };
 
 // A string claim of a decoded token, or empty.

@@ -181,3 +181,32 @@ TEST(JwtCodec, RefusesDuplicateClaims) {
 }
 
 }  // namespace fu
+
+namespace fu {
+
+// The usual header is recognised as text; every other spelling is still
+// decoded and read, so it passes or fails on its `alg` as before.
+TEST(JwtCodec, EveryHeaderSpellingIsReadForItsAlgorithm) {
+    JwtCodec codec("HS256");
+    std::string claims = R"({"sub":"a","aud":"fastapi-users:auth","exp":)" + future() + "}";
+    auto accepts = [&](const std::string& header) {
+        return static_cast<bool>(
+            codec.decode(hand_signed(header, claims), kKey, "fastapi-users:auth"));
+    };
+    EXPECT_TRUE(accepts(R"({"alg":"HS256","typ":"JWT"})"));
+    EXPECT_TRUE(accepts(R"({"alg": "HS256", "typ": "JWT"})"));
+    EXPECT_TRUE(accepts(R"({"typ":"JWT","alg":"HS256"})"));
+    EXPECT_TRUE(accepts(R"({"alg":"HS256"})"));
+    EXPECT_TRUE(accepts(R"({"alg":"HS256","typ":"JWT","kid":"1"})"));
+    EXPECT_FALSE(accepts(R"({"alg":"HS512","typ":"JWT"})"));
+    EXPECT_FALSE(accepts(R"({"alg":"none","typ":"JWT"})"));
+    EXPECT_FALSE(accepts(R"({"alg":"HS256","typ":"JWT","alg":"none"})"));
+    EXPECT_FALSE(accepts(R"({"typ":"JWT"})"));
+    EXPECT_FALSE(accepts(R"(["HS256"])"));
+    EXPECT_FALSE(accepts("not json"));
+    // The usual header of another algorithm is no shortcut for this one.
+    EXPECT_FALSE(JwtCodec("HS512").decode(hand_signed(R"({"alg":"HS256","typ":"JWT"})", claims),
+                                          kKey, "fastapi-users:auth"));
+}
+
+}  // namespace fu
