@@ -310,20 +310,24 @@ Result<Rows, DbError> Connection::exec_once(std::string_view sql,
     unsigned ncols = mysql_stmt_field_count(st);
     if (ncols == 0) return out;
 
+    // Each column is fetched into its own kInline bytes of one buffer.
     constexpr unsigned long kInline = 512;
+    struct Fetched {
+        unsigned long len = 0;
+        my_bool null = 0;
+        my_bool error = 0;
+    };
     std::vector<MYSQL_BIND> res(ncols);
-    std::vector<std::string> bufs(ncols, std::string(kInline, '\0'));
-    std::vector<unsigned long> lens(ncols);
-    std::vector<my_bool> nulls(ncols);
-    std::vector<my_bool> errs(ncols);
+    std::vector<Fetched> fetched(ncols);
+    std::string buffer(ncols * kInline, '\0');
     for (unsigned c = 0; c < ncols; ++c) {
         std::memset(&res[c], 0, sizeof res[c]);
         res[c].buffer_type = MYSQL_TYPE_STRING;
-        res[c].buffer = bufs[c].data();
+        res[c].buffer = buffer.data() + c * kInline;
         res[c].buffer_length = kInline;
-        res[c].length = &lens[c];
-        res[c].is_null = &nulls[c];
-        res[c].error = &errs[c];
+        res[c].length = &fetched[c].len;
+        res[c].is_null = &fetched[c].null;
+        res[c].error = &fetched[c].error;
     }
     if (mysql_stmt_bind_result(st, res.data()) != 0) {
         mysql_stmt_free_result(st);
@@ -339,17 +343,18 @@ Result<Rows, DbError> Connection::exec_once(std::string_view sql,
         }
         Row row(ncols);
         for (unsigned c = 0; c < ncols; ++c) {
-            if (nulls[c]) continue;
-            if (lens[c] <= kInline) {
-                row[c].emplace(bufs[c].data(), lens[c]);
+            if (fetched[c].null) continue;
+            unsigned long len = fetched[c].len;
+            if (len <= kInline) {
+                row[c].emplace(buffer.data() + c * kInline, len);
             } else {  // MYSQL_DATA_TRUNCATED: fetch the whole column
-                std::string big(lens[c], '\0');
+                std::string big(len, '\0');
                 MYSQL_BIND b{};
                 b.buffer_type = MYSQL_TYPE_STRING;
                 b.buffer = big.data();
-                b.buffer_length = lens[c];
-                unsigned long len = 0;
-                b.length = &len;
+                b.buffer_length = len;
+                unsigned long got = 0;
+                b.length = &got;
                 mysql_stmt_fetch_column(st, &b, c, 0);
                 row[c] = std::move(big);
             }
