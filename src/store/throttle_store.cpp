@@ -43,15 +43,8 @@ Result<LoginLookup, db::DbError> ThrottleStore::lookup_login(std::string_view em
     LoginLookup out;
     if (r->rows.empty()) return out;
     const db::Row& row = r->rows.front();
-    if (row[0]) {
-        User u;
-        u.id = *row[0];
-        u.email = row[1].value_or("");
-        u.hashed_password = row[2].value_or("");
-        u.is_active = row[3].value_or("0") != "0";
-        u.is_superuser = row[4].value_or("0") != "0";
-        u.is_verified = row[5].value_or("0") != "0";
-        out.user = std::move(u);
+    if (row[0]) {  // columns 0-5 as every user SELECT reads them
+        out.user = to_user(row);
         out.generation = std::stoll(row[6].value_or("0"));
     }
     out.account_key = row[7].value_or("");
