@@ -7,11 +7,13 @@
 #include "fcgi/listen_socket.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include "config/config.h"
@@ -61,6 +63,23 @@ void wake() {
 
 int wake_fd() {
     return g_pipe_ready ? g_wake_pipe[0] : -1;
+}
+
+bool refuse_new_handshakes(int fd) {
+    // A socket filter on TCP reads from the TCP header: byte 13 holds the
+    // flags. A segment with SYN set and ACK clear starts a handshake.
+    constexpr unsigned kFlags = 13;
+    constexpr unsigned kSyn = 0x02;
+    constexpr unsigned kAck = 0x10;
+    sock_filter program[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kFlags),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSyn | kAck),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSyn, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),            // drop
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),  // keep whole
+    };
+    sock_fprog filter{static_cast<unsigned short>(std::size(program)), program};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, sizeof filter) == 0;
 }
 
 }  // namespace fu::listen

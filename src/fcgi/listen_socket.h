@@ -27,4 +27,13 @@ void wake();
 // a stop never needs shutdown(2) on a socket that outlives this process.
 int wake_fd();
 
+// For a TCP listening socket this process will close on a stop: from now on
+// a new client's SYN is dropped, so no new handshake begins (the client is
+// refused once the socket closes), while every other packet still counts: a
+// handshake begun before the call completes (its last ACK, or the data sent
+// with it, arrives after) and joins the queue to be taken in. Dropping every
+// packet instead strands such a client, connected on its side, until the
+// socket closes and resets it. False if the filter could not be attached.
+bool refuse_new_handshakes(int fd);
+
 }  // namespace fu::listen

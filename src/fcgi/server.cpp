@@ -4,7 +4,6 @@
 #include "fcgi/server.h"
 
 #include <fcntl.h>
-#include <linux/filter.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -59,8 +58,9 @@ extern "C" void on_stop_signal(int) {
 // A socket this process opened itself (`listen` set) dies with it, so on a
 // stop the workers first take in what is queued. New connections are turned
 // away first, before anything is sent on them: a unix socket's path is
-// unlinked; a TCP socket gets a filter that drops every packet, so no new
-// handshake completes (the client is refused once the socket closes). Then
+// unlinked; a TCP socket gets a filter that drops new clients' SYNs, so no
+// new handshake begins (the client is refused once the socket closes) while
+// those begun before complete (listen::refuse_new_handshakes). Then
 // connections (and requests on kept ones) are taken in while one arrives
 // within 100 ms, for at most 2 s.
 // An inherited socket outlives this process: what is queued stays queued for
@@ -90,11 +90,9 @@ class OwnSocket {
             draining_ = true;
             until_ = now + std::chrono::seconds(2);
             unlink_path();
-            if (tcp_) {
-                sock_filter drop{BPF_RET | BPF_K, 0, 0, 0};
-                sock_fprog program{1, &drop};
-                setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
-            }
+            if (tcp_ && !listen::refuse_new_handshakes(fd_))
+                log::warn(std::string("stop: new connections still reach the TCP socket: ") +
+                          std::strerror(errno));
             connections.stop(fd_ >= 0);
         }
         if (quiet_ || now >= until_) return 0;
