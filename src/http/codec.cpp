@@ -171,9 +171,7 @@ const std::string* find(const Pairs& pairs, std::string_view key) {
 
 std::string media_type(std::string_view content_type) {
     std::string_view t = trim(content_type.substr(0, content_type.find(';')));
-    std::string out(t);
-    for (char& c : out) c = ascii::lower(c);
-    return out;
+    return ascii::lowered(t);
 }
 
 }  // namespace fu::http

@@ -5,11 +5,10 @@
 #include <crypt.h>
 #include <sodium.h>
 
-#include <algorithm>
-#include <cctype>
 #include <memory>
 
 #include "users/hash_process.h"
+#include "util/ascii.h"
 
 namespace fu {
 namespace {
@@ -28,13 +27,6 @@ class SlotGuard {
 
 bool starts_with(std::string_view s, std::string_view p) {
     return s.substr(0, p.size()) == p;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 }  // namespace
@@ -119,7 +111,7 @@ std::optional<std::string> password_problem(std::string_view password, std::stri
         return "Password should be at least " + std::to_string(min_length) + " characters";
     if (chars > max_length)
         return "Password should be at most " + std::to_string(max_length) + " characters";
-    if (!email.empty() && lower(password).find(lower(email)) != std::string::npos)
+    if (!email.empty() && ascii::lowered(password).find(ascii::lowered(email)) != std::string::npos)
         return "Password should not contain e-mail";
     return std::nullopt;
 }

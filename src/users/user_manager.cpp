@@ -3,6 +3,7 @@
 #include "users/user_manager.h"
 
 #include "http/body.h"
+#include "util/ascii.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -52,9 +53,7 @@ UserResult<HookEventStore::Counts> UserManager::hook_event_counts() {
 
 UserResult<User> UserManager::get(std::string_view id) {
     if (!sodium::is_uuid(id)) return make_error(UserError::not_exists);
-    std::string lower(id);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto r = store_.get(lower);
+    auto r = store_.get(ascii::lowered(id));
     if (!r) return server_error<UserError>(r.error());
     if (!*r) return make_error(UserError::not_exists);
     return std::move(**r);
