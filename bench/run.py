@@ -199,14 +199,15 @@ class Run:
               file=sys.stderr)
         return row
 
-    def argon2_rate(self, threads=None):
+    def argon2_rate(self, threads=None, mapping=()):
         """Raw argon2id with fcgi-users' parameters, at the hash threads' own
-        priority (hash_nice): the same parameters, threads and niceness."""
+        priority (hash_nice): the same parameters, threads, niceness and memory
+        (huge pages); mapping=("libsodium",): libsodium's own small pages."""
         return float(subprocess.run(["nice", "-n", self.conf.get("hash_nice", "0"),
                                      os.path.join(BUILD, "bench", "bench_argon2_rate"),
                                      self.conf["password.argon2_memory_kib"],
                                      self.conf["password.argon2_iterations"], str(threads or self.slots),
-                                     str(SECONDS)], capture_output=True, text=True, check=True).stdout)
+                                     str(SECONDS), *mapping], capture_output=True, text=True, check=True).stdout)
 
 
 def ceilings_before(r):
@@ -304,7 +305,8 @@ def hashing_routes(r):
         lambda: wrk("/auth/jwt/login", mode="login", listing=f["unknown"], expect=400, connections=8),
         lambda: wrk("/auth/register", mode="register", expect=201, connections=8)])
     r.results.append({"workload": "raw argon2id (ceiling, mean around the rows)",
-                      "rps": sum(raw) / len(raw), "ceiling": f"{r.slots} threads", "rps_measured": raw})
+                      "rps": sum(raw) / len(raw), "ceiling": f"{r.slots} threads", "rps_measured": raw,
+                      "rps_libsodium_mapping": r.argon2_rate(mapping=("libsodium",))})
     login_ok = r.add("POST /auth/jwt/login, correct password", runs[0], "raw argon2id around it", around[0], 0.97)
     login_unknown = r.add("POST /auth/jwt/login, unknown e-mail", runs[1], "raw argon2id around it", around[1], 0.97,
                           {"vs_correct_password": runs[1]["rps"] / runs[0]["rps"]})
@@ -457,6 +459,9 @@ def print_table(results, process):
         if "rps_measured" in r:
             print(f"{'  (measured before, between and after the rows)':<52} "
                   + " ".join(f"{x:>8.0f}" for x in r["rps_measured"]))
+        if "rps_libsodium_mapping" in r:
+            label = "  (on libsodium's own 4 KiB pages, for comparison)"
+            print(f"{label:<52} {r['rps_libsodium_mapping']:>9.0f}")
         if "vs_correct_password" in r:
             print(f"{'  (unknown e-mail / correct password)':<52} {'':>9} {'':>8} {'':>8} {'':>6}  {r['vs_correct_password']:.2f}")
         if "one_raw_hash_ms" in r:

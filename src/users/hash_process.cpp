@@ -22,6 +22,7 @@
 #include <cstring>
 #include <thread>
 
+#include "users/hash_memory.h"
 #include "util/log.h"
 #include "util/spawn_setup.h"
 
@@ -310,6 +311,7 @@ std::vector<pid_t> HashProcesses::pids() const {
 
 int run_hash_helper(long nice) {
     prctl(PR_SET_NAME, "fcgi-users-hash");  // as ps and top show it
+    hash_memory::enable();
     // Started by a hash thread (a replacement), it already runs at `nice`.
     errno = 0;
     int now = getpriority(PRIO_PROCESS, 0);

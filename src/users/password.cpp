@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "users/hash_memory.h"
 #include "users/hash_process.h"
 #include "util/ascii.h"
 
@@ -36,6 +37,7 @@ PasswordHasher::PasswordHasher(long memory_kib, long iterations, long slots)
       memlimit_(static_cast<size_t>(memory_kib) * 1024),
       slots_count_(slots),
       slots_(slots) {
+    hash_memory::enable();  // before the dummy hash below, the first of the process
     unsigned char random[32];
     randombytes_buf(random, sizeof random);
     std::string pw(reinterpret_cast<char*>(random), sizeof random);
