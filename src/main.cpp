@@ -143,7 +143,8 @@ int run_serve(const fu::Config& config) {
     fu::http::Router router;
     fu::register_routes(router, config);
     long outbound = config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots;
-    fu::Metrics metrics(static_cast<size_t>(config.workers + hasher.slots() + outbound), router);
+    fu::Metrics metrics(
+        static_cast<size_t>(config.workers + fu::hash_threads(hasher.slots()) + outbound), router);
     fu::hooks::Dispatcher dispatcher(config, &metrics);
     fu::oauth::Providers providers(config);
     fu::oauth::TokenCipher token_cipher(config.oauth.token_key);

@@ -154,7 +154,9 @@ std::vector<Key> make_keys() {
         [](Config & c) -> auto& { return c.read_batch; }));
     k.push_back(int_key(
         "hash_slots", 0, 0, 1024,
-        "Threads that hash passwords (logins, registrations, password changes). 0: one per core.",
+        "Passwords hashed at once (logins, registrations, password changes), and the hash "
+        "helpers. Two threads per slot finish those requests, so that one reads the user or "
+        "writes the session while the other's password is hashed. 0: one per core.",
         [](Config & c) -> auto& { return c.hash_slots; }));
     k.push_back(int_key(
         "hash_nice", 10, 0, 19,

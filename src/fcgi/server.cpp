@@ -298,7 +298,7 @@ struct Job {
 };
 
 // Threads, each with its own Context, finishing the jobs the workers queue:
-// one pool hashes passwords (hash_slots), one waits on OAuth providers
+// one pool hashes passwords (hash_threads: two per hash slot), one waits on OAuth providers
 // (oauth.outbound_slots). The queue is bounded: beyond it, 503 at once.
 class HashPool {
   public:
@@ -672,6 +672,10 @@ int open_listen_socket(const Config& config) {
     return fd;
 }
 
+long hash_threads(long hash_slots) {
+    return 2 * hash_slots;
+}
+
 int serve(const Config& config, const http::Router& router, const Deps& deps, int listen_fd) {
     g_own_socket.open(config, listen_fd);
     install_signal_handlers();
@@ -685,12 +689,13 @@ int serve(const Config& config, const http::Router& router, const Deps& deps, in
         static_cast<size_t>(config.workers), kServePatience);
     // Before the pools: their threads hand connections back until they stop.
     fcgi::Connections connections(listen_fd, listen::wake_fd(), deps.metrics);
-    HashPool hash_pool(deps, connections, deps.hasher.slots(), static_cast<size_t>(config.workers),
-                       config.hash_queue_limit, true, config.hash_nice);
+    HashPool hash_pool(deps, connections, hash_threads(deps.hasher.slots()),
+                       static_cast<size_t>(config.workers), config.hash_queue_limit, true,
+                       config.hash_nice);
     // Threads only when a provider is configured (the routes exist only then).
     HashPool outbound_pool(deps, connections,
                            config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots,
-                           static_cast<size_t>(config.workers + deps.hasher.slots()),
+                           static_cast<size_t>(config.workers + hash_threads(deps.hasher.slots())),
                            config.oauth.outbound_queue_limit, false);
     ReadDeadlines deadlines(static_cast<size_t>(config.workers));
     std::vector<std::thread> threads;

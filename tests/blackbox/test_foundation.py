@@ -233,9 +233,10 @@ def test_app_killed_then_started_answers_when_app_start_returns():
 
 
 def test_hash_threads_run_at_hash_nice_and_workers_at_normal_priority():
-    # A login storm must not delay token checks: the hash_slots threads that
-    # hash passwords run hash_nice (10) above the process's own nice value
-    # (0, or what the stack was started under), every other thread at it.
+    # A login storm must not delay token checks: the hash threads (two per
+    # hash slot) that finish the requests which hash a password run hash_nice
+    # (10) above the process's own nice value (0, or what the stack was
+    # started under), every other thread at it.
     out = subprocess.run([BINARY, "check-config"], capture_output=True, text=True, env=stack_env(),
                          check=True).stdout
     conf = dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
@@ -249,8 +250,8 @@ def test_hash_threads_run_at_hash_nice_and_workers_at_normal_priority():
     own = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
     hashing = min(19, own + 10)  # 19 is the lowest priority there is
     assert hashing > own, "the stack runs at nice 19: no lower priority is left for hashing"
-    assert nices.count(hashing) == slots, nices
-    assert nices.count(own) == len(nices) - slots, nices  # workers, main thread, purger, ...
+    assert nices.count(hashing) == 2 * slots, nices
+    assert nices.count(own) == len(nices) - 2 * slots, nices  # workers, main thread, purger, ...
 
 
 def _hash_helpers(pid):
