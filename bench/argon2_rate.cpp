@@ -1,6 +1,7 @@
 // The argon2id ceiling: hashes per second with the given parameters on as
 // many threads as fcgi-users has hash slots, through the same PasswordHasher
-// (so on the same huge-page memory, users/hash_memory.h). With a fifth
+// (so on the same huge-page memory, kept from one hash to the next as a hash
+// helper keeps it, users/hash_memory.h). With a fifth
 // argument `libsodium`, libsodium's own mapping instead (small pages): the
 // comparison the bench prints under the ceiling.
 // Usage: bench_argon2_rate MEMORY_KIB ITERATIONS THREADS SECONDS [libsodium]
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "users/hash_memory.h"
 #include "users/password.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> pool;
     for (long i = 0; i < threads; ++i)
         pool.emplace_back([&] {
+            // As a hash helper does: the hash memory kept from one hash to the next.
+            if (hasher) fu::hash_memory::keep_for_this_thread();
             while (!stop.load()) {
                 if (hasher)
                     (void)hasher->hash("a password of ordinary length");

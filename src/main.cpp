@@ -46,7 +46,8 @@ const char* kUsage =
     "                        create a user; the password is read from stdin\n"
     "  user set-password --email E\n"
     "                        set a user's password, read from stdin\n"
-    "  hash-helper NICE      (started by serve: hashes passwords sent on descriptor 3)\n"
+    "  hash-helper NICE [KEEP_MS]\n"
+    "                        (started by serve: hashes passwords sent on descriptor 3)\n"
     "The configuration file is --config, else $FCGI_USERS_CONFIG, else none (defaults and "
     "environment).\n";
 
@@ -291,13 +292,21 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (command == "hash-helper") {
-        char* end = nullptr;
-        long nice = args.size() == 1 ? std::strtol(args[0].c_str(), &end, 10) : -1;
-        if (nice < 0 || nice > 19 || !end || end == args[0].c_str() || *end != '\0') {
+        // NICE, and KEEP_MS (optional: HashProcesses::kKeepMs).
+        auto number = [&](size_t i, long fallback, long low, long high) {
+            if (i >= args.size()) return fallback;
+            char* end = nullptr;
+            long v = std::strtol(args[i].c_str(), &end, 10);
+            bool whole = end && end != args[i].c_str() && *end == '\0';
+            return whole && v >= low && v <= high ? v : -1;
+        };
+        long nice = number(0, -1, 0, 19);
+        long keep_ms = number(1, fu::HashProcesses::kKeepMs, 0, 86'400'000);
+        if (args.empty() || args.size() > 2 || nice < 0 || keep_ms < 0) {
             std::cerr << kUsage;
             return kUsageError;
         }
-        return fu::run_hash_helper(nice);
+        return fu::run_hash_helper(nice, keep_ms);
     }
     fu::Config config;
     try {

@@ -2,6 +2,8 @@
 #include "users/hash_memory.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@ constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; older kernels refuse it 
 #endif
 
 using MmapFn = void* (*)(void*, size_t, int, int, int, off_t);
+using MunmapFn = int (*)(void*, size_t);
 
 // A sanitizer's runtime maps memory through this mmap while it initializes,
 // before its own hooks may run: nothing on the way may be instrumented.
@@ -29,6 +32,21 @@ using MmapFn = void* (*)(void*, size_t, int, int, int, off_t);
 bool g_enabled = false;
 unsigned long g_advised = 0;
 MmapFn g_next = nullptr;
+MunmapFn g_next_munmap = nullptr;
+
+// The hashing memory a thread keeps between hashes (keep_for_this_thread).
+// Trivial, so thread_local is a plain TLS slot: no initializer or destructor
+// call on the way of an uninstrumented mmap.
+struct Kept {
+    void* base;
+    size_t length;
+    int prot;
+    bool keep;
+    bool in_use;
+};
+thread_local Kept t_kept;
+pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+pthread_key_t g_key;  // its destructor gives a thread's kept memory back
 
 // The mmap this file's stands in front of: libc's, or a sanitizer's
 // interceptor when one is loaded (it must still see every mapping).
@@ -42,6 +60,16 @@ FU_UNINSTRUMENTED void* next_mmap(void* addr, size_t length, int prot, int flags
     if (next) return next(addr, length, prot, flags, fd, offset);
     long r = syscall(SYS_mmap, addr, length, prot, flags, fd, offset);
     return r == -1 ? MAP_FAILED : reinterpret_cast<void*>(r);
+}
+
+FU_UNINSTRUMENTED int next_munmap(void* addr, size_t length) {
+    MunmapFn next = __atomic_load_n(&g_next_munmap, __ATOMIC_ACQUIRE);
+    if (!next) {
+        next = reinterpret_cast<MunmapFn>(dlsym(RTLD_NEXT, "munmap"));
+        if (next) __atomic_store_n(&g_next_munmap, next, __ATOMIC_RELEASE);
+    }
+    if (next) return next(addr, length);
+    return static_cast<int>(syscall(SYS_munmap, addr, length));
 }
 
 FU_UNINSTRUMENTED bool is_hashing_memory(void* addr, size_t length, int flags, int fd) {
@@ -60,15 +88,30 @@ FU_UNINSTRUMENTED void* map_huge(size_t length, int prot, int flags) {
     if (got == MAP_FAILED) return MAP_FAILED;
     const uintptr_t start = reinterpret_cast<uintptr_t>(got);
     const uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
-    if (aligned > start) munmap(got, aligned - start);
+    if (aligned > start) next_munmap(got, aligned - start);
     const uintptr_t end = aligned + mapped;
-    if (start + span > end) munmap(reinterpret_cast<void*>(end), start + span - end);
+    if (start + span > end) next_munmap(reinterpret_cast<void*>(end), start + span - end);
     void* p = reinterpret_cast<void*>(aligned);
     (void)madvise(p, mapped, MADV_HUGEPAGE);  // EINVAL without THP in the kernel: small pages
     // A kernel before 5.14 refuses MADV_POPULATE_WRITE: the pages come on first touch instead.
     if (prot & PROT_WRITE) (void)madvise(p, mapped, MADV_POPULATE_WRITE);
     __atomic_fetch_add(&g_advised, 1, __ATOMIC_RELAXED);
     return p;
+}
+
+FU_UNINSTRUMENTED void release(Kept& k) {
+    if (!k.base || k.in_use) return;
+    next_munmap(k.base, k.length);
+    k.base = nullptr;
+    k.length = 0;
+}
+
+void give_back_at_exit(void*) {
+    release(t_kept);
+}
+
+void make_key() {
+    (void)pthread_key_create(&g_key, give_back_at_exit);
 }
 
 }  // namespace
@@ -81,6 +124,20 @@ unsigned long advised() {
     return __atomic_load_n(&g_advised, __ATOMIC_RELAXED);
 }
 
+void keep_for_this_thread() {
+    pthread_once(&g_key_once, make_key);
+    t_kept.keep = true;
+    (void)pthread_setspecific(g_key, &t_kept);  // not null: the destructor runs at exit
+}
+
+size_t kept_by_this_thread() {
+    return t_kept.base ? t_kept.length : 0;
+}
+
+void release_this_thread() {
+    release(t_kept);
+}
+
 }  // namespace fu::hash_memory
 
 // Stands in front of libc's mmap for every caller in the process (libsodium
@@ -90,8 +147,32 @@ extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED void* mmap(
     using namespace fu::hash_memory;
     if (__atomic_load_n(&g_enabled, __ATOMIC_ACQUIRE) &&
         is_hashing_memory(addr, length, flags, fd)) {
+        Kept& k = t_kept;
+        if (k.base && !k.in_use && k.length == length && k.prot == prot) {
+            k.in_use = true;  // zeroed when it was given back, and still in memory
+            return k.base;
+        }
         void* p = map_huge(length, prot, flags);
-        if (p != MAP_FAILED) return p;
+        if (p != MAP_FAILED) {
+            if (k.keep && !k.base) k = Kept{p, length, prot, true, true};
+            return p;
+        }
     }
     return next_mmap(addr, length, prot, flags, fd, offset);
+}
+
+// The kept memory's owner giving it back: zeroed, and kept for its next
+// hash. Every other unmapping goes on to the next munmap.
+extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED int munmap(
+    void* addr, size_t length) noexcept {
+    using namespace fu::hash_memory;
+    if (__atomic_load_n(&g_enabled, __ATOMIC_ACQUIRE)) {
+        Kept& k = t_kept;
+        if (k.in_use && addr == k.base && length == k.length) {
+            explicit_bzero(addr, length);
+            k.in_use = false;
+            return 0;
+        }
+    }
+    return next_munmap(addr, length);
 }

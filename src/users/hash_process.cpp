@@ -138,9 +138,10 @@ long nicer_than_this_thread(long nice) {
 
 }  // namespace
 
-HashProcesses::HashProcesses(std::string program, long count, long nice)
+HashProcesses::HashProcesses(std::string program, long count, long nice, long keep_ms)
     : program_(std::move(program)),
       nice_(nicer_than_this_thread(nice)),
+      keep_ms_(keep_ms),
       channels_(static_cast<size_t>(count)) {
     for (size_t i = 0; i < channels_.size(); ++i) {
         free_.push_back(i);
@@ -181,9 +182,9 @@ bool HashProcesses::start(Channel& c) {
     ::close(sv[1]);
     if (theirs.get() < 0) return false;
 
-    std::string nice_text = std::to_string(nice_);
+    std::string nice_text = std::to_string(nice_), keep_text = std::to_string(keep_ms_);
     char* argv[] = {const_cast<char*>("fcgi-users"), const_cast<char*>("hash-helper"),
-                    nice_text.data(), nullptr};
+                    nice_text.data(), keep_text.data(), nullptr};
     // The environment without fcgi-users' own settings (secrets among them):
     // the helper needs none of them.
     std::vector<char*> envp;
@@ -309,7 +310,7 @@ std::vector<pid_t> HashProcesses::pids() const {
     return out;
 }
 
-int run_hash_helper(long nice) {
+int run_hash_helper(long nice, long keep_ms) {
     prctl(PR_SET_NAME, "fcgi-users-hash");  // as ps and top show it
     hash_memory::enable();
     // Started by a hash thread (a replacement), it already runs at `nice`.
@@ -317,12 +318,22 @@ int run_hash_helper(long nice) {
     int now = getpriority(PRIO_PROCESS, 0);
     if (errno == 0 && now < nice) (void)setpriority(PRIO_PROCESS, 0, static_cast<int>(nice));
     SessionNice session(nice);
+    // One hash after another: the hash memory stays mapped between them,
+    // given back after keep_ms without a request.
+    hash_memory::keep_for_this_thread();
     std::vector<unsigned char> buf(kMaxRequest);
     for (;;) {
-        if (!session.settled()) {  // wait for a request a tenth of a second at a time
+        if (!session.settled() || hash_memory::kept_by_this_thread()) {
+            // Wait for a request a tenth of a second at a time while the
+            // session's nice is not settled, keep_ms while memory is kept.
             pollfd p{kChannelFd, POLLIN, 0};
-            int ready = poll(&p, 1, 100);
-            if (ready == 0) session.attempt();
+            int ready = poll(&p, 1, session.settled() ? static_cast<int>(keep_ms) : 100);
+            if (ready == 0) {
+                if (session.settled())
+                    hash_memory::release_this_thread();
+                else
+                    session.attempt();
+            }
             if (ready <= 0) continue;
         }
         // MSG_TRUNC: the whole request's length, even past the buffer.

@@ -1,5 +1,5 @@
 // HashProcesses: password hashing in child processes of its own, one per
-// hash slot, each `program hash-helper NICE` in a session of its own.
+// hash slot, each `program hash-helper NICE KEEP_MS` in a session of its own.
 //
 // Why a process: Linux schedules each session (autogroup) or service
 // (cgroup) as one entity, and nice values only order threads within it. A
@@ -31,9 +31,13 @@ class HashProcesses {
   public:
     // `count` helpers of `program` (a path of this fcgi-users binary), at nice
     // `nice` above the calling thread's (at most 19), their sessions at the
-    // same value. One that cannot be started is tried again on use, at most
-    // once a second.
-    HashProcesses(std::string program, long count, long nice);
+    // same value; each keeps its hash memory mapped between hashes and gives
+    // it back after `keep_ms` without a request (users/hash_memory.h). One
+    // that cannot be started is tried again on use, at most once a second.
+    HashProcesses(std::string program, long count, long nice, long keep_ms = kKeepMs);
+
+    // How long an idle helper keeps its hash memory, by default.
+    static constexpr long kKeepMs = 5000;
     ~HashProcesses();  // closes every channel: each helper ends; reaps them
     HashProcesses(const HashProcesses&) = delete;
     HashProcesses& operator=(const HashProcesses&) = delete;
@@ -62,14 +66,16 @@ class HashProcesses {
 
     std::string program_;
     long nice_;                 // the helpers' nice value, and their sessions'
+    long keep_ms_;              // how long an idle helper keeps its hash memory
     mutable std::mutex mutex_;  // guards free_ and every channel's pid
     std::vector<Channel> channels_;
     std::deque<size_t> free_;  // taken in turn, so a dead helper is found soon
 };
 
-// The helper's side (`fcgi-users hash-helper NICE`, its channel on
+// The helper's side (`fcgi-users hash-helper NICE KEEP_MS`, its channel on
 // descriptor 3): sets its nice value and its session's to NICE, then
-// answers requests until the server closes the channel.
-int run_hash_helper(long nice);
+// answers requests until the server closes the channel, keeping its hash
+// memory until KEEP_MS pass without a request.
+int run_hash_helper(long nice, long keep_ms);
 
 }  // namespace fu

@@ -1,7 +1,9 @@
 // libsodium's argon2 memory on huge pages (users/hash_memory.h): the mapping
 // a hash asks for comes through fcgi-users' mmap, starts on a 2 MiB boundary,
 // is advised huge pages and populated whole; other mappings are left alone;
-// and the hash is the same as on libsodium's own mapping.
+// and the hash is the same as on libsodium's own mapping. A thread that keeps
+// its hash memory gets it back zeroed for its next hash, and gives it back
+// when it asks or ends.
 #include "users/hash_memory.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "users/password.h"
@@ -60,6 +63,27 @@ MappingFacts facts_of(const void* p) {
         if (line.rfind("VmFlags:", 0) == 0) f.flags = line.substr(8) + " ";
     }
     return f;
+}
+
+constexpr size_t kHashLength = 19456 * 1024;  // libsodium's mapping for m=19456
+
+void* map_like_libsodium(size_t length) {
+    return mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                -1, 0);
+}
+
+bool all_zero(const void* p, size_t length) {
+    const unsigned char* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < length; ++i)
+        if (b[i] != 0) return false;
+    return true;
+}
+
+// Runs `f` on a thread of its own (its kept memory is its own) and waits.
+template <class F>
+void on_a_thread(F f) {
+    std::thread t(f);
+    t.join();
 }
 
 class HashMemoryTest : public ::testing::Test {
@@ -135,6 +159,96 @@ TEST_F(HashMemoryTest, LibsodiumsHashingComesThroughAndHashesTheSame) {
     std::string h = hasher.hash("guinevere-forever");
     EXPECT_TRUE(hasher.verify("guinevere-forever", h).ok);
     EXPECT_EQ(hash_memory::advised(), before + 2) << "the hash and the verification";
+}
+
+TEST_F(HashMemoryTest, KeptMemoryIsZeroedAndComesBackForTheThreadsNextHash) {
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        unsigned long before = hash_memory::advised();
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        EXPECT_EQ(hash_memory::advised(), before + 1);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), kHashLength);
+        std::memset(p, 0xa5, kHashLength);  // what a hash leaves
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        // Still mapped, every byte zeroed: nothing of the hash stays in it.
+        ASSERT_TRUE(facts_of(p).found);
+        EXPECT_TRUE(all_zero(p, kHashLength));
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), kHashLength);
+
+        // The next hash of that size gets it again, in memory, mapped no more.
+        void* q = map_like_libsodium(kHashLength);
+        EXPECT_EQ(q, p);
+        EXPECT_EQ(hash_memory::advised(), before + 1);
+        EXPECT_EQ(resident_pages(q, kHashLength),
+                  kHashLength / static_cast<size_t>(sysconf(_SC_PAGESIZE)));
+        // Another size while it is in use: a mapping of its own, unmapped for real.
+        void* other = map_like_libsodium(kHashLength / 2);
+        ASSERT_NE(other, MAP_FAILED);
+        EXPECT_NE(other, q);
+        EXPECT_EQ(hash_memory::advised(), before + 2);
+        ASSERT_EQ(munmap(other, kHashLength / 2), 0);
+        EXPECT_FALSE(facts_of(other).found);
+        ASSERT_EQ(munmap(q, kHashLength), 0);
+
+        // Given back when asked; the next hash maps afresh and is kept again.
+        hash_memory::release_this_thread();
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        EXPECT_FALSE(facts_of(p).found);
+        void* r = map_like_libsodium(kHashLength);
+        ASSERT_NE(r, MAP_FAILED);
+        EXPECT_EQ(hash_memory::advised(), before + 3);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), kHashLength);
+        ASSERT_EQ(munmap(r, kHashLength), 0);
+        hash_memory::release_this_thread();
+        EXPECT_FALSE(facts_of(r).found);
+    });
+}
+
+TEST_F(HashMemoryTest, AThreadThatDoesNotKeepItsMemoryUnmapsIt) {
+    on_a_thread([] {
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        EXPECT_FALSE(facts_of(p).found);
+    });
+}
+
+TEST_F(HashMemoryTest, KeptMemoryIsGivenBackWhenTheThreadEnds) {
+    void* kept = nullptr;
+    on_a_thread([&] {
+        hash_memory::keep_for_this_thread();
+        kept = map_like_libsodium(kHashLength);
+        ASSERT_NE(kept, MAP_FAILED);
+        ASSERT_EQ(munmap(kept, kHashLength), 0);
+        ASSERT_TRUE(facts_of(kept).found);
+    });
+    ASSERT_NE(kept, nullptr);
+    EXPECT_FALSE(facts_of(kept).found);
+}
+
+TEST_F(HashMemoryTest, HashesOnKeptMemoryAreLibsodiumsHashes) {
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        unsigned char salt[16];
+        for (int i = 0; i < 16; ++i) salt[i] = static_cast<unsigned char>(i + 1);
+        const char* pw = "correct horse battery staple";
+        unsigned long before = hash_memory::advised();
+        for (int round = 0; round < 3; ++round) {
+            unsigned char out[32];
+            ASSERT_EQ(crypto_pwhash(out, sizeof out, pw, std::strlen(pw), salt, 2, size_t{8} << 20,
+                                    crypto_pwhash_ALG_ARGON2ID13),
+                      0);
+            char hex[65];
+            sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+            EXPECT_STREQ(hex, "3119dd22fca1a87543cd92aaef9554055663c9a17eb6f4cf328a7b4be67d0b30")
+                << "round " << round;
+        }
+        EXPECT_EQ(hash_memory::advised(), before + 1) << "one mapping for the three hashes";
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), size_t{8} << 20);
+    });
 }
 
 }  // namespace fu

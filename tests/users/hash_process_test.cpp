@@ -38,6 +38,15 @@ long cpu_ticks(pid_t pid) {
     return utime + stime;
 }
 
+// Resident memory of a process, in KiB (VmRSS).
+long rss_kib(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
 // Until `pid` has ended (a zombie, or gone), at most 5 s.
 void wait_ended(pid_t pid) {
     for (int i = 0; i < 500; ++i) {
@@ -198,6 +207,30 @@ TEST_F(HashProcessTest, APasswordHasherAnswersRightWhetherOrNotAHelperCan) {
     EXPECT_TRUE(v.ok);
     EXPECT_FALSE(hasher.verify("guinevera", hasher.hash("guinevere")).ok);
     EXPECT_EQ(helpers.pids().at(0), -1);  // none of these was the helper's
+}
+
+TEST_F(HashProcessTest, AHelperKeepsItsHashMemoryWhileRequestsComeAndGivesItBackWhenIdle) {
+    constexpr long kKeepMs = 1500;
+    HashProcesses helpers(FCGI_USERS_BINARY, 1, 10, kKeepMs);
+    pid_t pid = helpers.pids().at(0);
+    ASSERT_GT(pid, 0);
+    const long hash_kib = static_cast<long>(kMem / 1024);
+    for (int round = 0; round < 2; ++round) {
+        auto made = helpers.hash("guinevere-forever", kOps, kMem);
+        ASSERT_TRUE(made);
+        EXPECT_TRUE(verify_password("guinevere-forever", *made, kOps, kMem).ok);
+        // Right after the answer the hash's 19 MiB are still there, kept for the next one...
+        long busy = rss_kib(pid);
+        // ...and given back once no request came for kKeepMs (at most 10 s here).
+        long idle = busy;
+        for (int i = 0; i < 100 && busy - idle < hash_kib * 9 / 10; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            idle = rss_kib(pid);
+        }
+        EXPECT_GE(busy - idle, hash_kib * 9 / 10)
+            << "round " << round << ": " << busy << " KiB busy, " << idle << " KiB idle";
+    }
+    EXPECT_EQ(helpers.pids().at(0), pid);  // the same helper throughout
 }
 
 TEST_F(HashProcessTest, HelpersEndWithTheirOwner) {
