@@ -47,6 +47,7 @@ struct Kept {
 thread_local Kept t_kept;
 pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 pthread_key_t g_key;  // its destructor gives a thread's kept memory back
+bool g_key_made = false;
 
 // The mmap this file's stands in front of: libc's, or a sanitizer's
 // interceptor when one is loaded (it must still see every mapping).
@@ -111,7 +112,7 @@ void give_back_at_exit(void*) {
 }
 
 void make_key() {
-    (void)pthread_key_create(&g_key, give_back_at_exit);
+    g_key_made = pthread_key_create(&g_key, give_back_at_exit) == 0;
 }
 
 }  // namespace
@@ -126,6 +127,7 @@ unsigned long advised() {
 
 void keep_for_this_thread() {
     pthread_once(&g_key_once, make_key);
+    if (!g_key_made) return;  // no way to give it back at exit: not kept
     t_kept.keep = true;
     (void)pthread_setspecific(g_key, &t_kept);  // not null: the destructor runs at exit
 }
@@ -154,7 +156,9 @@ extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED void* mmap(
         }
         void* p = map_huge(length, prot, flags);
         if (p != MAP_FAILED) {
-            if (k.keep && !k.base) k = Kept{p, length, prot, true, true};
+            // Kept only writable, as libsodium maps it (zeroing it must not fault).
+            if (k.keep && !k.base && prot == (PROT_READ | PROT_WRITE))
+                k = Kept{p, length, prot, true, true};
             return p;
         }
     }
@@ -173,6 +177,11 @@ extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED int munmap(
             k.in_use = false;
             return 0;
         }
+        // Any other unmapping that touches the kept memory unmaps it for real:
+        // it is no longer this thread's to hand out.
+        const uintptr_t a = reinterpret_cast<uintptr_t>(addr),
+                        b = reinterpret_cast<uintptr_t>(k.base);
+        if (k.base && a < b + k.length && b < a + length) k = Kept{nullptr, 0, 0, k.keep, false};
     }
     return next_munmap(addr, length);
 }

@@ -322,23 +322,30 @@ int run_hash_helper(long nice, long keep_ms) {
     // given back after keep_ms without a request.
     hash_memory::keep_for_this_thread();
     std::vector<unsigned char> buf(kMaxRequest);
+    auto last_request = std::chrono::steady_clock::now();
     for (;;) {
         if (!session.settled() || hash_memory::kept_by_this_thread()) {
             // Wait for a request a tenth of a second at a time while the
-            // session's nice is not settled, keep_ms while memory is kept.
-            pollfd p{kChannelFd, POLLIN, 0};
-            int ready = poll(&p, 1, session.settled() ? static_cast<int>(keep_ms) : 100);
-            if (ready == 0) {
-                if (session.settled())
-                    hash_memory::release_this_thread();
-                else
-                    session.attempt();
+            // session's nice is not settled; kept memory is given back once
+            // keep_ms passed without a request.
+            long left = keep_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - last_request)
+                                      .count();
+            if (hash_memory::kept_by_this_thread() && left <= 0) {
+                hash_memory::release_this_thread();
+                continue;
             }
+            pollfd p{kChannelFd, POLLIN, 0};
+            const bool kept = hash_memory::kept_by_this_thread() != 0;  // then left > 0
+            long wait_ms = session.settled() ? left : kept ? std::min(left, 100L) : 100L;
+            int ready = poll(&p, 1, static_cast<int>(wait_ms));
+            if (ready == 0 && !session.settled()) session.attempt();
             if (ready <= 0) continue;
         }
         // MSG_TRUNC: the whole request's length, even past the buffer.
         ssize_t n = ::recv(kChannelFd, buf.data(), buf.size(), MSG_TRUNC);
         if (n < 0 && errno == EINTR) continue;
+        last_request = std::chrono::steady_clock::now();
         if (n <= 0) return 0;  // the server closed the channel: it ended
         size_t got = std::min(static_cast<size_t>(n), buf.size());
         std::string reply = static_cast<size_t>(n) > buf.size() ? "x" : answer(buf.data(), got);

@@ -206,6 +206,27 @@ TEST_F(HashMemoryTest, KeptMemoryIsZeroedAndComesBackForTheThreadsNextHash) {
     });
 }
 
+TEST_F(HashMemoryTest, KeptMemoryUnmappedInPartOrReadOnlyIsNeverHandedOut) {
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        ASSERT_EQ(munmap(p, kHashLength), 0);  // kept
+        // Someone unmaps half of it: it is forgotten, not handed out again.
+        ASSERT_EQ(munmap(static_cast<char*>(p) + kHashLength / 2, kHashLength / 2), 0);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        ASSERT_EQ(munmap(p, kHashLength / 2), 0);
+        EXPECT_FALSE(facts_of(p).found);
+        // A read-only mapping of that kind is not kept (zeroing it would fault).
+        void* ro = mmap(nullptr, kHashLength, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                        -1, 0);
+        ASSERT_NE(ro, MAP_FAILED);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        ASSERT_EQ(munmap(ro, kHashLength), 0);
+        EXPECT_FALSE(facts_of(ro).found);
+    });
+}
+
 TEST_F(HashMemoryTest, AThreadThatDoesNotKeepItsMemoryUnmapsIt) {
     on_a_thread([] {
         void* p = map_like_libsodium(kHashLength);
