@@ -94,10 +94,24 @@ FU_UNINSTRUMENTED void* map_huge(size_t length, int prot, int flags) {
     if (start + span > end) next_munmap(reinterpret_cast<void*>(end), start + span - end);
     void* p = reinterpret_cast<void*>(aligned);
     (void)madvise(p, mapped, MADV_HUGEPAGE);  // EINVAL without THP in the kernel: small pages
+    // What a hash writes stays out of core dumps and out of a forked child.
+    (void)madvise(p, mapped, MADV_DONTDUMP);
+    (void)madvise(p, mapped, MADV_WIPEONFORK);
     // A kernel before 5.14 refuses MADV_POPULATE_WRITE: the pages come on first touch instead.
     if (prot & PROT_WRITE) (void)madvise(p, mapped, MADV_POPULATE_WRITE);
     __atomic_fetch_add(&g_advised, 1, __ATOMIC_RELAXED);
     return p;
+}
+
+FU_UNINSTRUMENTED bool overlaps(const Kept& k, void* addr, size_t length) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(addr), b = reinterpret_cast<uintptr_t>(k.base);
+    return k.base && a < b + k.length && b < a + length;
+}
+
+// The kept memory is no longer this thread's to hand out (unmapped, or
+// mapped over, by someone else than libsodium's hash).
+FU_UNINSTRUMENTED void forget(Kept& k) {
+    k = Kept{nullptr, 0, 0, k.keep, false};
 }
 
 FU_UNINSTRUMENTED void release(Kept& k) {
@@ -107,7 +121,10 @@ FU_UNINSTRUMENTED void release(Kept& k) {
     k.length = 0;
 }
 
+// glibc has cleared the key when this runs: a hash later in the thread's
+// end (another key's destructor) would keep memory nothing gives back.
 void give_back_at_exit(void*) {
+    t_kept.keep = false;
     release(t_kept);
 }
 
@@ -147,12 +164,19 @@ void release_this_thread() {
 extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED void* mmap(
     void* addr, size_t length, int prot, int flags, int fd, off_t offset) noexcept {
     using namespace fu::hash_memory;
-    if (__atomic_load_n(&g_enabled, __ATOMIC_ACQUIRE) &&
-        is_hashing_memory(addr, length, flags, fd)) {
-        Kept& k = t_kept;
-        if (k.base && !k.in_use && k.length == length && k.prot == prot) {
-            k.in_use = true;  // zeroed when it was given back, and still in memory
-            return k.base;
+    if (!__atomic_load_n(&g_enabled, __ATOMIC_ACQUIRE))
+        return next_mmap(addr, length, prot, flags, fd, offset);
+    Kept& k = t_kept;
+    // A fixed mapping replaces what it covers, kept memory included (the
+    // kernel may have unmapped it even when the new mapping fails).
+    if ((flags & MAP_FIXED) && overlaps(k, addr, length)) forget(k);
+    if (is_hashing_memory(addr, length, flags, fd)) {
+        if (k.base && !k.in_use) {
+            if (k.length == length && k.prot == prot) {
+                k.in_use = true;  // zeroed when it was given back, and still in memory
+                return k.base;
+            }
+            release(k);  // hashes of other parameters: the newest size is kept
         }
         void* p = map_huge(length, prot, flags);
         if (p != MAP_FAILED) {
@@ -177,11 +201,13 @@ extern "C" __attribute__((visibility("default"))) FU_UNINSTRUMENTED int munmap(
             k.in_use = false;
             return 0;
         }
-        // Any other unmapping that touches the kept memory unmaps it for real:
-        // it is no longer this thread's to hand out.
-        const uintptr_t a = reinterpret_cast<uintptr_t>(addr),
-                        b = reinterpret_cast<uintptr_t>(k.base);
-        if (k.base && a < b + k.length && b < a + length) k = Kept{nullptr, 0, 0, k.keep, false};
+        // Any other unmapping that touches the kept memory unmaps it for real
+        // and, once it did, the memory is no longer this thread's to hand out.
+        if (overlaps(k, addr, length)) {
+            const int r = next_munmap(addr, length);
+            if (r == 0) forget(k);
+            return r;
+        }
     }
     return next_munmap(addr, length);
 }

@@ -26,7 +26,13 @@
 // 0.3-0.4 ms for zeroing it in place: bench/README, thirteenth round). The
 // memory holds nothing of a password between hashes: it is zeroed before
 // it is kept. A thread's kept memory is given back when it ends, or when it
-// calls release_this_thread (a helper left without requests for a while).
+// calls release_this_thread (a helper left without requests for a while);
+// a hash of another size gives it back and the new size is kept. The
+// memory is the thread's alone: only that thread's munmap or mmap(MAP_FIXED)
+// over it is seen (then it is forgotten); another thread unmapping it, or
+// mremap, would go unnoticed, and nothing in fcgi-users does either. Hash
+// memory, kept or not, is advised out of core dumps and wiped in a forked
+// child (MADV_DONTDUMP, MADV_WIPEONFORK).
 #pragma once
 
 #include <cstddef>

@@ -7,10 +7,12 @@
 #include "users/hash_memory.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -225,6 +227,115 @@ TEST_F(HashMemoryTest, KeptMemoryUnmappedInPartOrReadOnlyIsNeverHandedOut) {
         ASSERT_EQ(munmap(ro, kHashLength), 0);
         EXPECT_FALSE(facts_of(ro).found);
     });
+}
+
+TEST_F(HashMemoryTest, AHashOfAnotherSizeGivesTheKeptMemoryBackAndIsKeptInstead) {
+    // A user whose hash has other parameters (one imported from FastAPI
+    // Users, 64 MiB) must not leave every later hash without kept memory.
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        const size_t other = kHashLength + 2 * kHugePage;
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        void* q = map_like_libsodium(other);
+        ASSERT_NE(q, MAP_FAILED);
+        EXPECT_FALSE(facts_of(p).found) << "the first size was given back";
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), other);
+        ASSERT_EQ(munmap(q, other), 0);
+        EXPECT_TRUE(facts_of(q).found);
+        EXPECT_EQ(map_like_libsodium(other), q) << "the newest size comes back";
+        ASSERT_EQ(munmap(q, other), 0);
+        hash_memory::release_this_thread();
+        EXPECT_FALSE(facts_of(q).found);
+    });
+}
+
+TEST_F(HashMemoryTest, AFailedUnmappingLeavesTheKeptMemoryKept) {
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        // Not page-aligned: the kernel refuses it and nothing is unmapped.
+        errno = 0;
+        EXPECT_EQ(munmap(static_cast<char*>(p) + 1, 4096), -1);
+        EXPECT_EQ(errno, EINVAL);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), kHashLength) << "still mapped, still kept";
+        EXPECT_EQ(map_like_libsodium(kHashLength), p);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        hash_memory::release_this_thread();
+        EXPECT_FALSE(facts_of(p).found);
+    });
+}
+
+TEST_F(HashMemoryTest, AMappingPlacedOverKeptMemoryIsNeverHandedOutForAHash) {
+    on_a_thread([] {
+        hash_memory::keep_for_this_thread();
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        // A fixed mapping replaces its first 2 MiB: that is someone else's now.
+        void* fixed = mmap(p, kHugePage, PROT_READ | PROT_WRITE,
+                           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ASSERT_EQ(fixed, p);
+        std::memset(fixed, 0x5a, kHugePage);
+        EXPECT_EQ(hash_memory::kept_by_this_thread(), 0u);
+        void* q = map_like_libsodium(kHashLength);
+        ASSERT_NE(q, MAP_FAILED);
+        EXPECT_NE(q, p);
+        EXPECT_EQ(static_cast<unsigned char*>(fixed)[0], 0x5a) << "the fixed mapping is left alone";
+        ASSERT_EQ(munmap(q, kHashLength), 0);
+        hash_memory::release_this_thread();
+        ASSERT_EQ(munmap(p, kHashLength), 0);  // the fixed mapping and the rest of the old one
+        EXPECT_FALSE(facts_of(p).found);
+    });
+}
+
+TEST_F(HashMemoryTest, HashMemoryStaysOutOfCoreDumpsAndForkedChildren) {
+    void* p = map_like_libsodium(kHashLength);
+    ASSERT_NE(p, MAP_FAILED);
+    MappingFacts f = facts_of(p);
+    ASSERT_TRUE(f.found);
+    EXPECT_NE(f.flags.find(" dd "), std::string::npos) << f.flags;  // MADV_DONTDUMP
+    EXPECT_NE(f.flags.find(" wf "), std::string::npos) << f.flags;  // MADV_WIPEONFORK
+    ASSERT_EQ(munmap(p, kHashLength), 0);
+}
+
+namespace {
+struct LateHash {
+    size_t kept = SIZE_MAX;
+    bool still_mapped = true;
+};
+
+// A destructor of a key made after hash_memory's: it runs after the thread's
+// kept memory was given back, and hashes once more.
+void hash_at_thread_end(void* arg) {
+    auto* late = static_cast<LateHash*>(arg);
+    void* p = map_like_libsodium(kHashLength);
+    if (p == MAP_FAILED) return;
+    munmap(p, kHashLength);
+    late->kept = hash_memory::kept_by_this_thread();
+    late->still_mapped = facts_of(p).found;
+    hash_memory::release_this_thread();  // were it kept: the test's leak, not the process's
+}
+}  // namespace
+
+TEST_F(HashMemoryTest, AHashLateInAThreadsEndKeepsNothing) {
+    on_a_thread([] { hash_memory::keep_for_this_thread(); });  // hash_memory's key exists
+    pthread_key_t late_key;
+    ASSERT_EQ(pthread_key_create(&late_key, hash_at_thread_end), 0);
+    LateHash late;
+    on_a_thread([&] {
+        hash_memory::keep_for_this_thread();
+        void* p = map_like_libsodium(kHashLength);
+        ASSERT_NE(p, MAP_FAILED);
+        ASSERT_EQ(munmap(p, kHashLength), 0);
+        ASSERT_EQ(pthread_setspecific(late_key, &late), 0);
+    });
+    pthread_key_delete(late_key);
+    EXPECT_EQ(late.kept, 0u);
+    EXPECT_FALSE(late.still_mapped);
 }
 
 TEST_F(HashMemoryTest, AThreadThatDoesNotKeepItsMemoryUnmapsIt) {
