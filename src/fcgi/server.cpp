@@ -538,7 +538,10 @@ class Worker {
                 auto m = router_.match(job.req);
                 job.route = m.route;
                 if (!m.handler) {
-                    res = m.status == 405 ? http::method_not_allowed(m.allow) : http::not_found();
+                    std::string to = m.status == 404 ? router_.slash_redirect(job.req) : "";
+                    res = m.status == 405 ? http::method_not_allowed(m.allow)
+                          : !to.empty()   ? http::temporary_redirect(std::move(to))
+                                          : http::not_found();
                 } else if (m.cost != http::Cost::cheap) {
                     bool hashes = m.cost == http::Cost::hashes_password;
                     job.handler = m.handler;

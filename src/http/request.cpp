@@ -69,6 +69,7 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
         }
     }
     r.path = path;
+    r.raw_path = std::move(raw_path);
     if (const std::string* c = r.header("cookie")) r.cookies = parse_cookies(*c);
     r.params = std::move(params);
     return r;

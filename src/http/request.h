@@ -14,6 +14,7 @@ struct Request {
     std::string role = "RESPONDER";  // FCGI_ROLE: RESPONDER or AUTHORIZER
     std::string method;
     std::string path;       // decoded, without the mount prefix
+    std::string raw_path;   // as sent, mount prefix included
     std::string raw_query;  // as sent
     Pairs query;
     Pairs headers;  // lower-case names, '-' between words: "content-type"

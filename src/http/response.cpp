@@ -52,6 +52,13 @@ Response not_found() {
     return detail(404, "Not Found");
 }
 
+Response temporary_redirect(std::string location) {
+    Response r;
+    r.status = 307;
+    r.with_header("Location", std::move(location));
+    return r;
+}
+
 Response method_not_allowed(const std::string& allow) {
     Response r = detail(405, "Method Not Allowed");
     r.with_header("Allow", allow);
@@ -98,6 +105,8 @@ const char* reason_phrase(int status) {
             return "Accepted";
         case 204:
             return "No Content";
+        case 307:
+            return "Temporary Redirect";
         case 400:
             return "Bad Request";
         case 401:

@@ -43,6 +43,7 @@ Response bad_request(std::string_view code, std::string_view reason);
 Response unauthorized();
 Response forbidden();
 Response not_found();
+Response temporary_redirect(std::string location);  // 307, no body, as Starlette's
 Response method_not_allowed(const std::string& allow);
 Response payload_too_large();
 Response unprocessable(const std::vector<FieldError>& errors);

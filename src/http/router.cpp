@@ -23,6 +23,21 @@ void Router::add(std::string method, std::string_view pattern, Handler handler, 
     routes_.push_back(std::move(r));
 }
 
+bool Router::fits(const Route& route, const std::vector<std::string_view>& parts,
+                  std::map<std::string, std::string>* params) {
+    if (route.segments.size() != parts.size()) return false;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const std::string& seg = route.segments[i];
+        if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+            if (parts[i].empty()) return false;
+            if (params) (*params)[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+        } else if (seg != parts[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 Router::Match Router::match(Request& req) const {
     Match m;
     m.status = 404;
@@ -30,21 +45,8 @@ Router::Match Router::match(Request& req) const {
     auto parts = split_path(req.path);
     if (parts.empty()) return m;
     for (const auto& route : routes_) {
-        if (route.segments.size() != parts.size()) continue;
         std::map<std::string, std::string> params;
-        bool ok = true;
-        for (size_t i = 0; i < parts.size() && ok; ++i) {
-            const std::string& seg = route.segments[i];
-            if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
-                if (parts[i].empty())
-                    ok = false;
-                else
-                    params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
-            } else {
-                ok = seg == parts[i];
-            }
-        }
-        if (!ok) continue;
+        if (!fits(route, parts, &params)) continue;
         if (route.method == req.method || (req.method == "HEAD" && route.method == "GET")) {
             req.path_params = std::move(params);
             m.handler = &route.handler;
@@ -58,6 +60,30 @@ Router::Match Router::match(Request& req) const {
             m.allow += (m.allow.empty() ? "" : ", ") + route.method;
     }
     return m;
+}
+
+std::string Router::slash_redirect(const Request& req) const {
+    // Only slashes the client wrote as such ("%2F" is no trailing slash), and
+    // as many off the decoded path as off the raw one.
+    size_t n = 0;
+    while (n < req.raw_path.size() && req.raw_path[req.raw_path.size() - 1 - n] == '/') ++n;
+    if (n == 0 || n >= req.path.size()) return {};  // none, or nothing but slashes
+    std::string_view path(req.path);
+    path.remove_suffix(n);
+    std::string_view raw(req.raw_path);
+    raw.remove_suffix(n);
+    // A path-absolute reference, never "//host" or "/\host" (both name
+    // another host to a browser); every route's first segment is a word.
+    if (raw.size() < 2 || raw[0] != '/' || raw[1] == '/' || raw[1] == '\\') return {};
+    auto parts = split_path(path);
+    if (parts.empty()) return {};
+    for (const auto& route : routes_) {
+        if (!fits(route, parts, nullptr)) continue;
+        std::string location(raw);
+        if (!req.raw_query.empty()) location += "?" + req.raw_query;
+        return location;
+    }
+    return {};
 }
 
 std::string Router::route_name(size_t index) const {

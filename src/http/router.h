@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,12 @@ class Router {
     // Fills req.path_params on a match.
     Match match(Request& req) const;
 
+    // FastAPI's answer to a path that ends in '/' and that some route knows
+    // without it (Starlette's redirect_slashes, whatever the method): the
+    // 307's Location, the client's own path without its trailing slashes
+    // (mount prefix and query kept). Empty when there is none: then 404.
+    std::string slash_redirect(const Request& req) const;
+
     size_t route_count() const { return routes_.size(); }
     // "GET /users/{id}": the pattern, never the client's path (metrics labels).
     std::string route_name(size_t index) const;
@@ -53,6 +60,10 @@ class Router {
         Cost cost;
     };
     std::vector<Route> routes_;
+
+    // Whether `parts` fit the route's segments; its parameters into `params`.
+    static bool fits(const Route& route, const std::vector<std::string_view>& parts,
+                     std::map<std::string, std::string>* params);
 };
 
 std::vector<std::string_view> split_path(std::string_view path);

@@ -13,7 +13,7 @@ import requests
 
 import fcgi_client
 from conftest import (APP_PID_FILE, APP_SOCKET, BASE, BINARY, PASSWORD, VAR, bearer, login, register, stack, stack_env,
-                      url, wait_for)
+                      unique_email, url, wait_for)
 
 
 def test_healthz_answers_ok():
@@ -28,6 +28,29 @@ def test_unknown_route_is_404_json():
         r = requests.get(url(path))
         assert r.status_code == 404, path
         assert r.json() == {"detail": "Not Found"}
+
+
+def test_a_trailing_slash_is_redirected_as_fastapi_does():
+    """Starlette's redirect_slashes: a 307 to the path without the slash, which
+    clients follow with their method, body and credentials."""
+    email = unique_email("slash")
+    register(email)
+    token = login(email)
+    r = requests.get(url("/users/me/?x=1"), headers=bearer(token), allow_redirects=False)
+    assert r.status_code == 307, r.text
+    assert r.headers["location"] == "/users/me?x=1"
+    assert r.content == b""
+    followed = requests.get(url("/users/me/"), headers=bearer(token))
+    assert followed.status_code == 200 and followed.json()["email"] == email
+    assert [h.status_code for h in followed.history] == [307]
+    # A POST is repeated, body and all.
+    r = requests.post(url("/auth/jwt/login/"), data={"username": email, "password": PASSWORD})
+    assert r.status_code == 200 and r.json()["token_type"] == "bearer"
+    assert [h.status_code for h in r.history] == [307]
+    # Nothing to redirect to: still 404, JSON.
+    for path in ("/users/", "/nothing/", "/users/me%2F", "/healthz/x/"):
+        r = requests.get(url(path), allow_redirects=False)
+        assert r.status_code == 404 and r.json() == {"detail": "Not Found"}, path
 
 
 def test_wrong_method_is_405_json():

@@ -18,6 +18,7 @@ TEST(RequestFromParams, PathQueryHeadersCookies) {
                                     "/api");
     EXPECT_EQ(r.method, "GET");
     EXPECT_EQ(r.path, "/users/me/x");
+    EXPECT_EQ(r.raw_path, "/api/users/me%2Fx");  // as sent: a redirect's Location starts from it
     EXPECT_EQ(r.raw_query, "require=superuser&x=a+b");
     EXPECT_EQ(*find(r.query, "x"), "a b");
     EXPECT_EQ(*r.header("authorization"), "Bearer t");

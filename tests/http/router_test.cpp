@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace fu::http {
 namespace {
 
@@ -20,6 +24,15 @@ Request req(std::string method, std::string path) {
     Request r;
     r.method = std::move(method);
     r.path = std::move(path);
+    return r;
+}
+
+// A request as request_from_params makes it: `raw` as sent, `path` decoded
+// and without the mount prefix.
+Request sent(std::string raw, std::string path, std::string query = "") {
+    Request r = req("GET", std::move(path));
+    r.raw_path = std::move(raw);
+    r.raw_query = std::move(query);
     return r;
 }
 
@@ -58,6 +71,43 @@ TEST(Router, UnknownPathsAre404) {
         auto m = r.match(q);
         EXPECT_EQ(m.handler, nullptr) << p;
         EXPECT_EQ(m.status, 404) << p;
+    }
+}
+
+TEST(Router, ATrailingSlashOfAKnownPathIsRedirectedWithoutIt) {
+    Router r = make_router();
+    EXPECT_EQ(r.slash_redirect(sent("/users/me/", "/users/me/")), "/users/me");
+    EXPECT_EQ(r.slash_redirect(sent("/users/me///", "/users/me///")), "/users/me");
+    EXPECT_EQ(r.slash_redirect(sent("/users/me/", "/users/me/", "a=1&b=%20")),
+              "/users/me?a=1&b=%20");
+    EXPECT_EQ(r.slash_redirect(sent("/users/%6De/", "/users/me/")), "/users/%6De") << "as sent";
+    EXPECT_EQ(r.slash_redirect(sent("/users/abc/", "/users/abc/")), "/users/abc") << "a parameter";
+    // Any method, as Starlette: the client repeats its method and body on a 307.
+    Request post = sent("/auth/jwt/login/", "/auth/jwt/login/");
+    post.method = "POST";
+    EXPECT_EQ(r.slash_redirect(post), "/auth/jwt/login");
+    post.method = "PATCH";
+    EXPECT_EQ(r.slash_redirect(post), "/auth/jwt/login");
+    // Mounted under /api: the prefix stays in the Location.
+    EXPECT_EQ(r.slash_redirect(sent("/api/users/me/", "/users/me/")), "/api/users/me");
+}
+
+TEST(Router, NoRedirectWhereNoRouteKnowsThePathOrTheSlashWasNotOne) {
+    Router r = make_router();
+    for (auto [raw, path] : std::vector<std::pair<std::string, std::string>>{
+             {"/nothing/", "/nothing/"},
+             {"/users/", "/users/"},  // "/users" is no route
+             {"/users/me", "/users/me"},
+             {"/users/me%2F", "/users/me/"},    // an encoded slash is part of the name
+             {"/users/me%2F/", "/users/me//"},  // one slash off: "/users/me/", no route
+             {"/", "/"},
+             {"//", "//"},
+             {"/api/", "/"},
+             {"", ""},
+             {"//users/me/", "/users/me/"},  // the Location would name a host
+             {"/\\users/me/", "/users/me/"},
+         }) {
+        EXPECT_EQ(r.slash_redirect(sent(raw, path)), "") << raw;
     }
 }
 
