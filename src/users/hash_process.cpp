@@ -231,8 +231,11 @@ void HashProcesses::end(Channel& c) {
 
 std::optional<std::string> HashProcesses::ask(const std::string& req) {
     auto too_long = [&req] {
-        log::warn("hash helpers: a password of " + std::to_string(req.size()) +
-                  " bytes is hashed in the server (longer than a channel takes)");
+        // The request: op, opslimit, memlimit, the password's length, the password, the hash.
+        const auto* m = reinterpret_cast<const unsigned char*>(req.data());
+        const unsigned long long password = req.size() >= 21 ? get_le(m + 17, 4) : 0;
+        log::warn("hash helpers: a password of " + std::to_string(password) +
+                  " bytes is hashed in the server (with its hash, longer than a channel takes)");
         return std::nullopt;
     };
     if (req.size() > kMaxRequest) return too_long();

@@ -198,7 +198,11 @@ TEST_F(HashProcessTest, APasswordHasherAnswersRightWhetherOrNotAHelperCan) {
     // Larger than a channel carries: hashed here, the helper kept.
     std::string huge(200 * 1024, 'g');
     pid_t pid = helpers.pids().at(0);
+    testing::internal::CaptureStderr();
     std::string h = hasher.hash(huge);
+    EXPECT_NE(testing::internal::GetCapturedStderr().find("a password of 204800 bytes is hashed"),
+              std::string::npos)
+        << "the warning names the password's length, not the request's";
     EXPECT_TRUE(verify_password(huge, h, 1, 8192 * 1024).ok);
     EXPECT_EQ(helpers.pids().at(0), pid);
     // A helper gone within the restart interval: hashed here, no error.
