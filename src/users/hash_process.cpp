@@ -313,6 +313,14 @@ std::vector<pid_t> HashProcesses::pids() const {
     return out;
 }
 
+HelperIdleStep helper_idle_step(bool settled, bool kept, long left_ms) {
+    // The session's nice is tried again every tenth of a second until it is
+    // settled; kept memory is given back once keep_ms passed without a request.
+    if (kept && left_ms <= 0) return {true, -1};
+    if (kept) return {false, settled ? left_ms : std::min(left_ms, 100L)};
+    return {false, settled ? -1 : 100L};
+}
+
 int run_hash_helper(long nice, long keep_ms) {
     prctl(PR_SET_NAME, "fcgi-users-hash");  // as ps and top show it
     hash_memory::enable();
@@ -327,21 +335,18 @@ int run_hash_helper(long nice, long keep_ms) {
     std::vector<unsigned char> buf(kMaxRequest);
     auto last_request = std::chrono::steady_clock::now();
     for (;;) {
-        if (!session.settled() || hash_memory::kept_by_this_thread()) {
-            // Wait for a request a tenth of a second at a time while the
-            // session's nice is not settled; kept memory is given back once
-            // keep_ms passed without a request.
-            long left = keep_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - last_request)
-                                      .count();
-            if (hash_memory::kept_by_this_thread() && left <= 0) {
-                hash_memory::release_this_thread();
-                continue;
-            }
+        long left = keep_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - last_request)
+                                  .count();
+        HelperIdleStep step =
+            helper_idle_step(session.settled(), hash_memory::kept_by_this_thread() != 0, left);
+        if (step.give_back) {
+            hash_memory::release_this_thread();
+            continue;
+        }
+        if (step.wait_ms >= 0) {
             pollfd p{kChannelFd, POLLIN, 0};
-            const bool kept = hash_memory::kept_by_this_thread() != 0;  // then left > 0
-            long wait_ms = session.settled() ? left : kept ? std::min(left, 100L) : 100L;
-            int ready = poll(&p, 1, static_cast<int>(wait_ms));
+            int ready = poll(&p, 1, static_cast<int>(step.wait_ms));
             if (ready == 0 && !session.settled()) session.attempt();
             if (ready <= 0) continue;
         }

@@ -72,6 +72,17 @@ class HashProcesses {
     std::deque<size_t> free_;  // taken in turn, so a dead helper is found soon
 };
 
+// What an idle helper does next, from whether its session's nice value is
+// settled, whether it keeps hash memory and how many milliseconds are left
+// of keep_ms: give the memory back now, or wait for a request at most
+// `wait_ms` (then try the nice value again if it is not settled), or (-1)
+// block in the read of the next request.
+struct HelperIdleStep {
+    bool give_back = false;
+    long wait_ms = -1;
+};
+HelperIdleStep helper_idle_step(bool settled, bool kept, long left_ms);
+
 // The helper's side (`fcgi-users hash-helper NICE KEEP_MS`, its channel on
 // descriptor 3): sets its nice value and its session's to NICE, then
 // answers requests until the server closes the channel, keeping its hash

@@ -237,6 +237,36 @@ TEST_F(HashProcessTest, AHelperKeepsItsHashMemoryWhileRequestsComeAndGivesItBack
     EXPECT_EQ(helpers.pids().at(0), pid);  // the same helper throughout
 }
 
+// An idle helper's next step. Whether or not the kernel has taken its
+// session's nice value yet (it takes one such change per tenth of a second on
+// the whole machine), kept memory is given back once keep_ms passed.
+TEST(HelperIdleStep, KeptMemoryIsGivenBackOnTimeWhetherOrNotTheNiceValueIsSettled) {
+    for (bool settled : {true, false}) {
+        SCOPED_TRACE(settled ? "settled" : "not settled");
+        for (long left : {0L, -1L, -5000L}) {
+            HelperIdleStep step = helper_idle_step(settled, true, left);
+            EXPECT_TRUE(step.give_back) << left;
+        }
+        // Not due yet: waits no longer than what is left, and while the nice
+        // value is not settled, no longer than a tenth of a second.
+        EXPECT_FALSE(helper_idle_step(settled, true, 40).give_back);
+        EXPECT_EQ(helper_idle_step(settled, true, 40).wait_ms, 40);
+        EXPECT_FALSE(helper_idle_step(settled, true, 2500).give_back);
+        EXPECT_EQ(helper_idle_step(settled, true, 2500).wait_ms, settled ? 2500 : 100);
+    }
+}
+
+TEST(HelperIdleStep, WithNothingKeptItBlocksOnceTheNiceValueIsSettled) {
+    for (long left : {-100L, 0L, 3000L}) {
+        HelperIdleStep unsettled = helper_idle_step(false, false, left);
+        EXPECT_FALSE(unsettled.give_back);
+        EXPECT_EQ(unsettled.wait_ms, 100);  // the nice value tried again in a tenth of a second
+        HelperIdleStep settled = helper_idle_step(true, false, left);
+        EXPECT_FALSE(settled.give_back);
+        EXPECT_EQ(settled.wait_ms, -1);  // the next request's read, as long as it takes
+    }
+}
+
 TEST_F(HashProcessTest, HelpersEndWithTheirOwner) {
     std::vector<pid_t> pids;
     {
