@@ -73,10 +73,21 @@ ensure_packages() {
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod 755 "$policy" && placed=1
     fi
-    local rc=0
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
-    [ $rc -eq 0 ] && { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >&2 || rc=$?; }
+    # A fresh machine often runs apt-get at boot (apt-daily, unattended
+    # upgrades), and another clone's scripts may be installing too: wait for
+    # their locks (up to 30 minutes) instead of failing at once. apt-get
+    # install waits by itself (DPkg::Lock::Timeout); update does not.
+    local rc=0 out tries=0
+    while :; do
+        rc=0
+        out=$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq 2>&1) || rc=$?
+        [ $rc -ne 0 ] && grep -q 'Could not get lock' <<<"$out" && [ $((tries += 1)) -le 360 ] || break
+        [ $tries -eq 1 ] && say "another apt-get holds its lock: waiting for it (up to 30 minutes)"
+        sleep 5
+    done
+    [ -z "$out" ] || printf '%s\n' "$out" >&2
+    [ $rc -eq 0 ] && { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1800 \
+        install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?; }
     [ $placed -eq 1 ] && "${sudo[@]}" rm -f "$policy"
     [ $rc -eq 0 ] || die "apt-get failed (exit $rc) installing: ${missing[*]}"
 }
