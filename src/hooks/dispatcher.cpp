@@ -29,6 +29,16 @@ std::string without_token(std::string text, const HookEventRow& row) {
     return text;
 }
 
+// The end of a command's error output as the row keeps it: at most
+// kErrorTailBytes, beginning at a character (the store makes the rest
+// well-formed UTF-8).
+std::string error_tail(const std::string& text) {
+    if (text.size() <= kErrorTailBytes) return text;
+    size_t from = text.size() - kErrorTailBytes;
+    for (int k = 0; k < 3 && from < text.size() && (text[from] & 0xC0) == 0x80; ++k) ++from;
+    return text.substr(from);
+}
+
 // Logs each line of a command's output with its event and user, never its token.
 void log_output(const HookEventRow& row, const char* stream, const std::string& output) {
     std::string text = without_token(output, row);
@@ -152,14 +162,24 @@ bool Dispatcher::write(Stores& stores, const Report& r) {
                                       : store.mark_attempt_failed(r.row, r.exit_status, r.timed_out,
                                                                   r.error_tail, r.retry_in);
     if (w) return true;
-    if (w.error().code == db::DbError::other &&
-        !db::is_lock_conflict(w.error().code, w.error().detail)) {
-        log::error("hook " + r.row.event.event + " #" + std::to_string(r.row.id) +
-                   ": its outcome could not be recorded (MariaDB error " + w.error().detail +
-                   "); it may be delivered again");
-        return true;
+    if (w.error().code != db::DbError::other ||
+        db::is_lock_conflict(w.error().code, w.error().detail))
+        return false;
+    // Refused for good (not gone, no lock conflict). A failed attempt is then
+    // recorded without its output, so that its attempts still count toward
+    // hook.max_attempts and a hook that keeps failing ends as failed, visibly,
+    // instead of being claimed again after every lease while the user's later
+    // events wait behind it.
+    if (r.kind == Report::Kind::retry_or_fail) {
+        auto plain = store.mark_attempt_failed(
+            r.row, r.exit_status, r.timed_out,
+            "(its output could not be stored: MariaDB error " + w.error().detail + ")", r.retry_in);
+        if (plain) return true;
     }
-    return false;
+    log::error("hook " + r.row.event.event + " #" + std::to_string(r.row.id) +
+               ": its outcome could not be recorded (MariaDB error " + w.error().detail +
+               "); it may be delivered again");
+    return true;
 }
 
 void Dispatcher::claim_loop() {
@@ -282,11 +302,7 @@ Dispatcher::Report Dispatcher::deliver(const HookEventRow& row) {
         return Report::of(Report::Kind::done, row);
     }
     if (metrics_) metrics_->count(o.timed_out ? HookRun::timed_out : HookRun::failed);
-    std::string tail =
-        without_token(o.stderr_text.size() > kErrorTailBytes
-                          ? o.stderr_text.substr(o.stderr_text.size() - kErrorTailBytes)
-                          : o.stderr_text,
-                      row);
+    std::string tail = error_tail(without_token(o.stderr_text, row));
     if (o.timed_out) tail += (tail.empty() ? "" : "\n") + std::string("killed after hook.timeout");
     std::optional<long> retry;
     if (row.attempts < config_.hooks.max_attempts) {

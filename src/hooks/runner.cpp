@@ -21,6 +21,31 @@
 namespace fu::hooks {
 namespace {
 
+// Writes a command's input. A command that exits (or closes its input) before
+// reading it all gets EPIPE here, never SIGPIPE, whatever the process's
+// disposition at that moment (the dispatcher delivers before the server has
+// set SIGPIPE ignored): the signal is blocked in this thread for the write,
+// and the one the write raised is taken back before it is unblocked.
+void write_input(int fd, std::string_view text) {
+    sigset_t pipe_only, before;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+    }
+    if (done < text.size()) {
+        timespec now{};
+        while (sigtimedwait(&pipe_only, nullptr, &now) == SIGPIPE) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+}
+
 constexpr size_t kKeepBytes = 64 * 1024;
 
 void keep_tail(std::string& s, const char* data, size_t n) {
@@ -83,10 +108,9 @@ Outcome run(const Command& cmd) {
     in_r.reset();
     out_w.reset();
     err_w.reset();
-    // Whatever the command reads of it; a pipe holds far more than a token,
-    // so this never blocks, and closing it gives the command its end of file.
-    if (!cmd.stdin_text.empty())
-        (void)!::write(in_w.get(), cmd.stdin_text.data(), cmd.stdin_text.size());
+    // Whatever the command reads of it; closing it gives the command its end
+    // of file.
+    if (!cmd.stdin_text.empty()) write_input(in_w.get(), cmd.stdin_text);
     in_w.reset();
 
     // The child's exit is a readable descriptor: one poll waits for output,

@@ -69,8 +69,14 @@ Pairs parse_cookies(std::string_view header) {
         std::string_view k = trim(part.substr(0, eq));
         std::string_view v = trim(part.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-        if (k.empty() || find(out, k)) continue;
-        out.emplace_back(std::string(k), std::string(v));
+        if (k.empty()) continue;
+        // A name sent twice: the last value, as Starlette's cookie parser.
+        auto seen =
+            std::find_if(out.begin(), out.end(), [k](const auto& p) { return p.first == k; });
+        if (seen != out.end())
+            seen->second = std::string(v);
+        else
+            out.emplace_back(std::string(k), std::string(v));
     }
     return out;
 }
@@ -124,48 +130,9 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
     }
 }
 
-std::optional<char32_t> next_code_point(std::string_view s, size_t& i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-        ++i;
-        return c;
-    }
-    size_t len;
-    char32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return std::nullopt;
-    }
-    if (i + len > s.size()) return std::nullopt;
-    for (size_t k = 1; k < len; ++k) {
-        unsigned char cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xC0) != 0x80) return std::nullopt;
-        cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return std::nullopt;
-    i += len;
-    return cp;
-}
-
-bool valid_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();)
-        if (!next_code_point(s, i)) return false;
-    return true;
-}
-
 const std::string* find(const Pairs& pairs, std::string_view key) {
-    for (const auto& [k, v] : pairs)
-        if (k == key) return &v;
+    for (auto it = pairs.rbegin(); it != pairs.rend(); ++it)
+        if (it->first == key) return &it->second;
     return nullptr;
 }
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/utf8.h"
+
 namespace fu::http {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
@@ -26,16 +28,15 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
 // nullopt when the body is not well-formed multipart for that boundary.
 std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary);
 
-// The code point of well-formed UTF-8 at s[i] (i < s.size()), i moved past
-// it; nullopt (i unmoved) for an overlong form, a surrogate, a code point past
-// U+10FFFF or a cut or malformed sequence.
-std::optional<char32_t> next_code_point(std::string_view s, size_t& i);
+// UTF-8 as JSON text must be (util/utf8.h).
+using utf8::next_code_point;
+inline bool valid_utf8(std::string_view s) {
+    return utf8::valid(s);
+}
 
-// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points
-// past U+10FFFF), as JSON text must be.
-bool valid_utf8(std::string_view s);
-
-// First value of `key` in `pairs`, if any.
+// The value of `key` in `pairs`, if any: the last one when it is there more
+// than once, as Starlette reads a form, a query or cookies (`username` sent
+// twice in a login form is the second).
 const std::string* find(const Pairs& pairs, std::string_view key);
 
 // The media type of a Content-Type value, lower-case, without parameters.

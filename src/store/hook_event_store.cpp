@@ -1,6 +1,7 @@
 // SQL of table hook_event: insert with a change, lease due rows, record outcomes.
 #include "store/hook_event_store.h"
 
+#include "util/utf8.h"
 #include "wrap/cjson.h"
 #include "wrap/mariadb.h"
 #include "wrap/sodium.h"
@@ -91,20 +92,22 @@ Result<Unit, db::DbError> HookEventStore::mark_attempt_failed(
     const HookEventRow& row, int exit_status, bool timed_out, std::string_view error_tail,
     std::optional<long> retry_in_seconds) {
     const long long timeouts = row.timeouts + (timed_out ? 1 : 0);
+    // A command's output is any bytes; the utf8mb4 column takes only UTF-8.
+    const std::string error = utf8::scrubbed(error_tail);
     auto r = retry_in_seconds
                  ? conn_.exec(
                        "UPDATE hook_event SET last_exit_status = ?, last_error = ?, timeouts = ?, "
                        "claim_token = NULL, next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? "
                        "SECOND WHERE id = ? AND claim_token = ? AND done_at IS NULL",
-                       {static_cast<long long>(exit_status), error_tail, timeouts,
+                       {static_cast<long long>(exit_status), std::string_view(error), timeouts,
                         static_cast<long long>(*retry_in_seconds), row.id,
                         std::string_view(row.claim_token)})
                  : conn_.exec(
                        "UPDATE hook_event SET last_exit_status = ?, last_error = ?, timeouts = ?, "
                        "claim_token = NULL, token = NULL, failed_at = UTC_TIMESTAMP(6) "
                        "WHERE id = ? AND claim_token = ? AND done_at IS NULL",
-                       {static_cast<long long>(exit_status), error_tail, timeouts, row.id,
-                        std::string_view(row.claim_token)});
+                       {static_cast<long long>(exit_status), std::string_view(error), timeouts,
+                        row.id, std::string_view(row.claim_token)});
     if (!r) return r.error();
     return Unit{};
 }

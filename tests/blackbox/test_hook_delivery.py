@@ -223,6 +223,27 @@ def test_a_hook_that_always_fails_is_left_failed_and_counted_in_the_metrics(defa
     assert metric(text, 'fcgi_users_hook_given_up_total') == 1
 
 
+def test_a_hook_whose_errors_are_not_utf8_still_ends_failed_and_the_users_next_events_run(default_app, scratch):
+    # 2000 bytes are kept of its error output: here they begin inside a
+    # character and hold a byte that begins none. The column takes only UTF-8;
+    # such an outcome was refused, so the row was claimed again after every
+    # lease, never failed, and the user's later events waited behind it.
+    witness = os.path.join(scratch, "forgot")
+    restart_app(hook_after_register="for i in $(seq 1500); do printf '\\303\\251'; done >&2; "
+                                    "printf ' \\377end' >&2; exit 3",
+                hook_after_forgot_password=f'echo "$1" >> {witness}',
+                hook_backoff="1", hook_max_attempts="2")
+    u = register()
+    assert requests.post(url("/auth/forgot-password"), json={"email": u["email"]}).status_code == 202
+    row = wait_for(lambda: sql(f"SELECT attempts, last_exit_status, last_error FROM hook_event "
+                               f"WHERE user_id = '{u['id']}' AND event = 'after_register' "
+                               f"AND failed_at IS NOT NULL"), timeout=20)
+    assert row and row[0][:2] == ["2", "3"], row
+    error = row[0][2]
+    assert error.startswith("\u00e9\u00e9") and error.endswith(" \ufffdend"), error[:20] + "..." + error[-20:]
+    assert wait_for(lambda: [u["id"]] in lines(witness), timeout=15), "the user's next event never ran"
+
+
 def test_a_hanging_hook_is_killed_at_its_timeout_while_others_are_delivered(default_app, scratch):
     witness = os.path.join(scratch, "delivered")
     restart_app(hook_after_register='case "$FCGI_USERS_USER_EMAIL" in hang.*) exec sleep 300;; esac; '

@@ -127,6 +127,21 @@ TEST(HookRunner, StandardInputCarriesTheGivenTextThenEndOfFile) {
     EXPECT_EQ(o.stdout_text, "the-token|end\n");
 }
 
+TEST(HookRunner, ACommandThatClosesItsInputUnreadRaisesNoSigpipe) {
+    // SIGPIPE's default (the end of the process), as fcgi-users has it until
+    // its server starts.
+    auto before = signal(SIGPIPE, SIG_DFL);
+    Command c = sh("exec 0<&-; echo closed");
+    c.stdin_text.assign(1 << 20, 'x');  // more than a pipe holds: the write waits for the reader
+    Outcome o = run(c);
+    EXPECT_EQ(o.exit_status, 0);
+    EXPECT_EQ(o.stdout_text, "closed\n");
+    sigset_t pending;
+    sigpending(&pending);
+    EXPECT_FALSE(sigismember(&pending, SIGPIPE));
+    signal(SIGPIPE, before);
+}
+
 TEST(HookRunner, ReapsTheShellBeforeReturning) {
     Command c = sh("exit 7");
     Outcome o = run(c);
