@@ -20,6 +20,7 @@
 #include "fcgi/server.h"
 #include "handlers/context.h"
 #include "hooks/dispatcher.h"
+#include "http/body.h"
 #include "metrics/metrics.h"
 #include "oauth/provider.h"
 #include "oauth/token_cipher.h"
@@ -203,7 +204,7 @@ int run_user(const fu::Config& config, const std::vector<std::string>& args) {
     bool superuser = false, verified = false;
     for (size_t i = 1; i < args.size(); ++i) {
         if (args[i] == "--email" && i + 1 < args.size())
-            email = args[++i];
+            email = fu::http::email_input(args[++i]);  // as the HTTP routes read it
         else if (args[i] == "--superuser" && args[0] == "create")
             superuser = true;
         else if (args[i] == "--verified" && args[0] == "create")

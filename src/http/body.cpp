@@ -3,6 +3,7 @@
 #include "http/body.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -202,6 +203,7 @@ std::optional<std::string> JsonBody::optional_string(const char* name, bool null
 std::optional<std::string> JsonBody::required_email(const char* name) {
     auto s = required_string(name);
     if (!s) return s;
+    s = email_input(*s);
     if (auto problem = email_problem(*s)) {
         add(name, "value is not a valid email address: " + *problem, "value_error");
         return std::nullopt;
@@ -212,6 +214,7 @@ std::optional<std::string> JsonBody::required_email(const char* name) {
 std::optional<std::string> JsonBody::optional_email(const char* name) {
     auto s = optional_string(name, false);
     if (!s) return s;
+    s = email_input(*s);
     if (auto problem = email_problem(*s)) {
         add(name, "value is not a valid email address: " + *problem, "value_error");
         return std::nullopt;
@@ -254,6 +257,89 @@ std::optional<Pairs> read_form(const Request& req, Response& error) {
                         "Expected a form: application/x-www-form-urlencoded or multipart/form-data",
                         "model_attributes_type"}});
     return std::nullopt;
+}
+
+namespace {
+
+// The length of the whitespace (Python's str.isspace) that begins `s`, or 0.
+size_t space_at(std::string_view s) {
+    if (s.empty()) return 0;
+    unsigned char c = static_cast<unsigned char>(s[0]);
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+    size_t i = 0;
+    std::optional<char32_t> cp = utf8::next_code_point(s, i);
+    if (!cp) return 0;
+    char32_t u = *cp;
+    bool space = u == 0x85 || u == 0xa0 || u == 0x1680 || (u >= 0x2000 && u <= 0x200a) ||
+                 u == 0x2028 || u == 0x2029 || u == 0x202f || u == 0x205f || u == 0x3000;
+    return space ? i : 0;
+}
+
+// The length of the whitespace that ends `s`, or 0.
+size_t space_before_end(std::string_view s) {
+    for (size_t len = 1; len <= 3 && len <= s.size(); ++len) {
+        std::string_view tail = s.substr(s.size() - len);
+        if (space_at(tail) == len) return len;
+    }
+    return 0;
+}
+
+std::string_view stripped(std::string_view s) {
+    for (size_t n; (n = space_at(s)) > 0;) s.remove_prefix(n);
+    for (size_t n; (n = space_before_end(s)) > 0;) s.remove_suffix(n);
+    return s;
+}
+
+// A character of pydantic's unquoted display name: \w (any letter, digit or
+// _; every non-ASCII character is taken as one) or !#$%&'*+-/=?^_`{|}~.
+bool name_char(unsigned char c) {
+    return std::isalnum(c) || c >= 0x80 || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
+}
+
+// Of a "pretty" address (pydantic's pretty_email_regex, matched whole), the
+// text between < and >; nullopt when `s` is none.
+std::optional<std::string_view> pretty_address(std::string_view s) {
+    s = stripped(s);
+    if (s.empty() || s.back() != '>') return std::nullopt;
+    size_t lt;
+    if (s.front() == '"') {
+        // "...": the name ends at a quote that whitespace and '<' follow (the
+        // last such, as the regex's greedy group finds it).
+        lt = std::string_view::npos;
+        for (size_t q = s.size(); q-- > 1;) {
+            if (s[q] != '"') continue;
+            std::string_view after = stripped(s.substr(q + 1));
+            if (!after.empty() && after.front() == '<' && q >= 2) {
+                lt = s.size() - after.size();
+                break;
+            }
+        }
+        if (lt == std::string_view::npos) return std::nullopt;
+    } else {
+        // Words of name characters with whitespace between them, or none.
+        size_t i = 0;
+        while (i < s.size() && s[i] != '<') {
+            if (size_t n = space_at(s.substr(i))) {
+                i += n;
+            } else if (name_char(static_cast<unsigned char>(s[i]))) {
+                ++i;
+            } else {
+                return std::nullopt;
+            }
+        }
+        if (i == s.size()) return std::nullopt;
+        lt = i;
+    }
+    std::string_view inside = s.substr(lt + 1, s.size() - lt - 2);
+    if (stripped(inside).empty()) return std::nullopt;
+    return inside;
+}
+
+}  // namespace
+
+std::string email_input(std::string_view sent) {
+    if (auto inside = pretty_address(sent)) return std::string(stripped(*inside));
+    return std::string(stripped(sent));
 }
 
 std::optional<std::string> email_problem(std::string_view email) {

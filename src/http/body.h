@@ -49,4 +49,10 @@ std::optional<Pairs> read_form(const Request& req, Response& error);
 // valid, else the reason.
 std::optional<std::string> email_problem(std::string_view email);
 
+// The address pydantic's EmailStr validates (and FastAPI Users stores) of what
+// was sent: whitespace around it dropped (Python's str.strip(), no-break and
+// other Unicode spaces included), and of a "pretty" address, `King Arthur
+// <king.arthur@camelot.bt>` or `"Arthur, King" <...>`, the part in <>.
+std::string email_input(std::string_view sent);
+
 }  // namespace fu::http

@@ -16,6 +16,21 @@ std::string header_name(std::string_view param) {
     return name;
 }
 
+// A header sent on several lines is one value, its lines joined in order as
+// RFC 9110 (5.3) allows and nginx from 1.23 does itself: ", " between them,
+// "; " for Cookie. nginx before 1.23 (Debian bookworm's 1.22) passes each line
+// as a FastCGI parameter of its own; reading only the first would let a client
+// put its own X-Forwarded-For line before the one a trusted proxy appended.
+void add_header(Pairs& headers, std::string name, std::string value) {
+    for (auto& [seen, line] : headers) {
+        if (seen != name) continue;
+        line += name == "cookie" ? "; " : ", ";
+        line += value;
+        return;
+    }
+    headers.emplace_back(std::move(name), std::move(value));
+}
+
 }  // namespace
 
 Request request_from_params(Pairs params, std::string_view mount_prefix) {
@@ -27,7 +42,7 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
     for (auto& param : params) {
         auto& [k, v] = param;
         if (k.rfind("HTTP_", 0) == 0) {
-            r.headers.emplace_back(header_name(k), std::move(v));
+            add_header(r.headers, header_name(k), std::move(v));
             continue;
         }
         if (k == "REQUEST_METHOD") {

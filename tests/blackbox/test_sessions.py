@@ -5,9 +5,11 @@ database. Through the real nginx and MariaDB; the throttle tests that must not
 count against 127.0.0.1 talk FastCGI directly with their own REMOTE_ADDR."""
 # ctest labels: concurrency  # races between threads: also under ThreadSanitizer
 import concurrent.futures
+import http.client
 import os
 import statistics
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -383,6 +385,23 @@ def test_every_spelling_that_reaches_an_account_counts_against_it():
             assert fcgi_login(spelling, PASSWORD, random_address())[0] == 429, repr(spelling)
 
 
+def login_with_two_forwarded_lines(email, password, first, second):
+    """A password login sent through nginx with X-Forwarded-For on two header lines."""
+    parsed = urllib.parse.urlsplit(url("/auth/jwt/login"))
+    body = urllib.parse.urlencode({"username": email, "password": password})
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    try:
+        conn.putrequest("POST", parsed.path)
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.putheader("X-Forwarded-For", first)
+        conn.putheader("X-Forwarded-For", second)
+        conn.endheaders(body.encode())
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 def test_window_address_limit_trusted_proxies_and_token_guessing():
     restarted({"FCGI_USERS_THROTTLE_WINDOW": "4", "FCGI_USERS_THROTTLE_ADDRESS_FAILURES": "5",
                "FCGI_USERS_THROTTLE_TOKEN_FAILURES": "3", "FCGI_USERS_THROTTLE_TRUSTED_PROXIES": "127.0.0.1"})
@@ -413,6 +432,13 @@ def test_window_address_limit_trusted_proxies_and_token_guessing():
         r = requests.post(url("/auth/jwt/login"), data={"username": email, "password": PASSWORD},
                           headers={"X-Forwarded-For": random_address()})
         assert r.status_code == 200
+        # A proxy that appends a line of its own (HAProxy's option forwardfor)
+        # after the client's: nginx 1.22 passes the two lines apart, and the
+        # client's forged first line must not be taken for the address.
+        xff = random_address()
+        for _ in range(5):
+            assert login_with_two_forwarded_lines(unique_email(), "x" * 9, random_address(), xff) == 400
+        assert login_with_two_forwarded_lines(email, PASSWORD, random_address(), xff) == 429
         # Reset and verify token guessing, per address.
         xff = random_address()
         for _ in range(3):

@@ -34,6 +34,26 @@ TEST(RequestFromParams, PathQueryHeadersCookies) {
     EXPECT_EQ(r.headers.size(), 5u);
 }
 
+// nginx before 1.23 (Debian bookworm's 1.22) passes a header sent on several
+// lines as several parameters: one value, in order, as nginx 1.23 joins them.
+TEST(RequestFromParams, AHeaderOnSeveralLinesIsOneValueInOrder) {
+    Request r = request_from_params({{"REQUEST_URI", "/auth/jwt/login"},
+                                     {"HTTP_X_FORWARDED_FOR", "198.51.100.9"},
+                                     {"HTTP_COOKIE", "a=1"},
+                                     {"HTTP_X_FORWARDED_FOR", "203.0.113.7, 192.0.2.4"},
+                                     {"HTTP_COOKIE", "fastapiusersauth=c1"},
+                                     {"HTTP_AUTHORIZATION", "Bearer t1"},
+                                     {"HTTP_AUTHORIZATION", "Bearer t2"}},
+                                    "");
+    // A trusted proxy's own line comes last: read right to left, it is found.
+    EXPECT_EQ(*r.header("x-forwarded-for"), "198.51.100.9, 203.0.113.7, 192.0.2.4");
+    EXPECT_EQ(*r.header("cookie"), "a=1; fastapiusersauth=c1");
+    EXPECT_EQ(*r.cookie("fastapiusersauth"), "c1");
+    // Two credentials are no credential: "t1, Bearer t2" is no token.
+    EXPECT_EQ(*r.header("authorization"), "Bearer t1, Bearer t2");
+    EXPECT_EQ(r.headers.size(), 3u);
+}
+
 TEST(RequestFromParams, PathOutsideTheMountIsEmpty) {
     EXPECT_EQ(request_from_params({{"REQUEST_URI", "/apix/healthz"}}, "/api").path, "");
     EXPECT_EQ(request_from_params({{"REQUEST_URI", "/api"}}, "/api").path, "");

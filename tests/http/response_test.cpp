@@ -91,6 +91,28 @@ TEST(Email, ValidAndInvalidAddresses) {
         EXPECT_TRUE(email_problem(bad).has_value()) << bad;
 }
 
+// What pydantic's EmailStr validates of what was sent: the whitespace around
+// it dropped (Python's str.strip), and the part in <> of a "pretty" address.
+TEST(Email, InputIsReadAsPydanticReadsIt) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"king.arthur@camelot.bt", "king.arthur@camelot.bt"},
+        {"  king.arthur@camelot.bt\t\n", "king.arthur@camelot.bt"},
+        {"\xc2\xa0\xe2\x80\x83king.arthur@camelot.bt\xe3\x80\x80",
+         "king.arthur@camelot.bt"},  // NBSP, EM SPACE, IDEOGRAPHIC SPACE
+        {"King Arthur <king.arthur@camelot.bt>", "king.arthur@camelot.bt"},
+        {" <  king.arthur@camelot.bt > ", "king.arthur@camelot.bt"},
+        {"\"Arthur, King <of Camelot>\" <king.arthur@camelot.bt>", "king.arthur@camelot.bt"},
+        {"K\xc3\xb6nig Arthur_1 <a@camelot.bt>", "a@camelot.bt"},          // \w is any letter
+        {"King (Arthur) <a@camelot.bt>", "King (Arthur) <a@camelot.bt>"},  // ( is no name character
+        {"<a@camelot.bt> x", "<a@camelot.bt> x"},
+        {"<>", "<>"},
+        {"a\xe2\x80\x8b@camelot.bt ",
+         "a\xe2\x80\x8b@camelot.bt"},  // ZERO WIDTH SPACE is no whitespace
+        {"\xc2\xa0", ""},
+    };
+    for (const auto& [sent, read] : cases) EXPECT_EQ(email_input(sent), read) << sent;
+}
+
 // Addresses that display as another one (email-validator's unsafe characters)
 // are invalid; letters of any script are not.
 TEST(Email, RefusesInvisibleAndFormatCharacters) {
