@@ -238,19 +238,18 @@ Result<Unit, AuthError> Authenticator::end_sessions(const Authenticated& who) {
     return Unit{};
 }
 
-SessionKeep Authenticator::keep_of(const Authenticated& who, std::string_view user_id) {
+SessionKeep Authenticator::keep_of(const Authenticated& who, std::string_view user_id) const {
     SessionKeep keep;
     if (who.user.id != user_id) return keep;
     if (who.backend->strategy == Strategy::database) {
         keep.token_hash = sodium::sha256_base64url(who.token);
-    } else if (who.session.generation) {
-        // Our tokens carry sgen with their sid, so the lifetime, which only
-        // tokens minted elsewhere need, plays no part here.
-        keep.sid = who.session.sid;
-        keep.alive = [session = who.session](const SessionUser& state) {
-            return session_alive(session, state, 0);
-        };
+        return keep;
     }
+    // Only our tokens (sgen with their sid) can survive an ending; a token
+    // minted elsewhere is judged by its lifetime, as when it was authenticated.
+    if (who.session.generation) keep.sid = who.session.sid;
+    keep.alive = [session = who.session, lifetime = config_.access_token_lifetime](
+                     const SessionUser& state) { return session_alive(session, state, lifetime); };
     return keep;
 }
 

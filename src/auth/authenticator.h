@@ -71,8 +71,9 @@ class Authenticator {
     // Ends every session of who's user, who's own included (logout-all).
     Result<Unit, AuthError> end_sessions(const Authenticated& who);
     // What a change made by `who` to user `user_id` keeps: who's own session,
-    // when it is that user's.
-    static SessionKeep keep_of(const Authenticated& who, std::string_view user_id);
+    // when it is that user's; and how to tell, under the row's lock, that
+    // this session still counts (UserStore's `caller`).
+    SessionKeep keep_of(const Authenticated& who, std::string_view user_id) const;
     // The user's session generation now (0 for a user without sessions ended).
     Result<long long, AuthError> session_generation(std::string_view user_id);
     // A random session id (the sid claim, and the family of its refresh tokens).

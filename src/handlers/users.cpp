@@ -33,6 +33,9 @@ http::Response failure(const Error<UpdateError>& e) {
             return http::bad_request("UPDATE_USER_INVALID_PASSWORD", e.detail);
         case UpdateError::not_exists:
             return http::not_found();  // deleted meanwhile
+        case UpdateError::session_ended:
+            return auth_failure(
+                AuthError::unauthorized);  // ended meanwhile: as for the next request
         case UpdateError::unavailable:
         case UpdateError::internal:
             return server_failure(e.code);
@@ -68,7 +71,7 @@ http::Response handle_patch_me(const http::Request& req, Context& ctx) {
     auto change = read_update(body, true);
     if (!change) return body.response();
     // A new password ends the other sessions; this one stays logged in.
-    auto keep = Authenticator::keep_of(*who, who->user.id);
+    auto keep = ctx.auth.keep_of(*who, who->user.id);
     return update_answer(ctx.manager.update(who->user, *change, true, keep), ctx);
 }
 
@@ -97,7 +100,7 @@ http::Response handle_patch_user(const http::Request& req, Context& ctx) {
     auto change = read_update(body, false);
     if (!change) return body.response();
     const User& user = std::get<User>(target);
-    auto keep = Authenticator::keep_of(*who, user.id);
+    auto keep = ctx.auth.keep_of(*who, user.id);
     return update_answer(ctx.manager.update(user, *change, false, keep), ctx);
 }
 

@@ -132,6 +132,23 @@ Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view us
     return Unit{};
 }
 
+Result<bool, db::DbError> session_counts(db::Connection& conn, std::string_view user_id,
+                                         const SessionKeep& caller) {
+    if (!caller.alive && caller.token_hash.empty()) return true;
+    auto r = conn.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ? FOR UPDATE",
+                       {user_id});
+    if (!r) return r.error();
+    auto state = to_session_user(*r);
+    if (!state || !state->user.is_active || (caller.alive && !caller.alive(*state))) return false;
+    if (caller.token_hash.empty()) return true;
+    // A locking read: the newest committed rows, not the transaction's snapshot.
+    auto t =
+        conn.exec("SELECT 1 FROM accesstoken WHERE token = ? AND user_id = ? LOCK IN SHARE MODE",
+                  {std::string_view(caller.token_hash), user_id});
+    if (!t) return t.error();
+    return !t->rows.empty();
+}
+
 Result<Unit, db::DbError> SessionStore::end_all(std::string_view user_id, const SessionKeep& keep) {
     return conn_.transaction([&](db::Begun& tx) -> Result<Unit, db::DbError> {
         if (!tx) return tx.error();

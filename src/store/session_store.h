@@ -96,4 +96,13 @@ class SessionStore {
 Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id,
                                        const SessionKeep& keep);
 
+// Whether the caller's session (`caller`: a JWT's `alive`, a database token's
+// `token_hash`) still counts for `user_id`, read under the user row's lock
+// (inside the caller's transaction), so that no ending (a reset, a logout of
+// every session, a deactivation) can commit between this check and the
+// caller's write. true when `caller` names no session; false when the user
+// is gone or no longer active (set so by SQL, say).
+Result<bool, db::DbError> session_counts(db::Connection& conn, std::string_view user_id,
+                                         const SessionKeep& caller);
+
 }  // namespace fu

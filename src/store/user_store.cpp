@@ -135,14 +135,16 @@ Result<User, MarkVerifiedError> UserStore::mark_verified(std::string_view id,
 Result<User, ProfileError> UserStore::update_profile(std::string_view id,
                                                      const ProfileChange& change,
                                                      const EventNames& events,
-                                                     const std::optional<SessionKeep>& end) {
+                                                     const std::optional<SessionKeep>& end,
+                                                     const SessionKeep& caller) {
     return admin_update(id, AdminChange{change, std::nullopt, std::nullopt, std::nullopt}, events,
-                        end);
+                        end, caller);
 }
 
 Result<User, ProfileError> UserStore::admin_update(std::string_view id, const AdminChange& change,
                                                    const EventNames& events,
-                                                   const std::optional<SessionKeep>& end) {
+                                                   const std::optional<SessionKeep>& end,
+                                                   const SessionKeep& caller) {
     // The statement names only the columns the request changes. Its text is
     // made of constant pieces (one cached prepared statement per shape), and
     // is_verified is assigned before email: MariaDB evaluates SET left to
@@ -178,6 +180,11 @@ Result<User, ProfileError> UserStore::admin_update(std::string_view id, const Ad
 
     return conn_.transaction([&](db::Begun& tx) -> Result<User, ProfileError> {
         if (!tx) return db_failure<ProfileError>(tx.error());
+        // First, under the row's lock: a session ended after the request was
+        // authenticated (a password reset racing a PATCH) changes nothing.
+        auto counts = session_counts(conn_, id, caller);
+        if (!counts) return db_failure<ProfileError>(counts.error());
+        if (!*counts) return make_error(ProfileError::session_ended);
         auto r = conn_.exec(sql, params);
         if (!r && r.error().code == StoreError::duplicate)
             return make_error(ProfileError::email_taken);

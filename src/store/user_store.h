@@ -41,7 +41,7 @@ enum class CreateError { email_taken, unavailable, failed };
 enum class SetPasswordError { stale, unavailable, failed };
 // stale: the user is gone or its address is no longer the one given.
 enum class MarkVerifiedError { already_verified, stale, unavailable, failed };
-enum class ProfileError { email_taken, not_found, unavailable, failed };
+enum class ProfileError { email_taken, not_found, session_ended, unavailable, failed };
 enum class DeleteError { not_found, unavailable, failed };
 
 // PATCH /users/me: only the fields present change.
@@ -90,13 +90,18 @@ class UserStore {
     // letter case) and the user is not verified yet.
     Result<User, MarkVerifiedError> mark_verified(std::string_view id, std::string_view email,
                                                   const EventNames& events);
-    // With `end`, as set_password.
+    // With `end`, as set_password. `caller`: the session that asks (a user
+    // changing itself): the change is made only while that session still
+    // counts under the row's lock (session_counts), else session_ended and
+    // nothing is written.
     Result<User, ProfileError> update_profile(std::string_view id, const ProfileChange& change,
                                               const EventNames& events,
-                                              const std::optional<SessionKeep>& end = std::nullopt);
+                                              const std::optional<SessionKeep>& end = std::nullopt,
+                                              const SessionKeep& caller = {});
     Result<User, ProfileError> admin_update(std::string_view id, const AdminChange& change,
                                             const EventNames& events,
-                                            const std::optional<SessionKeep>& end = std::nullopt);
+                                            const std::optional<SessionKeep>& end = std::nullopt,
+                                            const SessionKeep& caller = {});
     // `before` and `after` events both carry the row as it was.
     Result<User, DeleteError> remove(std::string_view id, const EventNames& events);
     // Records events on their own (forgot-password, request-verify, login).

@@ -20,6 +20,24 @@ Error<E> server_error(const Error<S>& e) {
 
 }  // namespace
 
+std::optional<std::string> user_id_of(std::string_view text) {
+    // uuid.UUID(): "urn:" and "uuid:" dropped wherever they are, braces
+    // stripped from both ends, hyphens dropped wherever they are.
+    std::string s(text);
+    for (std::string_view word : {"urn:", "uuid:"})
+        for (size_t at; (at = s.find(word)) != std::string::npos;) s.erase(at, word.size());
+    std::string_view t = s;
+    while (!t.empty() && (t.front() == '{' || t.front() == '}')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == '{' || t.back() == '}')) t.remove_suffix(1);
+    std::string hex;
+    for (char ch : t)
+        if (ch != '-') hex.push_back(ascii::lower(ch));
+    if (hex.size() != 32 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return std::nullopt;
+    for (size_t at : {20u, 16u, 12u, 8u}) hex.insert(at, 1, '-');
+    return hex;
+}
+
 EventNames UserManager::event(const char* name) const {
     auto it = d_.config.hooks.commands.find(name);
     if (it == d_.config.hooks.commands.end() || it->second.empty()) return {};
@@ -52,8 +70,9 @@ UserResult<HookEventStore::Counts> UserManager::hook_event_counts() {
 }
 
 UserResult<User> UserManager::get(std::string_view id) {
-    if (!sodium::is_uuid(id)) return make_error(UserError::not_exists);
-    auto r = store_.get(ascii::lowered(id));
+    std::optional<std::string> canonical = user_id_of(id);
+    if (!canonical) return make_error(UserError::not_exists);
+    auto r = store_.get(*canonical);
     if (!r) return server_error<UserError>(r.error());
     if (!*r) return make_error(UserError::not_exists);
     return std::move(**r);
@@ -231,19 +250,25 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
                                               const SessionKeep& keep) {
     const Config& c = d_.config;
     AdminChange next;
-    std::string email = user.email;
-    if (change.email && *change.email != user.email) {
-        // Answered before hashing; the unique index still decides a race.
-        auto other = store_.get_by_email(*change.email);
-        if (!other) return server_error<UpdateError>(other.error());
-        if (*other && (*other)->id != user.id) return make_error(UpdateError::email_taken);
-        next.profile.email = *change.email;
-        email = *change.email;
-    }
-    if (change.password) {
+    // As FastAPI Users (BaseUserUpdate declares password before email): an
+    // invalid password is answered before an address already taken.
+    std::string email = change.email ? *change.email : user.email;
+    if (change.password)
         if (auto problem = password_problem(*change.password, email, c.password_min_length,
                                             c.password_max_length))
             return make_error(UpdateError::invalid_password, *problem);
+    if (change.email) {
+        // Written even when it is the address read with the user: another
+        // request may have changed it since. Taken by another user: answered
+        // before hashing; the unique index still decides a race.
+        if (*change.email != user.email) {
+            auto other = store_.get_by_email(*change.email);
+            if (!other) return server_error<UpdateError>(other.error());
+            if (*other && (*other)->id != user.id) return make_error(UpdateError::email_taken);
+        }
+        next.profile.email = *change.email;
+    }
+    if (change.password) {
         next.profile.hashed_password = d_.hasher.hash(*change.password);
         if (next.profile.hashed_password->empty()) return make_error(UpdateError::unavailable);
     }
@@ -251,11 +276,13 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
     // A new password or a deactivation ends the sessions, in the same transaction.
     std::optional<SessionKeep> end;
     if (change.password || (!safe && change.is_active && !*change.is_active)) end = keep;
-    auto r = safe ? store_.update_profile(user.id, next.profile, events, end)
+    // Made only while the caller's own session (keep's, when the user changes
+    // itself) still counts: read under the row's lock, in the same transaction.
+    auto r = safe ? store_.update_profile(user.id, next.profile, events, end, keep)
                   : store_.admin_update(user.id,
                                         AdminChange{next.profile, change.is_active,
                                                     change.is_superuser, change.is_verified},
-                                        events, end);
+                                        events, end, keep);
     if (r) {
         wake(events.size());
         return std::move(*r);
@@ -265,6 +292,8 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
             return make_error(UpdateError::email_taken);
         case ProfileError::not_found:
             return make_error(UpdateError::not_exists);
+        case ProfileError::session_ended:
+            return make_error(UpdateError::session_ended);
         case ProfileError::unavailable:
         case ProfileError::failed:
             return server_error<UpdateError>(r.error());

@@ -41,7 +41,16 @@ enum class ResetError { bad_token, invalid_password, unavailable, internal };
 // verify: bad_token also when the address changed since the token was issued.
 enum class VerifyError { bad_token, already_verified, unavailable, internal };
 // update (PATCH /users/me, /users/{id}).
-enum class UpdateError { email_taken, invalid_password, not_exists, unavailable, internal };
+// session_ended: the caller's own session ended while the request ran (a
+// password reset, a logout of every session, a deactivation): nothing written.
+enum class UpdateError {
+    email_taken,
+    invalid_password,
+    not_exists,
+    session_ended,
+    unavailable,
+    internal
+};
 // set_password (the CLI): stale when the password changed while hashing.
 enum class SetPasswordOutcome { stale, unavailable, internal };
 
@@ -56,6 +65,12 @@ struct UserUpdate {
     std::optional<bool> is_superuser;
     std::optional<bool> is_verified;
 };
+
+// A user id as the /users/{id} routes take it, read as FastAPI Users' parse_id
+// reads it (Python's uuid.UUID): 32 hex digits in either case, hyphens
+// anywhere, in braces or after "urn:uuid:" allowed; the canonical form
+// (lower case, 8-4-4-4-12), or nullopt for anything else.
+std::optional<std::string> user_id_of(std::string_view text);
 
 struct UserManagerDeps {
     const Config& config;

@@ -51,7 +51,7 @@ def test_an_address_that_displays_as_another_is_422_everywhere(user):
     me, email, token = user
     base = unique_email("look")
     local, domain = base.split("@")
-    for spoof in (base + "\u00a0", local + "\u200b@" + domain, local + "\u202e@" + domain,
+    for spoof in (local + "\u00a0@" + domain, local + "\u200b@" + domain, local + "\u202e@" + domain,
                   local + "@cam\u00adelot.bt", "\u0301" + base):
         for method, path, body, headers in (
                 ("POST", "/auth/register", {"email": spoof, "password": PASSWORD}, {}),
@@ -66,6 +66,27 @@ def test_an_address_that_displays_as_another_is_422_everywhere(user):
     assert sql(f"SELECT email FROM user WHERE id = '{me['id']}'") == [[email]]
     for fine in (f"j\u00f6rg.{uuid.uuid4().hex[:8]}@m\u00fcnchen.de", f"\u7528\u6237{uuid.uuid4().hex[:8]}@camelot.bt"):
         assert requests.post(url("/auth/register"), json={"email": fine, "password": PASSWORD}).status_code == 201
+
+
+def test_an_address_is_read_as_pydantic_reads_it(user):
+    """pydantic's EmailStr (FastAPI Users' schemas) drops whitespace around an
+    address, no-break and other Unicode spaces included, and reads a "pretty"
+    address as the part in <>: the user is stored with the address alone."""
+    me, email, token = user
+    for sent in (" {} ", "\t{}\u00a0", "King Arthur <{}>", '"Arthur, King <of Camelot>" < {} >'):
+        address = unique_email("pretty")
+        r = requests.post(url("/auth/register"), json={"email": sent.format(address), "password": PASSWORD})
+        assert r.status_code == 201 and r.json()["email"] == address, (sent, r.text)
+        assert login(address)
+        r = requests.post(url("/auth/register"), json={"email": sent.format(address.upper()), "password": PASSWORD})
+        assert r.status_code == 400 and r.json() == {"detail": "REGISTER_USER_ALREADY_EXISTS"}, sent
+        assert requests.post(url("/auth/forgot-password"), json={"email": sent.format(address)}).status_code == 202
+    moved = unique_email("pretty-moved")
+    r = requests.patch(url("/users/me"), headers=bearer(token), json={"email": f"Me <{moved}> "})
+    assert r.status_code == 200 and r.json()["email"] == moved
+    for bad in ("King Arthur", "<>", "King (Arthur) <a@camelot.bt>", "<a@camelot.bt> x", " @camelot.bt "):
+        r = requests.post(url("/auth/register"), json={"email": bad, "password": PASSWORD})
+        assert r.status_code == 422, (bad, r.text)
 
 
 def test_register_invalid_password_has_code_and_reason():
@@ -196,6 +217,19 @@ def test_login_as_browsers_and_oauth2_clients_send_it():
     r = requests.post(url("/auth/jwt/login"), data={"grant_type": "client_credentials", "username": email,
                                                     "password": PASSWORD})
     assert r.status_code == 422
+    # A field sent twice is its last value, as Starlette reads a form.
+    r = requests.post(url("/auth/jwt/login"), data=[("username", "nobody@camelot.bt"), ("username", email),
+                                                    ("password", PASSWORD)])
+    assert r.status_code == 200, r.text
+    r = requests.post(url("/auth/jwt/login"), data=[("username", email), ("username", "nobody@camelot.bt"),
+                                                    ("password", PASSWORD)])
+    assert r.status_code == 400
+    # And so is a cookie sent twice.
+    r = requests.post(url("/auth/cookie/login"), data={"username": email, "password": PASSWORD})
+    cookie = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    for header, status in ((f"fastapiusersauth=garbage; fastapiusersauth={cookie}", 200),
+                           (f"fastapiusersauth={cookie}; fastapiusersauth=garbage", 401)):
+        assert requests.get(url("/users/me"), headers={"Cookie": header}).status_code == status, header
 
 
 def test_login_bad_credentials():
@@ -396,6 +430,11 @@ def test_patch_me_errors(user):
     r = requests.patch(url("/users/me"), headers=bearer(token), json={"password": "short"})
     assert r.status_code == 400 and r.json()["detail"]["code"] == "UPDATE_USER_INVALID_PASSWORD"
     assert r.json()["detail"]["reason"]
+    # Both wrong: the password is answered first, as FastAPI Users (its
+    # BaseUserUpdate declares password before email), whatever the body's order.
+    for body in ({"email": other, "password": "short"}, {"password": "short", "email": other}):
+        r = requests.patch(url("/users/me"), headers=bearer(token), json=body)
+        assert r.status_code == 400 and r.json()["detail"]["code"] == "UPDATE_USER_INVALID_PASSWORD", body
     for body in ({"email": None}, {"email": "nope"}, {"password": 5}):
         assert requests.patch(url("/users/me"), headers=bearer(token), json=body).status_code == 422, body
     assert requests.patch(url("/users/me"), json={"email": unique_email()}).status_code == 401
@@ -409,7 +448,13 @@ def test_users_id_routes_need_a_superuser(user, superuser):
         assert requests.request(method, url(f"/users/{u['id']}"), json={}).status_code == 401
     _, _, admin = superuser
     assert requests.get(url(f"/users/{u['id']}"), headers=bearer(admin)).json() == u
-    for missing in (str(uuid.uuid4()), "not-a-uuid", "me2"):
+    # Every spelling of the id Python's uuid.UUID reads (FastAPI Users' parse_id).
+    for spelling in (u["id"].upper(), uuid.UUID(u["id"]).hex, "{" + u["id"] + "}", uuid.UUID(u["id"]).urn):
+        r = requests.get(url(f"/users/{spelling}"), headers=bearer(admin))
+        assert r.status_code == 200 and r.json() == u, spelling
+    r = requests.patch(url(f"/users/{uuid.UUID(u['id']).hex}"), headers=bearer(admin), json={})
+    assert r.status_code == 200 and r.json() == u
+    for missing in (str(uuid.uuid4()), "not-a-uuid", "me2", u["id"][:-1], u["id"] + "0"):
         r = requests.get(url(f"/users/{missing}"), headers=bearer(admin))
         assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
         assert requests.delete(url(f"/users/{missing}"), headers=bearer(admin)).status_code == 404

@@ -125,6 +125,59 @@ def test_two_patches_of_different_fields_both_stay(superuser):
     assert run_rounds(one_round) == []
 
 
+def test_a_reset_racing_a_password_change_by_an_older_session_never_lets_both_win():
+    """A stolen session changing the password while its owner resets it: the
+    reset ends every session, so either the change came first (and the reset's
+    token, made for the old password, is spent) or the reset did (and the
+    change, whose session it ended, writes nothing). Both answered 200 and the
+    thief's password won in some rounds when the change's write did not check
+    its session under the row's lock."""
+    def one_round(pool, i):
+        email = unique_email("race-stolen")
+        u = register(email)
+        stolen = login(email)
+        token = token_of(u["id"], "after_forgot_password", "/auth/forgot-password", email)
+        change, reset = both(
+            pool, DELAYS[i % len(DELAYS)],
+            lambda: requests.patch(url("/users/me"), headers=bearer(stolen), json={"password": "the-thiefs-own"}),
+            lambda: requests.post(url("/auth/reset-password"),
+                                  json={"token": token, "password": "the-owners-new"}))
+        codes = (change.status_code, reset.status_code)
+        if codes not in ((200, 400), (401, 200)):
+            return f"round {i}: change {change.status_code}, reset {reset.status_code}"
+        winner, loser = ("the-thiefs-own", "the-owners-new") if codes == (200, 400) else \
+            ("the-owners-new", "the-thiefs-own")
+        if not can_login(email, winner) or can_login(email, loser):
+            return f"round {i}: answers {codes} but the password is not {winner}"
+        return None
+
+    assert run_rounds(one_round) == []
+
+
+def test_two_changes_of_the_address_each_answer_the_address_they_wrote():
+    """Each of two concurrent PATCHes of the e-mail answers the row it wrote:
+    one that asked for the address the user had when its request was read
+    still writes it (another may have changed it meanwhile)."""
+    def one_round(pool, i):
+        first = unique_email("race-address")
+        u = register(first)
+        access = login(first)
+        second = unique_email("race-address-b")
+        back, away = both(
+            pool, DELAYS[i % len(DELAYS)] / 10,
+            lambda: requests.patch(url("/users/me"), headers=bearer(access), json={"email": first}),
+            lambda: requests.patch(url("/users/me"), headers=bearer(access), json={"email": second}))
+        if back.status_code != 200 or away.status_code != 200:
+            return f"round {i}: {back.status_code}, {away.status_code}"
+        if back.json()["email"] != first or away.json()["email"] != second:
+            return f"round {i}: asked {first} and {second}, answered {back.json()['email']} and {away.json()['email']}"
+        if user_row(u["id"])["email"] not in (first, second):
+            return f"round {i}: the row holds neither address"
+        return None
+
+    assert run_rounds(one_round) == []
+
+
 def test_one_reset_token_sent_twice_at_once_resets_once():
     def one_round(pool, i):
         email = unique_email("race-token")
