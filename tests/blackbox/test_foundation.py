@@ -47,6 +47,11 @@ def test_a_trailing_slash_is_redirected_as_fastapi_does():
     r = requests.post(url("/auth/jwt/login/"), data={"username": email, "password": PASSWORD})
     assert r.status_code == 200 and r.json()["token_type"] == "bearer"
     assert [h.status_code for h in r.history] == [307]
+    # The routes nginx matches exactly too.
+    for path in ("/healthz/", "/openapi.json/?x=1", "/metrics/"):
+        r = requests.get(url(path), allow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"] == path.replace("/?", "?").rstrip("/"), path
+        assert requests.get(url(path)).status_code == 200, path
     # Nothing to redirect to: still 404, JSON.
     for path in ("/users/", "/nothing/", "/users/me%2F", "/healthz/x/"):
         r = requests.get(url(path), allow_redirects=False)

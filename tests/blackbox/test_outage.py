@@ -22,6 +22,7 @@ from conftest import (APP_PID_FILE, APP_SOCKET, BASE, BINARY, PASSWORD, ROOT, VA
 
 LOG_FILE = os.path.join(VAR, "log", "fcgi-users.log")
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
+SITE = f"http://127.0.0.1:{HTTP_PORT + 1}"  # the demo site protected by fcgi-users
 DB_PID_FILE = os.path.join(VAR, "run", "mariadb.pid")
 STATEMENT_TIMEOUT = int(os.environ.get("FCGI_USERS_DB_STATEMENT_TIMEOUT", "5"))  # the default
 # The bounds this file holds the service to.
@@ -148,9 +149,13 @@ def test_mariadb_stopped_for_10_s_answers_503_then_recovers():
     seen = Counter()
     try:
         while time.time() - stopped < 10:
-            for path, kwargs in (("/healthz", {}), ("/users/me", {"headers": bearer(token)})):
+            # The API, and the sites it protects (nginx/protect-examples.conf):
+            # their checks cannot answer either, and nginx must say so as the API does.
+            for path, kwargs in (("/healthz", {}), ("/users/me", {"headers": bearer(token)}),
+                                 *((SITE + p, {"headers": bearer(token)})
+                                   for p in ("/private/", "/admin/", "/app/x", "/optional/x"))):
                 t = time.time()
-                r = requests.get(url(path), timeout=ANSWER_BOUND + 20, **kwargs)
+                r = requests.get(path if path.startswith("http") else url(path), timeout=ANSWER_BOUND + 20, **kwargs)
                 assert time.time() - t <= ANSWER_BOUND
                 assert r.status_code == 503, (path, r.status_code, r.text)
                 assert_clean_503(r.text)
@@ -349,6 +354,22 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path,
     assert statuses["refused"] > 0, "the load did not outlast the process"
     if kind == "unix":
         assert not os.path.exists(sock)
+
+
+def test_fcgi_users_stopped_the_api_and_the_sites_it_protects_answer_503_json():
+    email = unique_email("app-stopped")
+    register(email)
+    token = login(email)
+    stack("app-stop")
+    try:
+        for where in [url("/users/me")] + [SITE + p for p in ("/private/", "/admin/", "/app/x", "/optional/x")]:
+            r = requests.get(where, headers=bearer(token), timeout=ANSWER_BOUND)
+            assert r.status_code == 503, (where, r.status_code, r.text)
+            assert r.headers["content-type"] == "application/json", where
+            assert_clean_503(r.text)
+    finally:
+        stack("app-start")
+    assert wait_for(lambda: requests.get(url("/users/me"), headers=bearer(token), timeout=5).status_code == 200)
 
 
 @pytest.mark.parametrize("passed_on", ["systemd", "stdin"])
