@@ -175,6 +175,9 @@ bool Dispatcher::write(Stores& stores, const Report& r) {
             r.row, r.exit_status, r.timed_out,
             "(its output could not be stored: MariaDB error " + w.error().detail + ")", r.retry_in);
         if (plain) return true;
+        if (plain.error().code != db::DbError::other ||
+            db::is_lock_conflict(plain.error().code, plain.error().detail))
+            return false;  // gone meanwhile: kept, and written once it answers
     }
     log::error("hook " + r.row.event.event + " #" + std::to_string(r.row.id) +
                ": its outcome could not be recorded (MariaDB error " + w.error().detail +

@@ -290,10 +290,28 @@ std::string_view stripped(std::string_view s) {
     return s;
 }
 
-// A character of pydantic's unquoted display name: \w (any letter, digit or
-// _; every non-ASCII character is taken as one) or !#$%&'*+-/=?^_`{|}~.
-bool name_char(unsigned char c) {
-    return std::isalnum(c) || c >= 0x80 || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
+// The length of the character of pydantic's unquoted display name that
+// begins `s` (\w, or one of !#$%&'*+-/=?^_`{|}~), or 0. Python's \w takes
+// the letters and digits of every script; without Unicode's tables this
+// takes every character past ASCII but Latin-1's signs, spaces, marks,
+// invisible and private characters (kUnsafe, kCombining), and the blocks of
+// punctuation, arrows, mathematical and other symbols (U+2010..U+2BFF,
+// U+3000..U+303F).
+size_t name_char_at(std::string_view s) {
+    unsigned char c = static_cast<unsigned char>(s[0]);
+    if (c < 0x80)
+        return c != 0 && (std::isalnum(c) || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr) ? 1
+                                                                                               : 0;
+    size_t i = 0;
+    std::optional<char32_t> cp = utf8::next_code_point(s, i);
+    if (!cp) return 0;
+    char32_t u = *cp;
+    const bool latin1_sign = u <= 0xBF && u != 0xAA && u != 0xB2 && u != 0xB3 && u != 0xB5 &&
+                             u != 0xB9 && u != 0xBA && (u < 0xBC || u > 0xBE);
+    if (latin1_sign || u == 0xD7 || u == 0xF7 || unsafe(u) || in(kCombining, u) ||
+        (u >= 0x2010 && u <= 0x2BFF) || (u >= 0x3000 && u <= 0x303F))
+        return 0;
+    return i;
 }
 
 // Of a "pretty" address (pydantic's pretty_email_regex, matched whole), the
@@ -321,8 +339,8 @@ std::optional<std::string_view> pretty_address(std::string_view s) {
         while (i < s.size() && s[i] != '<') {
             if (size_t n = space_at(s.substr(i))) {
                 i += n;
-            } else if (name_char(static_cast<unsigned char>(s[i]))) {
-                ++i;
+            } else if (size_t m = name_char_at(s.substr(i))) {
+                i += m;
             } else {
                 return std::nullopt;
             }
@@ -338,6 +356,9 @@ std::optional<std::string_view> pretty_address(std::string_view s) {
 }  // namespace
 
 std::string email_input(std::string_view sent) {
+    // pydantic refuses longer input before reading it (MAX_EMAIL_LENGTH):
+    // left whole, it is refused as too long.
+    if (sent.size() > 2048) return std::string(sent);
     if (auto inside = pretty_address(sent)) return std::string(stripped(*inside));
     return std::string(stripped(sent));
 }

@@ -70,13 +70,8 @@ Pairs parse_cookies(std::string_view header) {
         std::string_view v = trim(part.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
         if (k.empty()) continue;
-        // A name sent twice: the last value, as Starlette's cookie parser.
-        auto seen =
-            std::find_if(out.begin(), out.end(), [k](const auto& p) { return p.first == k; });
-        if (seen != out.end())
-            seen->second = std::string(v);
-        else
-            out.emplace_back(std::string(k), std::string(v));
+        // A name sent twice: find() reads the last, as Starlette's cookie parser.
+        out.emplace_back(std::string(k), std::string(v));
     }
     return out;
 }

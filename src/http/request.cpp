@@ -2,6 +2,7 @@
 #include "http/request.h"
 
 #include <cstdlib>
+#include <unordered_map>
 
 #include "util/ascii.h"
 
@@ -21,15 +22,41 @@ std::string header_name(std::string_view param) {
 // "; " for Cookie. nginx before 1.23 (Debian bookworm's 1.22) passes each line
 // as a FastCGI parameter of its own; reading only the first would let a client
 // put its own X-Forwarded-For line before the one a trusted proxy appended.
-void add_header(Pairs& headers, std::string name, std::string value) {
-    for (auto& [seen, line] : headers) {
-        if (seen != name) continue;
-        line += name == "cookie" ? "; " : ", ";
-        line += value;
-        return;
+// A few headers are looked through; past kScanned, through an index, so that
+// thousands of tiny headers cost linear time, not quadratic.
+class HeaderJoiner {
+  public:
+    explicit HeaderJoiner(Pairs& headers) : headers_(headers) {}
+
+    void add(std::string name, std::string value) {
+        std::string* line = seen(name);
+        if (!line) {
+            if (!index_.empty()) index_.emplace(name, headers_.size());
+            headers_.emplace_back(std::move(name), std::move(value));
+            return;
+        }
+        *line += name == "cookie" ? "; " : ", ";
+        *line += value;
     }
-    headers.emplace_back(std::move(name), std::move(value));
-}
+
+  private:
+    static constexpr size_t kScanned = 16;
+
+    std::string* seen(const std::string& name) {
+        if (index_.empty() && headers_.size() <= kScanned) {
+            for (auto& [n, v] : headers_)
+                if (n == name) return &v;
+            return nullptr;
+        }
+        if (index_.empty())
+            for (size_t i = 0; i < headers_.size(); ++i) index_.emplace(headers_[i].first, i);
+        auto it = index_.find(name);
+        return it == index_.end() ? nullptr : &headers_[it->second].second;
+    }
+
+    Pairs& headers_;
+    std::unordered_map<std::string, size_t> index_;  // name -> position, once there are many
+};
 
 }  // namespace
 
@@ -39,10 +66,13 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
     // Each header's value moves to `headers`; its HTTP_ parameter is left out
     // of `params`, so nothing is copied twice.
     size_t kept = 0;
+    HeaderJoiner headers(r.headers);
     for (auto& param : params) {
         auto& [k, v] = param;
         if (k.rfind("HTTP_", 0) == 0) {
-            add_header(r.headers, header_name(k), std::move(v));
+            // Content-Type and -Length are CONTENT_TYPE and CONTENT_LENGTH.
+            if (k != "HTTP_CONTENT_TYPE" && k != "HTTP_CONTENT_LENGTH")
+                headers.add(header_name(k), std::move(v));
             continue;
         }
         if (k == "REQUEST_METHOD") {
@@ -53,7 +83,7 @@ Request request_from_params(Pairs params, std::string_view mount_prefix) {
             r.role = v;
         } else if (k == "CONTENT_TYPE") {
             r.content_type = v;
-            r.headers.emplace_back("content-type", v);
+            headers.add("content-type", v);
         } else if (k == "CONTENT_LENGTH") {
             if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos &&
                 v.size() < 19)

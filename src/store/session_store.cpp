@@ -141,10 +141,11 @@ Result<bool, db::DbError> session_counts(db::Connection& conn, std::string_view 
     auto state = to_session_user(*r);
     if (!state || !state->user.is_active || (caller.alive && !caller.alive(*state))) return false;
     if (caller.token_hash.empty()) return true;
-    // A locking read: the newest committed rows, not the transaction's snapshot.
-    auto t =
-        conn.exec("SELECT 1 FROM accesstoken WHERE token = ? AND user_id = ? LOCK IN SHARE MODE",
-                  {std::string_view(caller.token_hash), user_id});
+    // A locking read (the newest committed row, not the transaction's
+    // snapshot), exclusive: end_sessions may delete around it next, and a
+    // shared lock to be raised then could deadlock with a logout's delete.
+    auto t = conn.exec("SELECT 1 FROM accesstoken WHERE token = ? AND user_id = ? FOR UPDATE",
+                       {std::string_view(caller.token_hash), user_id});
     if (!t) return t.error();
     return !t->rows.empty();
 }

@@ -21,11 +21,19 @@ Error<E> server_error(const Error<S>& e) {
 }  // namespace
 
 std::optional<std::string> user_id_of(std::string_view text) {
-    // uuid.UUID(): "urn:" and "uuid:" dropped wherever they are, braces
-    // stripped from both ends, hyphens dropped wherever they are.
+    // uuid.UUID(): "urn:" then "uuid:" dropped wherever they are (one pass
+    // each, as str.replace), braces stripped from both ends, hyphens dropped.
     std::string s(text);
-    for (std::string_view word : {"urn:", "uuid:"})
-        for (size_t at; (at = s.find(word)) != std::string::npos;) s.erase(at, word.size());
+    for (std::string_view word : {"urn:", "uuid:"}) {
+        std::string kept;
+        for (size_t from = 0;;) {
+            size_t at = s.find(word, from);
+            kept.append(s, from, at == std::string::npos ? std::string::npos : at - from);
+            if (at == std::string::npos) break;
+            from = at + word.size();
+        }
+        s = std::move(kept);
+    }
     std::string_view t = s;
     while (!t.empty() && (t.front() == '{' || t.front() == '}')) t.remove_prefix(1);
     while (!t.empty() && (t.back() == '{' || t.back() == '}')) t.remove_suffix(1);

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <string>
 
+#include "util/utf8.h"
+
 namespace fu::log {
 namespace {
 
@@ -92,9 +94,18 @@ void write(Level level, std::string_view line) {
     }
     out += level_name(level);
     out += ' ';
-    for (char c : line) {
-        auto u = static_cast<unsigned char>(c);
-        out += u < 0x20 || u == 0x7f ? '?' : c;
+    // A byte that begins no well-formed UTF-8 character is a '?' too: a log
+    // reader (journald, a shipper, a test) gets text whatever was logged (a
+    // hook's output, say).
+    for (size_t i = 0; i < line.size();) {
+        auto u = static_cast<unsigned char>(line[i]);
+        size_t at = i;
+        if (u >= 0x80 && utf8::next_code_point(line, i)) {
+            out.append(line, at, i - at);
+            continue;
+        }
+        out += u < 0x20 || u >= 0x7f ? '?' : line[i];
+        ++i;
     }
     out += '\n';
     const char* p = out.data();

@@ -131,6 +131,15 @@ def test_optional_mode(user):
     assert r.status_code == 200 and "x-user-id" not in seen_headers(r)
 
 
+def test_protected_locations_answer_a_body_too_large_in_json(user):
+    """Their own error_page lines replace the server's: each says what a body
+    over client_max_body_size (1 MiB here) gets, as the API does."""
+    _, _, token = user
+    for path in ("/private/", "/admin/", "/app/x", "/optional/x"):
+        r = requests.post(SITE + path, data=b"x" * (2 * 1024 * 1024), headers=bearer(token))
+        assert r.status_code == 413 and r.json() == {"detail": "Request Entity Too Large"}, (path, r.text[:80])
+
+
 def test_check_locations_are_internal():
     assert requests.get(SITE + "/_fcgi_users/check").status_code == 404
 

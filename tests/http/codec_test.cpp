@@ -40,7 +40,6 @@ TEST(Cookies, LastOfANameWinsAndQuotesGo) {
     // As Starlette's cookie parser: a name sent twice has its last value.
     Pairs c = parse_cookies(" a=1; fastapiusersauth=\"tok\" ;a=2; broken; =x; b=");
     EXPECT_EQ(*find(c, "a"), "2");
-    EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(*find(c, "fastapiusersauth"), "tok");
     EXPECT_EQ(*find(c, "b"), "");
     EXPECT_EQ(find(c, "broken"), nullptr);

@@ -54,6 +54,27 @@ TEST(RequestFromParams, AHeaderOnSeveralLinesIsOneValueInOrder) {
     EXPECT_EQ(r.headers.size(), 3u);
 }
 
+// Thousands of header lines (nginx bounds their bytes, not their number) are
+// joined as a few are; Content-Type and -Length come from CONTENT_TYPE and
+// CONTENT_LENGTH only.
+TEST(RequestFromParams, ManyHeaderLinesAreJoinedAsAFewAre) {
+    Pairs params = {{"REQUEST_URI", "/users/me"},
+                    {"CONTENT_TYPE", "application/json"},
+                    {"HTTP_CONTENT_TYPE", "application/json"},
+                    {"HTTP_CONTENT_LENGTH", "2"}};
+    for (int i = 0; i < 5000; ++i) params.emplace_back("HTTP_X_" + std::to_string(i), "v");
+    for (int i = 0; i < 3; ++i)
+        params.emplace_back("HTTP_X_FORWARDED_FOR", "192.0.2." + std::to_string(i));
+    params.emplace_back("HTTP_X_17", "w");
+    Request r = request_from_params(params, "");
+    EXPECT_EQ(r.headers.size(), 5002u);
+    EXPECT_EQ(*r.header("x-forwarded-for"), "192.0.2.0, 192.0.2.1, 192.0.2.2");
+    EXPECT_EQ(*r.header("x-17"), "v, w");
+    EXPECT_EQ(*r.header("x-4999"), "v");
+    EXPECT_EQ(*r.header("content-type"), "application/json");
+    EXPECT_EQ(r.header("content-length"), nullptr);
+}
+
 TEST(RequestFromParams, PathOutsideTheMountIsEmpty) {
     EXPECT_EQ(request_from_params({{"REQUEST_URI", "/apix/healthz"}}, "/api").path, "");
     EXPECT_EQ(request_from_params({{"REQUEST_URI", "/api"}}, "/api").path, "");

@@ -109,8 +109,15 @@ TEST(Email, InputIsReadAsPydanticReadsIt) {
         {"a\xe2\x80\x8b@camelot.bt ",
          "a\xe2\x80\x8b@camelot.bt"},  // ZERO WIDTH SPACE is no whitespace
         {"\xc2\xa0", ""},
+        // Not a display name (\w is letters and digits): read whole, then refused.
+        {"\xe2\x86\x92 <a@camelot.bt>", "\xe2\x86\x92 <a@camelot.bt>"},    // RIGHTWARDS ARROW
+        {"a\xe2\x80\x8b <a@camelot.bt>", "a\xe2\x80\x8b <a@camelot.bt>"},  // ZERO WIDTH SPACE
+        {"e\xcc\x81 <a@camelot.bt>", "e\xcc\x81 <a@camelot.bt>"},          // a combining mark
     };
     for (const auto& [sent, read] : cases) EXPECT_EQ(email_input(sent), read) << sent;
+    // Past pydantic's 2048 characters: not read (and refused as too long).
+    std::string long_name = std::string(2100, 'k') + " <a@camelot.bt>";
+    EXPECT_EQ(email_input(long_name), long_name);
 }
 
 // Addresses that display as another one (email-validator's unsafe characters)

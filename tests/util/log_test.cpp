@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "util/utf8.h"
+
 namespace fu {
 namespace {
 
@@ -50,6 +52,16 @@ TEST(Log, ControlCharactersCannotForgeALine) {
     EXPECT_EQ(out.find('\x1b'), std::string::npos);
     EXPECT_EQ(out.find('\x7f'), std::string::npos);
     EXPECT_NE(out.find("'x?2026-01-01T00:00:00Z error forged??[2J?'"), std::string::npos) << out;
+}
+
+TEST(Log, ALineIsAlwaysWellFormedUtf8) {
+    // A hook's output, say: a character cut short, a byte that begins none.
+    std::string out =
+        captured([] { log::info("hook stderr: caf\xc3\xa9 \xc3 \xff\xfe end \xe2\x82\xac"); });
+    ASSERT_FALSE(out.empty());
+    EXPECT_TRUE(utf8::valid(out)) << out;
+    EXPECT_NE(out.find("hook stderr: caf\xc3\xa9 ? ?? end \xe2\x82\xac\n"), std::string::npos)
+        << out;
 }
 
 // An outage repeats one error for every request: one line a second per kind,
