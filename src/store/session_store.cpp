@@ -109,16 +109,28 @@ Result<SessionStore::Revoked, db::DbError> SessionStore::revoke(std::string_view
     });
 }
 
+namespace {
+
+// The user's session state read under the row's lock (inside the caller's
+// transaction); nullopt when the user is gone.
+Result<std::optional<SessionUser>, db::DbError> locked_session_user(db::Connection& conn,
+                                                                    std::string_view user_id) {
+    auto r = conn.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ? FOR UPDATE",
+                       {user_id});
+    if (!r) return r.error();
+    return to_session_user(*r);
+}
+
+}  // namespace
+
 Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view user_id,
                                        const SessionKeep& keep) {
     db::Param kept = nullptr;
     if (!keep.sid.empty() && keep.alive) {
         // Under the row's lock, so no other ending can slip in before ours.
-        auto r = conn.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ? FOR UPDATE",
-                           {user_id});
-        if (!r) return r.error();
-        auto state = to_session_user(*r);
-        if (state && keep.alive(*state)) kept = std::string_view(keep.sid);
+        auto state = locked_session_user(conn, user_id);
+        if (!state) return state.error();
+        if (*state && keep.alive(**state)) kept = std::string_view(keep.sid);
     }
     auto u = conn.exec(
         "UPDATE user SET session_generation = session_generation + 1, session_kept = ?, "
@@ -135,10 +147,9 @@ Result<Unit, db::DbError> end_sessions(db::Connection& conn, std::string_view us
 Result<bool, db::DbError> session_counts(db::Connection& conn, std::string_view user_id,
                                          const SessionKeep& caller) {
     if (!caller.alive && caller.token_hash.empty()) return true;
-    auto r = conn.exec("SELECT " FU_SESSION_USER_COLUMNS " FROM user WHERE id = ? FOR UPDATE",
-                       {user_id});
-    if (!r) return r.error();
-    auto state = to_session_user(*r);
+    auto locked = locked_session_user(conn, user_id);
+    if (!locked) return locked.error();
+    const std::optional<SessionUser>& state = *locked;
     if (!state || !state->user.is_active || (caller.alive && !caller.alive(*state))) return false;
     if (caller.token_hash.empty()) return true;
     // A locking read (the newest committed row, not the transaction's
