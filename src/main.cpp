@@ -141,7 +141,8 @@ int run_serve(const fu::Config& config) {
         hash_processes.emplace("/proc/self/exe", hasher.slots(), config.hash_nice);
         hasher.hash_in(&*hash_processes);
     }
-    fu::JwtCodec jwt(config.jwt_algorithm);
+    fu::JwtCodec jwt(config.jwt_algorithm, {config.access_token_secret, config.reset_secret,
+                                            config.verify_secret, config.oauth.state_secret});
     fu::http::Router router;
     fu::register_routes(router, config);
     long outbound = config.oauth.providers.empty() ? 0 : config.oauth.outbound_slots;

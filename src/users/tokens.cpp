@@ -1,4 +1,4 @@
-// Signing with libjwt, checking with libsodium and cJSON (see tokens.h).
+// Signing with libjwt, checking with HmacKey, libsodium's base64 and cJSON (see tokens.h).
 #include "users/tokens.h"
 
 #include <sodium.h>
@@ -28,8 +28,12 @@ bool audience_matches(const cJSON* aud, std::string_view audience) {
 
 }  // namespace
 
-JwtCodec::JwtCodec(const std::string& algorithm)
-    : name_(algorithm), alg_(jwt_str_alg(algorithm.c_str())) {
+JwtCodec::JwtCodec(const std::string& algorithm, const std::vector<SecretString>& keys)
+    : name_(algorithm),
+      alg_(jwt_str_alg(algorithm.c_str())),
+      hash_(algorithm == "HS512" ? HmacKey::Hash::sha512 : HmacKey::Hash::sha256) {
+    for (const SecretString& key : keys)
+        if (!key.empty()) keys_.emplace_back(hash_, key.view());
     std::string usual = R"({"alg":")" + name_ + R"(","typ":"JWT"})";
     usual_header_ =
         sodium::base64url(reinterpret_cast<const unsigned char*>(usual.data()), usual.size());
@@ -76,9 +80,11 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
         if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring)
             return bad;
     }
-    std::string mac = name_ == "HS512" ? sodium::hmac_sha512(key.view(), signing_input)
-                                       : sodium::hmac_sha256(key.view(), signing_input);
-    if (signature->size() != mac.size() ||
+    auto prepared =
+        std::find_if(keys_.begin(), keys_.end(), [&](const HmacKey& k) { return k.has_key(key); });
+    std::string mac = prepared != keys_.end() ? prepared->mac(signing_input)
+                                              : HmacKey(hash_, key.view()).mac(signing_input);
+    if (mac.empty() || signature->size() != mac.size() ||
         sodium_memcmp(signature->data(), mac.data(), mac.size()) != 0)
         return bad;
 

@@ -1,18 +1,20 @@
 // JwtCodec: signs and checks the JWTs of API.md (access, reset, verify) with
 // one pinned HMAC algorithm. libjwt signs. Checking is done here, with
-// libsodium's HMAC and cJSON: libjwt 1.10 takes whatever `alg` the token
-// names, ignores exp and aud and crashes on huge input, and its decode (an
-// OpenSSL key and jansson objects per call) cost ~25 µs of the ~75 µs a
-// /users/me request took in fcgi-users (scripts/bench); this check costs a
-// fraction of that. Thread-safe.
+// HmacKey (OpenSSL's digests, each key's states computed once) and cJSON:
+// libjwt 1.10 takes whatever `alg` the token names, ignores exp and aud and
+// crashes on huge input, and its decode (an OpenSSL key and jansson objects
+// per call) cost ~25 µs of the ~75 µs a /users/me request took in fcgi-users
+// (scripts/bench); this check costs a fraction of that. Thread-safe.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 #include "util/secret.h"
 #include "wrap/cjson.h"
+#include "wrap/hmac.h"
 
 namespace fu {
 
@@ -22,8 +24,10 @@ enum class TokenError { invalid, expired };
 
 class JwtCodec {
   public:
-    // algorithm: HS256 or HS512 (validated by Config).
-    explicit JwtCodec(const std::string& algorithm);
+    // algorithm: HS256 or HS512 (validated by Config). `keys`: the secrets
+    // tokens will be checked with, whose HMAC states are computed here once;
+    // decode() with any other key computes them for that call.
+    explicit JwtCodec(const std::string& algorithm, const std::vector<SecretString>& keys = {});
 
     // Signs `claims` (an object; exp is added: now + lifetime seconds).
     std::string encode(const SecretString& key, const cJSON* claims, long lifetime_seconds) const;
@@ -38,6 +42,8 @@ class JwtCodec {
   private:
     std::string name_;  // "HS256" or "HS512", as in the header
     int alg_;           // jwt_alg_t, for signing
+    HmacKey::Hash hash_;
+    std::vector<HmacKey> keys_;  // set at construction, then only read
     // The header libjwt and PyJWT write, {"alg":"<name_>","typ":"JWT"}, as it
     // stands in a token: one that carries it needs no decoding or parsing.
     std::string usual_header_;

@@ -210,3 +210,29 @@ TEST(JwtCodec, EveryHeaderSpellingIsReadForItsAlgorithm) {
 }
 
 }  // namespace fu
+
+namespace fu {
+
+// The keys given at construction are checked through their prepared states,
+// any other through states computed for the call: the same verdicts.
+TEST(JwtCodec, PreparedAndOtherKeysGiveTheSameVerdicts) {
+    JwtCodec plain("HS256");
+    JwtCodec prepared("HS256", {kOtherKey, kKey});
+    JwtCodec other("HS256", {kOtherKey});
+    std::string good = plain.encode(kKey, access_claims().get(), 3600);
+    std::string foreign = plain.encode(kOtherKey, access_claims().get(), 3600);
+    std::string unsigned_part = good.substr(0, good.rfind('.') + 1);
+    for (const JwtCodec* codec : {&plain, &prepared, &other}) {
+        EXPECT_TRUE(codec->decode(good, kKey, "fastapi-users:auth"));
+        EXPECT_FALSE(codec->decode(foreign, kKey, "fastapi-users:auth"));
+        EXPECT_TRUE(codec->decode(foreign, kOtherKey, "fastapi-users:auth"));
+        EXPECT_FALSE(codec->decode(unsigned_part, kKey, "fastapi-users:auth"));
+        EXPECT_FALSE(codec->decode(unsigned_part + "AAAA", kKey, "fastapi-users:auth"));
+    }
+    JwtCodec hs512("HS512", {kKey});
+    std::string long_mac = hs512.encode(kKey, access_claims().get(), 3600);
+    EXPECT_TRUE(hs512.decode(long_mac, kKey, "fastapi-users:auth"));
+    EXPECT_FALSE(prepared.decode(long_mac, kKey, "fastapi-users:auth"));
+}
+
+}  // namespace fu
