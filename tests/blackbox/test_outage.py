@@ -18,7 +18,7 @@ import requests
 
 import fcgi_client
 from conftest import (APP_PID_FILE, APP_SOCKET, BASE, BINARY, PASSWORD, ROOT, VAR, bearer, hook_lines, login,
-                      register, stack, stack_env, unique_email, url, wait_for)
+                      make_superuser, register, stack, stack_env, unique_email, url, wait_for)
 
 LOG_FILE = os.path.join(VAR, "log", "fcgi-users.log")
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
@@ -370,6 +370,53 @@ def test_fcgi_users_stopped_the_api_and_the_sites_it_protects_answer_503_json():
     finally:
         stack("app-start")
     assert wait_for(lambda: requests.get(url("/users/me"), headers=bearer(token), timeout=5).status_code == 200)
+
+
+APACHE = f"http://127.0.0.1:{HTTP_PORT + 4}"  # apache/fcgi-users-apache.conf, its own fcgi-users on TCP
+APACHE_APP_PID_FILE = os.path.join(VAR, "run", "fcgi-users-tcp.pid")
+APACHE_CONTENT = ("protected by fcgi-users", "superusers only")  # the folders' pages (scripts/lib.sh)
+
+
+def apache_get(path, token=None):
+    r = requests.get(APACHE + path, headers=bearer(token) if token else {}, timeout=ANSWER_BOUND)
+    assert not any(page in r.text for page in APACHE_CONTENT), (path, r.status_code, r.text)
+    return r.status_code
+
+
+def test_apache_protected_folders_refuse_while_the_database_or_fcgi_users_is_down():
+    """mod_authnz_fcgi: an authorizer that cannot decide is a refusal, never the page."""
+    email = unique_email("apache-outage")
+    register(email)
+    token = login(email)
+    make_superuser(email)
+    assert requests.get(APACHE + "/admin/", headers=bearer(token), timeout=ANSWER_BOUND).status_code == 200
+    stack("db-stop")
+    try:
+        for path in ("/protected/", "/admin/"):
+            assert apache_get(path, token) == 503, path  # fcgi-users' answer, Apache's own body
+            assert apache_get(path) == 401, path  # no credential: refused without the database
+        r = requests.get(APACHE + "/users/me", headers=bearer(token), timeout=ANSWER_BOUND)
+        assert r.status_code == 503
+        assert_clean_503(r.text)
+    finally:
+        stack("db-start")
+    assert wait_for(lambda: requests.get(APACHE + "/admin/", headers=bearer(token), timeout=5).status_code == 200,
+                    timeout=RECOVERY_BOUND)
+
+    pid = int(open(APACHE_APP_PID_FILE).read())
+    os.kill(pid, signal.SIGKILL)
+    try:
+        assert wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                        open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z", timeout=5)
+        for path in ("/protected/", "/admin/"):
+            # mod_authnz_fcgi answers 500 when it cannot reach its authorizer.
+            assert apache_get(path, token) == 500, path
+            assert apache_get(path) == 500, path
+        assert requests.get(APACHE + "/users/me", headers=bearer(token), timeout=ANSWER_BOUND).status_code == 503
+    finally:
+        stack("apache-start")  # starts its fcgi-users again (Apache itself kept running)
+    assert wait_for(lambda: requests.get(APACHE + "/admin/", headers=bearer(token), timeout=5).status_code == 200,
+                    timeout=RECOVERY_BOUND)
 
 
 @pytest.mark.parametrize("passed_on", ["systemd", "stdin"])
