@@ -141,6 +141,8 @@ int run_serve(const fu::Config& config) {
         hash_processes.emplace("/proc/self/exe", hasher.slots(), config.hash_nice);
         hasher.hash_in(&*hash_processes);
     }
+    // Every secret a token is checked with: its HMAC states are computed here
+    // once (a secret missing here still works, at a lookup's cost per token).
     fu::JwtCodec jwt(config.jwt_algorithm, {config.access_token_secret, config.reset_secret,
                                             config.verify_secret, config.oauth.state_secret});
     fu::http::Router router;

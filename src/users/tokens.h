@@ -35,7 +35,10 @@ class JwtCodec {
     // The claims of a token signed with `key` and the pinned algorithm, whose
     // exp is a number in the future and whose aud (string or list) holds `audience`;
     // nbf, when present, not in the future; iat, when present, at most 60 s
-    // in the future; no name twice in the header or the claims.
+    // in the future; no name twice in the header or the claims. A key not
+    // given at construction costs OpenSSL's digest lookups on every call, and
+    // throws std::runtime_error if OpenSSL cannot set its states up (a
+    // handler's exception is a 500).
     Result<json::Doc, TokenError> decode(std::string_view token, const SecretString& key,
                                          std::string_view audience) const;
 

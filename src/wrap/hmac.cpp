@@ -26,6 +26,7 @@ ossl::MdCtx padded_state(const EVP_MD* md, const std::array<unsigned char, 128>&
 HmacKey::HmacKey(Hash hash, std::string_view key) : key_(std::string(key)) {
     const EVP_MD* md = hash == Hash::sha512 ? EVP_sha512() : EVP_sha256();
     auto block = static_cast<size_t>(EVP_MD_get_block_size(md));
+    if (block == 0 || block > 128) throw std::runtime_error("HMAC: unexpected digest block size");
     // A key longer than a block is hashed first (RFC 2104, section 2).
     std::array<unsigned char, 128> k{};
     if (key.size() > block) {
@@ -48,6 +49,11 @@ HmacKey::HmacKey(Hash hash, std::string_view key) : key_(std::string(key)) {
 std::string HmacKey::mac(std::string_view data) const {
     // A copy of a state per call, in the thread's own context: the copy
     // replaces what the context held, so one context serves every key.
+    // EVP_MD_CTX_copy_ex only reads its source (OpenSSL 3.0: the context's
+    // fields and a new copy of the provider's state; the digest's reference
+    // count moves atomically, and only when the thread switches digests), so
+    // threads share the two states without a lock. OpenSSL documents no such
+    // guarantee; HmacKey.ManyThreadsShareKeys runs it under ThreadSanitizer.
     thread_local ossl::MdCtx work(EVP_MD_CTX_new());
     std::array<unsigned char, EVP_MAX_MD_SIZE> inner{};
     std::string out(EVP_MAX_MD_SIZE, '\0');
