@@ -71,6 +71,9 @@ TEST_F(HashProcessTest, HelpersAnswerAsHashingHereWould) {
     long before = cpu_ticks(pid);
     auto made = helpers.hash("guinevere-forever", kOps, kMem);
     ASSERT_TRUE(made);
+    // Nine more: one hash (~10 ms here since hash memory is kept) can fall
+    // between two of the kernel's 10 ms CPU ticks and count for none.
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(helpers.hash("guinevere-forever", kOps, kMem));
     EXPECT_EQ(made->rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << *made;
     EXPECT_TRUE(verify_password("guinevere-forever", *made, kOps, kMem).ok);
     // The hash was made there, not here: its CPU time is the helper's.
