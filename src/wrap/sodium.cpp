@@ -98,17 +98,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     return mac;
 }
 
-std::string hmac_sha512(std::string_view key, std::string_view data) {
-    crypto_auth_hmacsha512_state st;
-    crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
-                                key.size());
-    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
-                                  data.size());
-    std::string mac(crypto_auth_hmacsha512_BYTES, '\0');
-    crypto_auth_hmacsha512_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
-    return mac;
-}
-
 std::string hmac_sha256_base64url(std::string_view key, std::string_view data) {
     std::string mac = hmac_sha256(key, data);
     return base64url(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());

@@ -19,7 +19,6 @@ std::optional<std::string> base64url_decode(std::string_view in);
 std::string sha256_base64url(std::string_view data);
 // Raw MACs (32 and 64 bytes), keys of any length.
 std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string hmac_sha512(std::string_view key, std::string_view data);
 std::string hmac_sha256_base64url(std::string_view key, std::string_view data);
 // A random version 4 UUID in lower-case text.
 std::string uuid4();

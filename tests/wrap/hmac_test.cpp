@@ -28,6 +28,18 @@ std::string pattern(size_t n, unsigned seed) {
     return s;
 }
 
+// libsodium's HMAC-SHA-512, the reference for the 128-byte block.
+std::string libsodium_hmac_sha512(std::string_view key, std::string_view data) {
+    crypto_auth_hmacsha512_state st;
+    crypto_auth_hmacsha512_init(&st, reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+    crypto_auth_hmacsha512_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                  data.size());
+    std::string mac(crypto_auth_hmacsha512_BYTES, '\0');
+    crypto_auth_hmacsha512_final(&st, reinterpret_cast<unsigned char*>(mac.data()));
+    return mac;
+}
+
 struct Vector {
     std::string key, data, sha256, sha512;
 };
@@ -71,7 +83,7 @@ TEST(HmacKey, AgreesWithLibsodiumForEveryKeyAndMessageLength) {
             std::string data = pattern(len, static_cast<unsigned>(len + 1));
             ASSERT_EQ(k256.mac(data), sodium::hmac_sha256(key, data))
                 << "key " << key_len << " data " << len;
-            ASSERT_EQ(k512.mac(data), sodium::hmac_sha512(key, data))
+            ASSERT_EQ(k512.mac(data), libsodium_hmac_sha512(key, data))
                 << "key " << key_len << " data " << len;
         }
     }
@@ -92,7 +104,7 @@ TEST(HmacKey, ManyThreadsShareKeys) {
     const HmacKey b(HmacKey::Hash::sha512, std::string(200, 'b'));
     const std::string data = pattern(280, 3);
     const std::string want_a = sodium::hmac_sha256(std::string(32, 'a'), data);
-    const std::string want_b = sodium::hmac_sha512(std::string(200, 'b'), data);
+    const std::string want_b = libsodium_hmac_sha512(std::string(200, 'b'), data);
     std::vector<int> wrong(8, 0);
     std::vector<std::thread> threads;
     for (size_t t = 0; t < wrong.size(); ++t)
