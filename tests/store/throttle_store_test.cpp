@@ -40,8 +40,8 @@ class ThrottleStoreTest : public testdb::DatabaseTest {
     static std::string account_key(const std::string& lower_email) {
         return sodium::sha256_base64url("account:" + lower_email);
     }
-    std::string address_key() {
-        keys_.push_back(sodium::sha256_base64url("address:" + tag_));
+    std::string address_key(const std::string& which = "") {
+        keys_.push_back(sodium::sha256_base64url("address:" + tag_ + which));
         return keys_.back();
     }
 
@@ -134,6 +134,13 @@ TEST_F(ThrottleStoreTest, TheAddressWaitsAlwaysTheAccountOnlyWhenCounted) {
     EXPECT_GT(uncounted.wait_ms, 55'000);  // the address's only
     EXPECT_LE(uncounted.wait_ms, 60'000);
     EXPECT_FALSE(uncounted.account_counted);
+    // The longer of the two, whichever key it is.
+    const std::string longer_address = address_key("-2");
+    put(longer_address, 300);
+    LoginLookup address_longer = lookup(email, true, longer_address);
+    EXPECT_GT(address_longer.wait_ms, 295'000);
+    EXPECT_LE(address_longer.wait_ms, 300'000);
+    EXPECT_TRUE(address_longer.account_counted);
     // Address throttling off: no address key, the account's wait alone.
     LoginLookup account_only = lookup(email, true, "");
     EXPECT_GT(account_only.wait_ms, 115'000);
