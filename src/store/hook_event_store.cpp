@@ -130,10 +130,14 @@ Result<long long, db::DbError> HookEventStore::purge_delivered(long age_seconds,
     return static_cast<long long>(r->affected);
 }
 
+// Only undelivered events fail (a retry clears failed_at), so both counts are
+// among the rows not done: read through ix_hook_event_due, not the delivered
+// events of the last days, which /metrics would otherwise scan at every
+// scrape.
 Result<HookEventStore::Counts, db::DbError> HookEventStore::counts() {
     auto r = conn_.exec(
-        "SELECT COALESCE(SUM(done_at IS NULL AND failed_at IS NULL), 0), "
-        "COALESCE(SUM(failed_at IS NOT NULL), 0) FROM hook_event");
+        "SELECT COALESCE(SUM(failed_at IS NULL), 0), COALESCE(SUM(failed_at IS NOT NULL), 0) "
+        "FROM hook_event WHERE done_at IS NULL");
     if (!r) return r.error();
     Counts c;
     if (!r->rows.empty()) {

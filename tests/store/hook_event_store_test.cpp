@@ -103,5 +103,24 @@ TEST_F(HookEventStoreTest, ALapsedClaimIsTakenOver) {
     EXPECT_NE(again->front().claim_token, first->front().claim_token);
 }
 
+TEST_F(HookEventStoreTest, CountsPendingAndFailedEventsNotDeliveredOnes) {
+    auto before = store_->counts();
+    ASSERT_TRUE(before);
+    insert_due(tag_ + "-p1", 0);
+    insert_due(tag_ + "-p2", 0);
+    long long failed = insert_due(tag_ + "-f", 0);
+    ASSERT_TRUE(
+        conn_->exec("UPDATE hook_event SET failed_at = UTC_TIMESTAMP(6) WHERE id = ?", {failed}));
+    for (int i = 0; i < 3; ++i) {
+        long long done = insert_due(tag_ + "-d" + std::to_string(i), 0);
+        ASSERT_TRUE(
+            conn_->exec("UPDATE hook_event SET done_at = UTC_TIMESTAMP(6) WHERE id = ?", {done}));
+    }
+    auto after = store_->counts();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->pending, before->pending + 2);
+    EXPECT_EQ(after->failed, before->failed + 1);
+}
+
 }  // namespace
 }  // namespace fu
