@@ -8,8 +8,8 @@ anyone can grow some of them: a failed login to a new address adds a throttle
 counter, a registration a user and a hook event. The login's throttle check
 did scan login_throttle (8 ms of MariaDB's CPU per login at 10 000 rows).
 /metrics counted hook_event's pending and failed events by reading every
-delivered one too. Not measured here: the OAuth routes (test_oauth.py, a
-provider is needed)."""
+delivered one too. The OAuth callbacks are measured with scripts/test's
+OpenID Connect provider, as test_oauth.py configures it."""
 import base64
 import hashlib
 import uuid
@@ -17,7 +17,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import PASSWORD, bearer, login, make_superuser, register, sql, unique_email, url, wait_hook
+from conftest import (PASSWORD, bearer, login, make_superuser, register, sql, stack, unique_email, url,
+                      wait_hook)
+from test_oauth import authorize, callback, provider_env, provider_sign_in
 
 FILL = 20000
 BOUND = 100  # rows a request may read by scans (each route reads 4-11 here); a scan of a filled table reads FILL
@@ -154,8 +156,7 @@ def flows():
     ]
 
 
-@pytest.mark.parametrize("name,prepare", flows(), ids=[name for name, _ in flows()])
-def test_no_route_scans_a_table(filled, name, prepare):
+def least_of_three(name, prepare):
     # The least of three tries: the stack's own background statements (hook
     # delivery, purges) run meanwhile and are counted too.
     reads = []
@@ -165,3 +166,32 @@ def test_no_route_scans_a_table(filled, name, prepare):
         run()
         reads.append(scanned_rows() - before)
     assert min(reads) < BOUND, f"{name} read {reads} rows by scans with {FILL} rows in each table"
+
+
+@pytest.mark.parametrize("name,prepare", flows(), ids=[name for name, _ in flows()])
+def test_no_route_scans_a_table(filled, name, prepare):
+    least_of_three(name, prepare)
+
+
+@pytest.fixture
+def oauth_providers():
+    stack("app-restart", env=provider_env())
+    yield
+    stack("app-restart")
+
+
+def test_no_oauth_callback_scans_a_table(filled, oauth_providers):
+    def signed_in(login_name):
+        """The browser back from the provider; the callback is the request measured."""
+        auth_url, csrf, _ = authorize("corp")
+        back = provider_sign_in(auth_url, login_name)
+
+        def run():
+            r = callback(back, csrf)
+            assert r.status_code == 200, r.text
+        return run
+
+    least_of_three("an OAuth callback, new user", lambda: signed_in(unique_email("oidc")))
+    again = unique_email("oidc")
+    signed_in(again)()
+    least_of_three("an OAuth callback, known account", lambda: signed_in(again))
