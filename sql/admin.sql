@@ -13,8 +13,13 @@ SELECT id, email, is_active, is_superuser, is_verified FROM user WHERE email_key
 -- Make a user superuser (and take it back with FALSE).
 UPDATE user SET is_superuser = TRUE WHERE email_key = LOWER('someone@example.com');
 
--- Deactivate a user: refused at login and on every authenticated route at once.
-UPDATE user SET is_active = FALSE WHERE email_key = LOWER('someone@example.com');
+-- Deactivate a user: refused at login and on every authenticated route at once, and every
+-- session ended as PATCH /users/{id} with is_active false ends them, so that activating the
+-- user again (is_active = TRUE) revives none of the tokens issued before.
+UPDATE user SET is_active = FALSE, session_generation = session_generation + 1, session_kept = NULL,
+       sessions_ended_ms = CAST(UNIX_TIMESTAMP(UTC_TIMESTAMP(3)) * 1000 AS SIGNED)
+ WHERE email_key = LOWER('someone@example.com');
+DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
 
 -- Mark a user's address as verified.
 UPDATE user SET is_verified = TRUE WHERE email_key = LOWER('someone@example.com');

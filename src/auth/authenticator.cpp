@@ -175,12 +175,6 @@ Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& b
                                                           const User& user,
                                                           const NewSession& session) {
     if (backend.strategy == Strategy::jwt) {
-        std::optional<long long> generation = session.generation;
-        if (!generation) {
-            auto g = sessions_.generation(user.id);
-            if (!g) return make_error(from_db(g.error()));
-            generation = g->value_or(0);
-        }
         json::Doc claims(cJSON_CreateObject());
         cJSON_AddStringToObject(claims.get(), "sub", user.id.c_str());
         cJSON* aud = cJSON_AddArrayToObject(claims.get(), "aud");
@@ -189,20 +183,24 @@ Result<std::string, AuthError> Authenticator::write_token(const BackendConfig& b
         cJSON_AddNumberToObject(claims.get(), "iat", static_cast<double>(std::time(nullptr)));
         std::string sid = session.id.empty() ? sodium::random_token(kIdBytes) : session.id;
         cJSON_AddStringToObject(claims.get(), "sid", sid.c_str());
-        cJSON_AddNumberToObject(claims.get(), "sgen", static_cast<double>(*generation));
+        cJSON_AddNumberToObject(claims.get(), "sgen", static_cast<double>(session.generation));
         return jwt_.encode(config_.access_token_secret, claims.get(),
                            config_.access_token_lifetime);
     }
     std::string token = sodium::random_token(32);
-    auto r = tokens_.create(sodium::sha256_base64url(token), user.id);
+    auto r = tokens_.create(sodium::sha256_base64url(token), user.id, session.generation);
     if (!r) return make_error(AuthError::unavailable);
+    // Not written (*r false): the session ended after the user was checked,
+    // so the token is born ended, as an access JWT of that generation would
+    // be; the next request with it is refused.
     return token;
 }
 
-Result<long long, AuthError> Authenticator::session_generation(std::string_view user_id) {
-    auto g = sessions_.generation(user_id);
-    if (!g) return make_error(from_db(g.error()));
-    return g->value_or(0);
+Result<std::optional<SessionUser>, AuthError> Authenticator::session_user(
+    std::string_view user_id) {
+    auto u = sessions_.find_user(user_id);
+    if (!u) return make_error(from_db(u.error()));
+    return std::move(*u);
 }
 
 std::string Authenticator::new_session_id() {

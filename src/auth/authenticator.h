@@ -42,11 +42,13 @@ struct Authenticated {
     TokenSession session;  // JWTs only
 };
 
-// The session a new access JWT belongs to: its sid, and the user's session
-// generation when the caller read it with the user (else write_token reads it).
+// The session a new token belongs to: a JWT's sid, and the user's session
+// generation read together with the user's state that allowed the session
+// (the login's lookup, before the password's hash): an ending that commits
+// after that read ends the new session too, whatever the token's kind.
 struct NewSession {
     std::string id;
-    std::optional<long long> generation;
+    long long generation = 0;
 };
 
 class Authenticator {
@@ -66,7 +68,7 @@ class Authenticator {
     // it belongs to (destroy_token: the database token deleted; a JWT's id and
     // session id refused until it expires, with its refresh tokens).
     Result<std::string, AuthError> write_token(const BackendConfig& backend, const User& user,
-                                               const NewSession& session = {});
+                                               const NewSession& session);
     Result<Unit, AuthError> destroy_token(const Authenticated& who);
     // Ends every session of who's user, who's own included (logout-all).
     Result<Unit, AuthError> end_sessions(const Authenticated& who);
@@ -74,8 +76,9 @@ class Authenticator {
     // when it is that user's; and how to tell, under the row's lock, that
     // this session still counts (UserStore's `caller`).
     SessionKeep keep_of(const Authenticated& who, std::string_view user_id) const;
-    // The user's session generation now (0 for a user without sessions ended).
-    Result<long long, AuthError> session_generation(std::string_view user_id);
+    // User `user_id` as it is now, with its session generation read in the
+    // same statement (for a new session's NewSession); nullopt: gone.
+    Result<std::optional<SessionUser>, AuthError> session_user(std::string_view user_id);
     // A random session id (the sid claim, and the family of its refresh tokens).
     static std::string new_session_id();
 

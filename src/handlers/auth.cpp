@@ -146,20 +146,14 @@ http::Response logout_all(const http::Request& req, Context& ctx) {
 
 }  // namespace
 
-http::Response login_response(const BackendConfig& backend, const User& user,
-                              std::optional<long long> generation, Context& ctx) {
-    if (!generation && backend.refresh_tokens) {
-        // Read once, so that the access and refresh tokens name the same one.
-        auto g = ctx.auth.session_generation(user.id);
-        if (!g) return auth_failure(g.error().code);
-        generation = *g;
-    }
+http::Response login_response(const BackendConfig& backend, const User& user, long long generation,
+                              Context& ctx) {
     NewSession session{Authenticator::new_session_id(), generation};
     auto token = ctx.auth.write_token(backend, user, session);
     if (!token) return auth_failure(token.error().code);
     std::optional<std::string> refresh;
     if (backend.refresh_tokens) {
-        auto r = ctx.refresh.issue(user, session.id, *session.generation);
+        auto r = ctx.refresh.issue(user, session.id, session.generation);
         if (!r) return auth_failure(r.error().code);
         refresh = std::move(*r);
     }

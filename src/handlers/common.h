@@ -21,10 +21,10 @@ http::Response user_response(int status, const User& user, Context& ctx);
 // A successful login's answer, password login and OAuth callback alike: an
 // access token of a new session (and a refresh token where the backend has
 // them on), the after_login event, then bearer 200 JSON or cookie 204.
-// generation: the user's session generation if the caller read it with the
-// user (else it is read here).
-http::Response login_response(const BackendConfig& backend, const User& user,
-                              std::optional<long long> generation, Context& ctx);
+// generation: the user's session generation, read in the same statement as
+// the state that allowed the login (see NewSession).
+http::Response login_response(const BackendConfig& backend, const User& user, long long generation,
+                              Context& ctx);
 http::Response auth_failure(AuthError e);
 // For any operation's error enum: its `unavailable` is a 503, anything else
 // that reaches here a 500 (never internals).

@@ -163,13 +163,19 @@ http::Response callback(Provider& provider, const http::Request& req, Context& c
 
     auto login = ctx.oauth.callback(provider.config(), std::get<ProviderAccount>(account));
     if (!login) return oauth_failure(login.error());
-    const User& user = login->user;
-    if (!user.is_active) return http::bad_request("LOGIN_BAD_CREDENTIALS");
+    // The user read again with its session generation, in one statement: the
+    // state the login is allowed on and the generation its session belongs
+    // to are the same instant's, so a deactivation (or any session ending)
+    // that commits after this read ends the new session too.
+    auto now = ctx.auth.session_user(login->user.id);
+    if (!now) return auth_failure(now.error().code);
+    if (!*now || !(*now)->user.is_active) return http::bad_request("LOGIN_BAD_CREDENTIALS");
+    const User& user = (*now)->user;
     const BackendConfig* backend = backend_named(ctx.deps.config, provider.config().backend);
     if (!backend) return http::internal_error();  // Config checked it is enabled
     if (backend->requires_verification && !user.is_verified)
         return http::bad_request("LOGIN_USER_NOT_VERIFIED");
-    return login_response(*backend, user, std::nullopt, ctx);
+    return login_response(*backend, user, (*now)->generation, ctx);
 }
 
 http::Response associate_callback(Provider& provider, const http::Request& req, Context& ctx) {

@@ -70,13 +70,6 @@ const SessionUser* SessionStore::row_of(std::span<const SessionUser> users, std:
     return it == users.end() ? nullptr : &*it;
 }
 
-Result<std::optional<long long>, db::DbError> SessionStore::generation(std::string_view user_id) {
-    auto r = conn_.exec("SELECT session_generation FROM user WHERE id = ?", {user_id});
-    if (!r) return r.error();
-    if (r->rows.empty()) return std::optional<long long>{};
-    return std::optional<long long>{std::stoll(r->rows[0][0].value_or("0"))};
-}
-
 Result<SessionStore::Revoked, db::DbError> SessionStore::revoke(std::string_view user_id,
                                                                 std::span<const RevokedId> ids) {
     return conn_.transaction([&](db::Begun& tx) -> Result<Revoked, db::DbError> {

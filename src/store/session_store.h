@@ -67,8 +67,6 @@ class SessionStore {
     // The row of user `id` among `users` (ids compared as the column does,
     // ASCII case folded), or null.
     static const SessionUser* row_of(std::span<const SessionUser> users, std::string_view id);
-    // The user's session generation now (for a token issued without one at hand).
-    Result<std::optional<long long>, db::DbError> generation(std::string_view user_id);
     // Refuses the ids `ids` (valid ones, revoked_id_valid) of user
     // `user_id`'s tokens until their `until` (idempotent), in the user's row,
     // pruning the ids that have expired. When the row would hold more than

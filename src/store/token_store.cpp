@@ -8,13 +8,19 @@
 
 namespace fu {
 
-Result<Unit, db::DbError> TokenStore::create(std::string_view token_hash,
-                                             std::string_view user_id) {
+Result<bool, db::DbError> TokenStore::create(std::string_view token_hash, std::string_view user_id,
+                                             long long generation) {
+    // The user row is read under a shared lock, in the same statement as the
+    // insert: an ending in progress (it holds the row's exclusive lock) is
+    // waited for and then seen, and one that begins later waits for this
+    // insert to commit, then deletes the token with the others.
     auto r = conn_.exec(
-        "INSERT INTO accesstoken (token, created_at, user_id) VALUES (?, UTC_TIMESTAMP(6), ?)",
-        {token_hash, user_id});
+        "INSERT INTO accesstoken (token, created_at, user_id) "
+        "SELECT ?, UTC_TIMESTAMP(6), id FROM user WHERE id = ? AND session_generation = ? "
+        "LOCK IN SHARE MODE",
+        {token_hash, user_id, generation});
     if (!r) return r.error();
-    return Unit{};
+    return r->affected == 1;
 }
 
 namespace {

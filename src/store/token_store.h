@@ -20,7 +20,14 @@ class TokenStore {
   public:
     explicit TokenStore(db::Connection& conn) : conn_(conn) {}
 
-    Result<Unit, db::DbError> create(std::string_view token_hash, std::string_view user_id);
+    // Writes the token of user `user_id` only while the user's session
+    // generation is still `generation`, the one read when the user was
+    // checked (before the password's hash): a session ending that committed
+    // since (a password change or reset, a deactivation, logout-all) ends
+    // this token too, as it ends an access JWT of that generation. false:
+    // not written, for that reason or because the user is gone.
+    Result<bool, db::DbError> create(std::string_view token_hash, std::string_view user_id,
+                                     long long generation);
     // The user of a token created less than max_age_seconds ago, in one query.
     Result<std::optional<User>, db::DbError> find_user(std::string_view token_hash,
                                                        long max_age_seconds);

@@ -281,9 +281,15 @@ Result<User, UpdateError> UserManager::update(const User& user, const UserUpdate
         if (next.profile.hashed_password->empty()) return make_error(UpdateError::unavailable);
     }
     auto events = event("after_update");
-    // A new password or a deactivation ends the sessions, in the same transaction.
+    // A new password or a deactivation ends the sessions, in the same
+    // transaction. A new password keeps the caller's own (when it changes
+    // itself); a deactivation keeps none, not even the session of a
+    // superuser deactivating itself, so reactivating revives nothing.
     std::optional<SessionKeep> end;
-    if (change.password || (!safe && change.is_active && !*change.is_active)) end = keep;
+    if (!safe && change.is_active && !*change.is_active)
+        end = SessionKeep{};
+    else if (change.password)
+        end = keep;
     // Made only while the caller's own session (keep's, when the user changes
     // itself) still counts: read under the row's lock, in the same transaction.
     auto r = safe ? store_.update_profile(user.id, next.profile, events, end, keep)

@@ -114,8 +114,9 @@ class UserManager {
     Result<User, VerifyError> verify(std::string_view token);
     // safe: email and password only (PATCH /users/me); otherwise the flags too.
     // Writes only the fields given, so concurrent changes of other fields stay.
-    // A new password or a deactivation ends the user's sessions but `keep`'s
-    // (the caller's own, when it changes itself), in the same transaction.
+    // A new password ends the user's sessions but `keep`'s (the caller's
+    // own, when it changes itself), a deactivation every one, in the same
+    // transaction.
     Result<User, UpdateError> update(const User& user, const UserUpdate& change, bool safe,
                                      const SessionKeep& keep = {});
     UserResult<Unit> remove(const User& user);

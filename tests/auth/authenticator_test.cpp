@@ -44,7 +44,9 @@ class AuthenticatorOfferTest : public testdb::DatabaseTest {
     }
 
     http::Request bearing(const BackendConfig& backend, const User& u) {
-        auto token = auth_->write_token(backend, u);
+        auto now = auth_->session_user(u.id);  // the generation a login reads
+        EXPECT_TRUE(now && *now);
+        auto token = auth_->write_token(backend, u, {"", now && *now ? (*now)->generation : 0});
         EXPECT_TRUE(token);
         http::Request req;
         req.method = "GET";

@@ -1,7 +1,9 @@
 """Shared helpers for the black-box tests. They run against the real stack
 that scripts/test starts (nginx, fcgi-users, MariaDB under var/test) and
 control it through scripts/stack."""
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -135,6 +137,15 @@ def database_at_version(tmp_path, version):
         yield db
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {db}")
+
+
+def forget_local_failures():
+    """Deletes the login throttle's counters of this machine's address (the
+    failed logins and bad tokens the tests sent through nginx count against
+    127.0.0.1, up to throttle.address_failures in a window)."""
+    for kind in ("address", "token"):
+        digest = hashlib.sha256(f"{kind}:127.0.0.1".encode()).digest()
+        sql(f"DELETE FROM login_throttle WHERE k = '{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}'")
 
 
 def unique_email(prefix="user"):

@@ -12,12 +12,13 @@ import time
 import urllib.parse
 import uuid
 
+import pytest
 import requests
 
 import fcgi_client
-from conftest import (APP_SOCKET, BASE, PASSWORD, ROOT, admin_sql, bearer, database_at_version, jwt_claims,
-                      login, make_jwt, migrate, register, secret, sql, stack, unique_email, url,
-                      wait_for, wait_hook)
+from conftest import (APP_SOCKET, BASE, PASSWORD, ROOT, admin_sql, bearer, database_at_version,
+                      forget_local_failures, jwt_claims, login, make_jwt, migrate, register, secret, sql, stack,
+                      unique_email, url, wait_for, wait_hook)
 
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 TCP_APP = ("127.0.0.1", HTTP_PORT + 3)  # the second fcgi-users of the stack (Apache's), same database
@@ -160,6 +161,101 @@ def test_superuser_password_change_and_deactivation_end_sessions(superuser):
                           json={"is_active": True}).status_code == 200
     assert me(second) == 401  # ended, not merely refused while inactive
     assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+
+
+def test_a_superuser_deactivating_itself_keeps_no_session(superuser):
+    # A password change keeps the changer's own session; a deactivation keeps
+    # none, so the account comes back with no session alive when it is
+    # activated again (here by SQL, as an administrator would).
+    u, email, token = superuser
+    db = login(email, backend="database")
+    refresh = jwt_login(email)["refresh_token"]
+    r = requests.patch(url(f"/users/{u['id']}"), headers=bearer(token), json={"is_active": False})
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    sql(f"UPDATE user SET is_active = TRUE WHERE id = '{u['id']}'")
+    assert me(token) == 401 and check(token) == 401 and me(db) == 401
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+    assert me(login(email)) == 200
+
+
+def admin_recipe(title, email):
+    """The statements of sql/admin.sql under the comment beginning `-- title`,
+    for `email` instead of the example address."""
+    text = open(os.path.join(ROOT, "sql", "admin.sql")).read()
+    block = text.split(f"-- {title}", 1)[1].split("\n\n", 1)[0]
+    statements = "\n".join(line for line in block.splitlines()[1:] if not line.startswith("--"))
+    assert statements.count("someone@example.com") >= 1, block
+    return statements.replace("someone@example.com", email)
+
+
+@pytest.mark.parametrize("title", ["Deactivate a user", "Log a user out everywhere"])
+def test_the_admin_sql_endings_end_every_session(user, title):
+    u, email, token = user
+    db = login(email, backend="database")
+    refresh = jwt_login(email)["refresh_token"]
+    sql(admin_recipe(title, email))
+    sql(f"UPDATE user SET is_active = TRUE WHERE id = '{u['id']}'")  # activated again, if it was not
+    assert me(token) == 401 and check(token) == 401 and me(db) == 401
+    assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
+    assert me(login(email)) == 200
+
+
+@pytest.fixture
+def failures_forgotten():
+    """For tests whose failed logins through nginx count against 127.0.0.1:
+    the address's counters go afterwards, so that later tests' logins from it
+    are not throttled."""
+    yield
+    forget_local_failures()
+
+
+@pytest.mark.parametrize("backend", ["database", "jwt", "cookie"])
+def test_a_login_racing_a_password_change_never_outlives_it(backend, failures_forgotten):
+    # A login reads the user, hashes the password (milliseconds), then writes
+    # its session; a password change committing in between ends every
+    # session but the changer's, the new one included. So once both have
+    # answered, whichever first, a login that got in with the old password
+    # holds a token that is refused. Database tokens used to be written
+    # after the change's delete, unconditionally, and outlived it.
+    email = unique_email()
+    register(email)
+
+    def timed(call, *args, **kwargs):
+        r = call(*args, **kwargs)
+        return r, time.monotonic()
+
+    def sign_in(password):
+        return timed(requests.post, url(f"/auth/{backend}/login"), data={"username": email, "password": password})
+
+    def me_with(r):
+        if backend == "cookie":
+            return requests.get(url("/users/me"), cookies={"fastapiusersauth": r.cookies["fastapiusersauth"]})
+        return requests.get(url("/users/me"), headers=bearer(r.json()["access_token"]))
+
+    started = time.monotonic()
+    sign_in(PASSWORD)
+    login_ms = (time.monotonic() - started) * 1000
+    password, survivors, raced = PASSWORD, [], 0
+    for round_ in range(16):
+        changer = login(email, password)
+        new = f"{PASSWORD}-{round_}"
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            patch = pool.submit(timed, requests.patch, url("/users/me"), headers=bearer(changer), json={"password": new})
+            # The login starts while the change hashes its new password.
+            time.sleep(login_ms * (round_ % 8) / 8 / 1000)
+            signing = pool.submit(sign_in, password)
+            (patched, patch_done), (signed, sign_done) = patch.result(), signing.result()
+        assert patched.status_code == 200, patched.text
+        if signed.status_code in (200, 204):
+            raced += sign_done > patch_done
+            if me_with(signed).status_code != 401:
+                survivors.append(round_)
+        else:
+            assert signed.status_code == 400, signed.text  # it read the new password's hash
+        password = new
+    assert survivors == [], f"logins with the old password outlived its change in rounds {survivors}"
+    # A login with the old password answered after the change had: the race ran.
+    assert raced > 0
 
 
 def test_logout_all_ends_every_session_of_the_caller(user):

@@ -10,15 +10,13 @@ did scan login_throttle (8 ms of MariaDB's CPU per login at 10 000 rows).
 /metrics counted hook_event's pending and failed events by reading every
 delivered one too. The OAuth callbacks are measured with scripts/test's
 OpenID Connect provider, as test_oauth.py configures it."""
-import base64
-import hashlib
 import uuid
 
 import pytest
 import requests
 
-from conftest import (PASSWORD, bearer, login, make_superuser, register, sql, stack, unique_email, url,
-                      wait_hook)
+from conftest import (PASSWORD, bearer, forget_local_failures, login, make_superuser, register, sql, stack,
+                      unique_email, url, wait_hook)
 from test_oauth import authorize, callback, provider_env, provider_sign_in
 
 FILL = 20000
@@ -62,10 +60,7 @@ def filled():
         yield
     finally:  # the owner's rows go with it (ON DELETE CASCADE), but for hook events
         sql(f"DELETE FROM login_throttle WHERE k LIKE 'fill{tag}-%'")
-        # The bad passwords and tokens sent from here counted against this address.
-        for kind in ("address", "token"):
-            digest = hashlib.sha256(f"{kind}:127.0.0.1".encode()).digest()
-            sql(f"DELETE FROM login_throttle WHERE k = '{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}'")
+        forget_local_failures()  # the bad passwords and tokens sent from here
         sql(f"DELETE FROM hook_event WHERE user_id = '{owner}'")
         sql(f"DELETE FROM user WHERE id = '{owner}' OR email LIKE 'fill{tag}-%'")
 
