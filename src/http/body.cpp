@@ -224,7 +224,8 @@ std::optional<std::string> JsonBody::optional_email(const char* name) {
 
 std::optional<bool> JsonBody::optional_bool(const char* name) {
     const cJSON* f = field(name);
-    if (!f) return std::nullopt;
+    // null is not given: FastAPI Users declares the flags Optional[bool].
+    if (!f || cJSON_IsNull(f)) return std::nullopt;
     if (cJSON_IsBool(f)) return cJSON_IsTrue(f);
     if (cJSON_IsNumber(f) && (f->valuedouble == 0 || f->valuedouble == 1))
         return f->valuedouble == 1;
@@ -364,7 +365,7 @@ std::string email_input(std::string_view sent) {
 }
 
 std::optional<std::string> email_problem(std::string_view email) {
-    if (email.size() > 320) return "The email address is too long.";
+    if (email.size() > 2048) return "Length must not exceed 2048 characters";  // pydantic's own
     size_t at = email.rfind('@');
     if (at == std::string_view::npos) return "An email address must have an @-sign.";
     std::string_view local = email.substr(0, at);
@@ -394,17 +395,38 @@ std::optional<std::string> email_problem(std::string_view email) {
         for (unsigned char c : label)
             if (!(std::isalnum(c) || c == '-' || c >= 0x80))
                 return "The part after the @-sign contains invalid characters.";
+        // RFC 5890's reserved labels: two characters then two hyphens, but
+        // Punycode's "xn--".
+        if (label.size() >= 4 && label.substr(2, 2) == "--" &&
+            !(std::tolower(static_cast<unsigned char>(label[0])) == 'x' &&
+              std::tolower(static_cast<unsigned char>(label[1])) == 'n'))
+            return "An email address cannot have two letters followed by two dashes immediately "
+                   "after the @-sign or after a period, except Punycode.";
         if (dot == std::string_view::npos) break;
         start = dot + 1;
     }
     std::string tld(domain.substr(domain.rfind('.') + 1));
     std::transform(tld.begin(), tld.end(), tld.begin(), ::tolower);
+    // Every top-level domain ends with a letter (an internationalised one is
+    // checked as written: its Punycode form is not computed here).
+    auto last = static_cast<unsigned char>(tld.back());
+    if (last < 0x80 && !std::isalpha(last))
+        return "The part after the @-sign is not valid. It is not within a valid top-level "
+               "domain.";
     for (const char* special : {"arpa", "invalid", "local", "localhost", "onion", "test"})
         if (tld == special)
             return "The part after the @-sign is a special-use or reserved name that cannot be "
                    "used with email.";
-    if (std::all_of(tld.begin(), tld.end(), ::isdigit))
-        return "The part after the @-sign is not valid.";
+    // The whole address, as sent on the wire: at most 254 characters (an
+    // internationalised one: 254 bytes of UTF-8).
+    constexpr size_t kMaxLength = 254;
+    if (email.size() > kMaxLength) {
+        bool ascii = std::all_of(email.begin(), email.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+        size_t over = email.size() - kMaxLength;
+        return std::string("The email address is too long (") + (ascii ? "" : "at least ") +
+               std::to_string(over) + " character" + (over > 1 ? "s" : "") + " too many).";
+    }
     return std::nullopt;
 }
 

@@ -31,6 +31,11 @@ def test_register_ignores_the_three_flags():
                                                    "is_superuser": True, "is_verified": True})
     assert r.status_code == 201
     assert (r.json()["is_active"], r.json()["is_superuser"], r.json()["is_verified"]) == (True, False, False)
+    # FastAPI Users declares them Optional[bool]: null is valid, and ignored too.
+    r = requests.post(url("/auth/register"), json={"email": unique_email(), "password": PASSWORD, "is_active": None,
+                                                   "is_superuser": None, "is_verified": None})
+    assert r.status_code == 201, r.text
+    assert (r.json()["is_active"], r.json()["is_superuser"], r.json()["is_verified"]) == (True, False, False)
 
 
 def test_register_duplicate_in_any_letter_case():
@@ -418,6 +423,9 @@ def test_patch_me_changes_email_and_password_but_not_flags(user):
     assert login(new_email, "a-new-password-123")
     r = requests.patch(url("/users/me"), headers=bearer(token), json={"password": None})
     assert r.status_code == 200
+    r = requests.patch(url("/users/me"), headers=bearer(token),
+                       json={"is_superuser": None, "is_active": None, "is_verified": None})
+    assert r.status_code == 200 and r.json()["is_active"] is True and r.json()["is_superuser"] is False
     assert login(new_email, "a-new-password-123")
 
 
@@ -470,6 +478,11 @@ def test_superuser_patches_flags_and_deletes(user, superuser):
     assert r.json()["is_verified"] is True and r.json()["is_superuser"] is True
     r = requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin), json={"email": admin_email})
     assert r.status_code == 400 and r.json() == {"detail": "UPDATE_USER_EMAIL_ALREADY_EXISTS"}
+    # null leaves a flag as it is (FastAPI Users would try to write NULL).
+    r = requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin),
+                       json={"is_verified": None, "is_superuser": None, "is_active": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["is_active"], r.json()["is_verified"], r.json()["is_superuser"]) == (True, True, True)
     r = requests.patch(url(f"/users/{u['id']}"), headers=bearer(admin), json={"is_active": False})
     assert r.json()["is_active"] is False
     assert requests.get(url("/users/me"), headers=bearer(token)).status_code == 401

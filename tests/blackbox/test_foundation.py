@@ -224,10 +224,10 @@ def test_what_nginx_answers_itself_is_json_with_its_status():
     import http.client
     host, port = BASE.split("//", 1)[1].split(":")
 
-    def raw(path, headers=None):
+    def raw(path, headers=None, method="GET", body=None):
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
-            conn.request("GET", path, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
             return r.status, r.getheader("content-type"), r.read()
         finally:
@@ -237,6 +237,26 @@ def test_what_nginx_answers_itself_is_json_with_its_status():
     assert raw("/users/" + "a" * 20000) == (414, "application/json", b'{"detail":"Request-URI Too Long"}')
     status, kind, body = raw("/users/me", {"Cookie": "c=" + "a" * 20000})
     assert (status, kind) == (400, "application/json") and json.loads(body)["detail"], body
+    # A method nginx refuses itself, a transfer coding it cannot read, an
+    # HTTP version it does not speak: JSON too; fcgi-users' own 405 keeps Allow.
+    assert raw("/healthz", method="TRACE")[:2] == (405, "application/json")
+    status, kind, body = raw("/auth/register", {"Transfer-Encoding": "gzip"}, method="POST", body=b"{}")
+    assert (status, kind, body) == (501, "application/json", b'{"detail":"Not Implemented"}')
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(b"GET /users/me HTTP/2.5\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 505") and b"application/json" in head.lower(), head
+    assert body == b'{"detail":"HTTP Version Not Supported"}'
+    r = requests.put(url("/healthz"))
+    assert (r.status_code, r.json()) == (405, {"detail": "Method Not Allowed"}) and "GET" in r.headers["allow"]
+    # /auth, as /users: FastAPI's JSON 404, not nginx's redirect to the folder.
+    for path in ("/auth", "/users"):
+        for method in ("GET", "POST"):
+            r = requests.request(method, url(path), allow_redirects=False)
+            assert (r.status_code, r.json()) == (404, {"detail": "Not Found"}), (method, path)
     stack("app-stop")
     try:
         for path in ("/healthz", "/users/me", "/auth/jwt/login"):

@@ -91,6 +91,33 @@ TEST(Email, ValidAndInvalidAddresses) {
         EXPECT_TRUE(email_problem(bad).has_value()) << bad;
 }
 
+// email-validator's rules on the domain and the whole length, with its words.
+TEST(Email, LengthTopLevelDomainAndReservedLabelsAsEmailValidator) {
+    // 64 + 1 + 189 = 254 characters: the longest address.
+    auto address = [](size_t d) {
+        return std::string(64, 'a') + "@" + std::string(63, 'b') + "." + std::string(63, 'c') +
+               "." + std::string(d, 'd') + ".com";
+    };
+    ASSERT_EQ(address(57).size(), 254u);
+    EXPECT_FALSE(email_problem(address(57)).has_value());
+    EXPECT_EQ(email_problem(address(58)), "The email address is too long (1 character too many).");
+    EXPECT_EQ(email_problem(address(60)), "The email address is too long (3 characters too many).");
+    EXPECT_EQ(email_problem(std::string(2049, 'a')), "Length must not exceed 2048 characters");
+
+    for (const char* ok : {"a@example.co", "a@xn--bcher-kva.example", "a@XN--bcher-kva.ch",
+                           "a@a-b--c.com", "a@ab-cd.com", "a@x.y1z"})
+        EXPECT_FALSE(email_problem(ok).has_value()) << ok;
+    const std::string not_a_tld =
+        "The part after the @-sign is not valid. It is not within a valid top-level domain.";
+    for (const char* bad : {"a@example.c0m1", "a@example.123", "a@1.2.3.4"})
+        EXPECT_EQ(email_problem(bad), not_a_tld) << bad;
+    const std::string reserved =
+        "An email address cannot have two letters followed by two dashes immediately after the "
+        "@-sign or after a period, except Punycode.";
+    for (const char* bad : {"a@ab--cd.com", "a@mail.AB--cd.com", "a@12--x.org"})
+        EXPECT_EQ(email_problem(bad), reserved) << bad;
+}
+
 // What pydantic's EmailStr validates of what was sent: the whitespace around
 // it dropped (Python's str.strip), and the part in <> of a "pretty" address.
 TEST(Email, InputIsReadAsPydanticReadsIt) {
