@@ -38,7 +38,9 @@ Result<std::vector<HookEventRow>, db::DbError> HookEventStore::claim_due(long li
         if (!tx) return tx.error();
         // SKIP LOCKED: rows another host is claiming right now are not waited for.
         // One user's events run in the order they happened (before_delete before
-        // after_delete): a row waits while an earlier one of its user is pending.
+        // after_delete): a row waits while an earlier one of its user is pending
+        // (ix_hook_event_user_pending finds that row without walking the user's
+        // delivered ones).
         auto due = conn_.exec(
             "SELECT id, event, user_id, user_email, token, attempts, timeouts, "
             "claim_token IS NOT NULL FROM hook_event h WHERE done_at IS NULL AND failed_at IS NULL "

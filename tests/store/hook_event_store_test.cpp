@@ -122,5 +122,46 @@ TEST_F(HookEventStoreTest, CountsPendingAndFailedEventsNotDeliveredOnes) {
     EXPECT_EQ(after->failed, before->failed + 1);
 }
 
+// One user's backlog (a flood of forgot-password requests for one address
+// makes one) must not make every claim read that user's history: the check
+// for an earlier pending event of the same user finds it by index.
+TEST_F(HookEventStoreTest, OneUsersBacklogCostsAClaimNoWalkThroughItsHistory) {
+    constexpr int kDelivered = 400, kPending = 400;
+    const std::string flooded = tag_ + "-flood", other = tag_ + "-other";
+    auto rows = [&](int from, int count, bool done) {
+        std::string sql =
+            "INSERT INTO hook_event (event, user_id, user_email, payload, next_attempt_at, "
+            "done_at) VALUES ";
+        for (int i = from; i < from + count; ++i)
+            sql += std::string(i > from ? "," : "") + "('after_forgot_password', '" + flooded +
+                   "', 'flood@example.com', '{}', '2000-01-01' + INTERVAL " + std::to_string(i) +
+                   " SECOND, " + (done ? "UTC_TIMESTAMP(6)" : "NULL") + ")";
+        ASSERT_TRUE(conn_->run(sql));
+    };
+    rows(0, kDelivered, true);
+    rows(kDelivered, kPending, false);
+    long long head = std::stoll(
+        scalar("SELECT MIN(id) FROM hook_event WHERE user_id = ? AND done_at IS NULL", {flooded}));
+    long long others = insert_due(other, kDelivered + kPending + 10);
+
+    auto read_so_far = [&] {
+        auto r = conn_->exec("SHOW SESSION STATUS LIKE 'Handler_read%'");
+        long long n = 0;
+        if (r)
+            for (const auto& row : r->rows) n += std::stoll(row[1].value_or("0"));
+        return n;
+    };
+    long long before = read_so_far();
+    auto claimed = store_->claim_due(2, 60, "test:5");
+    long long read = read_so_far() - before;
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 2u);  // the backlog's first event, and the other user's
+    EXPECT_EQ(claimed->at(0).id, head);
+    EXPECT_EQ(claimed->at(1).id, others);
+    // The pending rows are looked at once each (the due index), none of the
+    // delivered ones: 160 000 index reads before.
+    EXPECT_LT(read, 4 * kPending) << "rows read by the claim";
+}
+
 }  // namespace
 }  // namespace fu
