@@ -158,7 +158,7 @@ bool Dispatcher::write(Stores& stores, const Report& r) {
     HookEventStore& store = stores.hook_events();
     Result<Unit, db::DbError> w = r.kind == Report::Kind::done ? store.mark_done(r.row.id)
                                   : r.kind == Report::Kind::release
-                                      ? store.release(r.row)
+                                      ? store.release(r.row, r.retry_in.value_or(0))
                                       : store.mark_attempt_failed(r.row, r.exit_status, r.timed_out,
                                                                   r.error_tail, r.retry_in);
     if (w) return true;
@@ -293,6 +293,19 @@ Dispatcher::Report Dispatcher::deliver(const HookEventRow& row) {
     Command cmd = command_for(config_, row, it->second);
     cmd.cancel_fd = cancel_read_.get();
     Outcome o = run(cmd);
+    if (o.not_started) {
+        // This process's shortage (descriptors, processes), not the
+        // command's failure: no attempt is spent, and the row waits the
+        // first back-off before it is tried again.
+        Report r = Report::of(Report::Kind::release, row);
+        r.retry_in = config_.hooks.backoff_seconds;
+        log::warn_limited("hook not started", name + ": the command could not be started (" +
+                                                  o.start_error +
+                                                  "); not counted as an attempt, again in " +
+                                                  std::to_string(*r.retry_in) + " s");
+        if (metrics_) metrics_->count(HookRun::not_started);
+        return r;
+    }
     log_output(row, "stdout", o.stdout_text);
     log_output(row, "stderr", o.stderr_text);
     if (o.cancelled) {

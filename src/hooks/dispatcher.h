@@ -59,7 +59,8 @@ class Dispatcher {
         int exit_status = 0;
         bool timed_out = false;
         std::string error_tail;
-        std::optional<long> retry_in;  // retry_or_fail: nullopt = failed for good
+        // retry_or_fail: nullopt = failed for good; release: due again in (else now)
+        std::optional<long> retry_in;
 
         static Report of(Kind kind, HookEventRow row) {
             return Report{kind, std::move(row), 0, false, {}, std::nullopt};

@@ -57,12 +57,17 @@ void keep_tail(std::string& s, const char* data, size_t n) {
 
 Outcome run(const Command& cmd) {
     Outcome out;
+    auto not_started = [&out](const char* what, int error) {
+        out.not_started = true;
+        out.start_error = std::string(what) + ": " + std::strerror(error);
+        return out;
+    };
     int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (pipe2(in_pipe, O_CLOEXEC) != 0) return out;
+    if (pipe2(in_pipe, O_CLOEXEC) != 0) return not_started("pipe2", errno);
     Fd in_r(in_pipe[0]), in_w(in_pipe[1]);
-    if (pipe2(out_pipe, O_CLOEXEC) != 0) return out;
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) return not_started("pipe2", errno);
     Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
-    if (pipe2(err_pipe, O_CLOEXEC) != 0) return out;
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) return not_started("pipe2", errno);
     Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
     std::vector<std::string> argv_s = {"/bin/sh", "-c", cmd.shell_text, "fcgi-users"};
@@ -97,6 +102,8 @@ Outcome run(const Command& cmd) {
     posix_spawn_file_actions_addchdir_np(&setup.actions, cmd.workdir.c_str());
     pid_t pid = -1;
     int rc = posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr, argv.data(), envp.data());
+    if (rc == EAGAIN || rc == ENOMEM || rc == EMFILE || rc == ENFILE)
+        return not_started("posix_spawn", rc);
     if (rc != 0) {
         // As a shell says of a command it cannot run: 126, and why.
         out.exit_status = 126;

@@ -26,6 +26,10 @@ struct Command {
 
 struct Outcome {
     int exit_status = -1;  // the exit status, 128+N for signal N, -1 when it could not start
+    // Not started for want of this process's resources (descriptors,
+    // processes, memory: start_error says which), not for the command's sake.
+    bool not_started = false;
+    std::string start_error;
     bool timed_out = false;
     bool cancelled = false;   // cancel_fd became readable first
     std::string stdout_text;  // at most the last 64 KiB

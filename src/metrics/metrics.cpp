@@ -146,9 +146,10 @@ std::string Metrics::exposition() const {
         std::to_string(hook_slots_total_.load(std::memory_order_relaxed)) + "\n";
     out +=
         "# HELP fcgi_users_hook_runs_total Hook commands run, by how they ended (cancelled: "
-        "killed by a stop, retried later).\n"
+        "killed by a stop, retried later; not_started: this process lacked descriptors or "
+        "processes, no attempt spent).\n"
         "# TYPE fcgi_users_hook_runs_total counter\n";
-    const char* run_names[] = {"done", "failed", "timed_out", "cancelled"};
+    const char* run_names[] = {"done", "failed", "timed_out", "cancelled", "not_started"};
     for (size_t i = 0; i < hook_runs_.size(); ++i)
         out += std::string("fcgi_users_hook_runs_total{outcome=\"") + run_names[i] + "\"} " +
                std::to_string(hook_runs_[i].load(std::memory_order_relaxed)) + "\n";

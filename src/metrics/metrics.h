@@ -18,7 +18,7 @@ namespace fu {
 enum class SessionEvent { token_revoked, refresh_reuse, login_throttled, sessions_ended };
 
 // How one run of a hook command ended (hooks/dispatcher.cpp).
-enum class HookRun { done, failed, timed_out, cancelled };
+enum class HookRun { done, failed, timed_out, cancelled, not_started };
 
 class Metrics {
   public:
@@ -79,7 +79,7 @@ class Metrics {
     std::array<std::atomic<uint64_t>, 4> events_{};
     std::atomic<long> hook_slots_busy_{0};
     std::atomic<long> hook_slots_total_{0};
-    std::array<std::atomic<uint64_t>, 4> hook_runs_{};  // by HookRun
+    std::array<std::atomic<uint64_t>, 5> hook_runs_{};  // by HookRun
     std::atomic<uint64_t> hook_given_up_{0};
     std::atomic<uint64_t> hook_takeovers_{0};
     std::atomic<uint64_t> connections_accepted_{0};

@@ -114,11 +114,12 @@ Result<Unit, db::DbError> HookEventStore::mark_attempt_failed(
     return Unit{};
 }
 
-Result<Unit, db::DbError> HookEventStore::release(const HookEventRow& row) {
+Result<Unit, db::DbError> HookEventStore::release(const HookEventRow& row, long after_seconds) {
     auto r = conn_.exec(
-        "UPDATE hook_event SET attempts = attempts - 1, next_attempt_at = UTC_TIMESTAMP(6), "
+        "UPDATE hook_event SET attempts = attempts - 1, "
+        "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, "
         "claim_token = NULL WHERE id = ? AND claim_token = ? AND done_at IS NULL",
-        {row.id, std::string_view(row.claim_token)});
+        {static_cast<long long>(after_seconds), row.id, std::string_view(row.claim_token)});
     if (!r) return r.error();
     return Unit{};
 }

@@ -49,9 +49,11 @@ class HookEventStore {
     Result<Unit, db::DbError> mark_attempt_failed(const HookEventRow& row, int exit_status,
                                                   bool timed_out, std::string_view error_tail,
                                                   std::optional<long> retry_in_seconds);
-    // The command was not run to its end (this process stops): the attempt is
-    // not counted and the row is due now, for the next start or another host.
-    Result<Unit, db::DbError> release(const HookEventRow& row);
+    // The command was not run to its end (this process stops) or could not be
+    // started for want of this process's resources: the attempt is not
+    // counted and the row is due again in `after_seconds` (0: now, for the
+    // next start or another host).
+    Result<Unit, db::DbError> release(const HookEventRow& row, long after_seconds = 0);
 
     struct Counts {
         long long pending = 0;

@@ -9,11 +9,13 @@ import subprocess
 import threading
 import time
 import urllib.parse
+import uuid
 
 import requests
 
 import fcgi_client
-from conftest import APP_SOCKET, BASE, BINARY, PASSWORD, VAR, register, stack_env, unique_email, wait_for
+from conftest import (APP_SOCKET, BASE, BINARY, PASSWORD, ROOT, VAR, admin_sql, database_at_version, register,
+                      stack_env, unique_email, wait_for)
 
 HTTP_PORT = int(BASE.rsplit(":", 1)[1])
 APACHE_PORT = HTTP_PORT + 4
@@ -120,6 +122,58 @@ def test_out_of_descriptors_a_burst_of_logins_then_healthz(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_out_of_descriptors_a_hook_waits_and_spends_no_attempt(tmp_path):
+    """A hook command that cannot start because fcgi-users has no descriptor
+    left (it cannot make the command's pipes) did not fail: its attempts
+    used to run out in a minute of shortage, the event failing for good
+    without the command ever running. Its own database, so that the stack's
+    servers do not deliver the event first."""
+    latest = max(int(n[:3]) for n in os.listdir(os.path.join(ROOT, "sql")) if n[:3].isdigit())
+    with database_at_version(tmp_path, latest) as db:
+        delivered = tmp_path / "delivered"
+        sock = os.path.join(VAR, "run", "starved-hooks.sock")
+        log_path = tmp_path / "starved-hooks.log"
+        env = stack_env(FCGI_USERS_LISTEN=sock, FCGI_USERS_DB_NAME=db, FCGI_USERS_HOOK_MAX_ATTEMPTS="1",
+                        FCGI_USERS_HOOK_BACKOFF="1", FCGI_USERS_HOOK_AFTER_REGISTER=f'echo "$1" >> {delivered}')
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(["bash", "-c", 'ulimit -n 64 && exec "$0" serve', BINARY], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        held = []
+        try:
+            assert wait_for(lambda: os.path.exists(sock), timeout=20), log_path.read_text()
+            time.sleep(1.5)  # its hook dispatcher has claimed once: connected to the database
+            for _ in range(120):  # idle connections until it has no descriptor left
+                held.append(socket.socket(socket.AF_UNIX))
+                held[-1].connect(sock)
+            assert wait_for(lambda: "accept failed" in log_path.read_text(), timeout=20), log_path.read_text()
+            user_id = str(uuid.uuid4())
+            inserted = admin_sql("INSERT INTO hook_event (event, user_id, user_email, payload, next_attempt_at) "
+                                 f"VALUES ('after_register', '{user_id}', 'starved@camelot.bt', '{{}}', "
+                                 "UTC_TIMESTAMP(6))", db)
+            assert inserted.returncode == 0, inserted.stderr
+            assert wait_for(lambda: "could not be started" in log_path.read_text(), timeout=20), \
+                log_path.read_text()[-2000:]
+            time.sleep(2.5)  # tried again each second meanwhile, every time in vain
+            state = admin_sql(f"SELECT attempts, failed_at IS NULL, done_at IS NULL FROM hook_event "
+                              f"WHERE user_id = '{user_id}'", db).stdout.split()
+            assert state == ["0", "1", "1"], state  # no attempt spent, neither failed nor done
+            for s in held:
+                s.close()
+            held = []
+            assert wait_for(lambda: delivered.exists() and user_id in delivered.read_text(), timeout=30), \
+                log_path.read_text()[-2000:]
+            assert admin_sql(f"SELECT attempts, done_at IS NOT NULL FROM hook_event WHERE user_id = '{user_id}'",
+                             db).stdout.split() == ["1", "1"]
+            _, _, metrics = fcgi_client.request(sock, {"REQUEST_METHOD": "GET", "REQUEST_URI": "/metrics"})
+            not_started = re.search(rb'fcgi_users_hook_runs_total\{outcome="not_started"\} (\d+)', metrics)
+            assert not_started and int(not_started.group(1)) >= 2, metrics
+        finally:
+            for s in held:
+                s.close()
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def test_three_hundred_connections_waiting_at_once_are_all_queued():

@@ -4,14 +4,17 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fu::hooks {
 namespace {
@@ -117,6 +120,32 @@ TEST(HookRunner, MissingWorkdirIsAFailureNotACrash) {
     Outcome o = run(c);
     EXPECT_EQ(o.exit_status, 126);
     EXPECT_NE(o.stderr_text.find("working directory"), std::string::npos);
+    EXPECT_FALSE(o.not_started);  // the command's own failure: the attempts count it
+}
+
+// No descriptor left in this process: the command cannot start, and that is
+// said apart from a command that failed (the dispatcher spends no attempt).
+TEST(HookRunner, NoDescriptorLeftIsNotStartedNotAFailedCommand) {
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit low = old;
+    low.rlim_cur = std::min<rlim_t>(old.rlim_cur, 256);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<int> held;
+    for (int fd; (fd = dup(0)) >= 0;) held.push_back(fd);
+    int why = errno;
+    Outcome o = run(sh("echo ran"));
+    for (int fd : held) close(fd);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_EQ(why, EMFILE);
+    EXPECT_TRUE(o.not_started);
+    EXPECT_EQ(o.exit_status, -1);
+    EXPECT_NE(o.start_error.find("Too many open files"), std::string::npos) << o.start_error;
+    EXPECT_EQ(o.stdout_text, "");
+    // Descriptors back: it runs.
+    Outcome again = run(sh("echo ran"));
+    EXPECT_FALSE(again.not_started);
+    EXPECT_EQ(again.stdout_text, "ran\n");
 }
 
 TEST(HookRunner, StandardInputCarriesTheGivenTextThenEndOfFile) {
