@@ -346,7 +346,10 @@ def test_apache_serves_the_portal_and_sends_browsers_to_it(b):
     address = unique_email("apache")
     register(address)
     r = requests.get(APACHE + "/protected/", headers={"Accept": "application/json"})
-    assert r.status_code == 401
+    assert (r.status_code, r.headers["content-type"], r.json()) == (401, "application/json", {"detail": "Unauthorized"})
+    # A browser's 401 is the page that sends it on, as HTML.
+    r = requests.get(APACHE + "/protected/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("text/html") and "<html" in r.text.lower()
     assert requests.get(APACHE + PORTAL).status_code == 200
     b.get(APACHE + "/protected/index.html")
     wait(b, EC.url_contains(PORTAL + "?next="))

@@ -202,8 +202,11 @@ def test_apache_mounts_the_api_with_proxy_fcgi():
 
 def test_apache_protects_a_directory_with_the_authorizer_role(user):
     u, email, token = user
-    r = requests.get(APACHE + "/protected/")
-    assert r.status_code == 401
+    # API clients get the API's JSON from Apache too, not its HTML page.
+    for accept in (None, "application/json", "*/*"):
+        r = requests.get(APACHE + "/protected/", headers={"Accept": accept} if accept else {})
+        assert (r.status_code, r.headers["content-type"], r.json()) == \
+            (401, "application/json", {"detail": "Unauthorized"}), accept
     r = requests.get(APACHE + "/protected/", headers={"X-User-Id": FORGED, "X_User_Id": FORGED})
     assert r.status_code == 401
     r = requests.get(APACHE + "/protected/", headers=bearer(token))
@@ -212,7 +215,8 @@ def test_apache_protects_a_directory_with_the_authorizer_role(user):
     assert r.headers["x-seen-user-email"] == email
     assert requests.get(APACHE + "/protected/", cookies={"fastapiusersauth": login(email, backend="cookie")}).status_code == 200
     assert requests.get(APACHE + "/protected/", headers=bearer(token[:-2])).status_code == 401
-    assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 403
+    r = requests.get(APACHE + "/admin/", headers=bearer(token))
+    assert (r.status_code, r.headers["content-type"], r.json()) == (403, "application/json", {"detail": "Forbidden"})
     make_superuser(email)
     assert requests.get(APACHE + "/admin/", headers=bearer(token)).status_code == 200
     sql(f"UPDATE user SET is_active = FALSE WHERE id = '{u['id']}'")
