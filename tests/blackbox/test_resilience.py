@@ -69,6 +69,40 @@ def test_slow_bodies_through_apache_do_not_stop_the_service():
             s.close()
 
 
+def test_a_steady_but_slow_body_through_apache_gets_a_json_408():
+    """600 bytes a second, above mod_reqtimeout's minimum rate, never idle:
+    Apache hands it to fcgi-users as it comes. fcgi-users' own deadline used
+    to end it first: its 408 and close reached Apache mid-send, and the
+    client got Apache's HTML 503. Apache's own body maximum comes first now."""
+    s = socket.create_connection(("127.0.0.1", APACHE_PORT), timeout=BODY_TIMEOUT + 60)
+    started = time.monotonic()
+    try:
+        s.sendall(b"POST /auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 30000\r\n\r\n")
+        s.setblocking(False)
+        answer = b""
+        while time.monotonic() - started < BODY_TIMEOUT + 30:
+            try:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            except BlockingIOError:
+                pass
+            try:
+                s.send(b" " * 60)
+            except OSError:
+                pass
+            time.sleep(0.1)
+    finally:
+        s.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), head[:200]
+    assert b"content-type: application/json" in head.lower(), head
+    assert body.startswith(b'{"detail":"Request body not received in time"}'), body[:200]
+    assert time.monotonic() - started < BODY_TIMEOUT, "fcgi-users' deadline came first"
+
+
 def test_out_of_descriptors_a_burst_of_logins_then_healthz(tmp_path):
     email = unique_email("starved")
     register(email)
