@@ -105,10 +105,11 @@ struct OAuthConfig {
 // Sessions that end: refresh tokens, failed-attempt throttling, the purge.
 struct SessionConfig {
     long refresh_lifetime = 30L * 86400;
-    long throttle_window = 900;                // seconds; also the longest lock-out
-    long throttle_account_failures = 10;       // 0: no limit
-    long throttle_address_failures = 100;      // 0: no limit
-    long throttle_token_failures = 100;        // bad reset/verify tokens per address; 0: no limit
+    long throttle_window = 900;            // seconds; also the longest lock-out
+    long throttle_account_failures = 10;   // 0: no limit
+    long throttle_address_failures = 100;  // 0: no limit
+    long throttle_token_failures = 100;    // bad reset/verify tokens per address; 0: no limit
+    long throttle_account_mails = 5;       // reset/verify events per user and window; 0: no limit
     std::vector<std::string> trusted_proxies;  // REMOTE_ADDRs whose X-Forwarded-For is believed
     std::string trusted_proxies_text;
     long purge_interval = 60;

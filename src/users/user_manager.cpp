@@ -3,7 +3,9 @@
 #include "users/user_manager.h"
 
 #include "http/body.h"
+#include "store/throttle_store.h"
 #include "util/ascii.h"
+#include "util/log.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -163,6 +165,32 @@ UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
     return Unit{};
 }
 
+// Anyone can ask for a user's reset or verify mail, as often as they like:
+// past throttle.account_mails within the window the request is answered as
+// always (202, before the address was even looked up) and records nothing,
+// so nobody can bomb an inbox or pile up a user's hook backlog (which holds
+// back that user's later hooks, delivered in order). The mails are counted
+// as failures of the key "mails:<user id>" in the throttle table: from the
+// limit on, that key is refused until the window's end.
+UserResult<Unit> UserManager::record_mail(const std::vector<HookEvent>& events, const User& user) {
+    const SessionConfig& s = d_.config.sessions;
+    if (events.empty() || s.throttle_account_mails <= 0) return record(events);
+    ThrottleStore& throttle = stores_.throttle();
+    const std::string key = sodium::sha256_base64url("mails:" + user.id);
+    auto wait = throttle.wait_ms(key);
+    if (!wait) return server_error<UserError>(wait.error());
+    if (*wait > 0) {
+        log::warn_limited("account mails", events.front().event + " for user " + user.id +
+                                               ": throttle.account_mails reached, nothing sent");
+        return Unit{};
+    }
+    if (auto r = throttle.record_failure({{key, s.throttle_account_mails}}, s.throttle_window,
+                                         s.throttle_window);
+        !r)
+        return server_error<UserError>(r.error());
+    return record(events);
+}
+
 UserResult<Unit> UserManager::forgot_password(std::string_view email) {
     auto found = store_.get_by_email(email);
     if (!found) return server_error<UserError>(found.error());
@@ -174,7 +202,7 @@ UserResult<Unit> UserManager::forgot_password(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "aud", kResetAudience);
     std::string token =
         d_.jwt.encode(d_.config.reset_secret, claims.get(), d_.config.reset_lifetime);
-    return record(event("after_forgot_password", user, std::move(token)));
+    return record_mail(event("after_forgot_password", user, std::move(token)), user);
 }
 
 Result<User, ResetError> UserManager::reset_password(std::string_view token,
@@ -225,7 +253,7 @@ UserResult<Unit> UserManager::request_verify(std::string_view email) {
     cJSON_AddStringToObject(claims.get(), "aud", kVerifyAudience);
     std::string token =
         d_.jwt.encode(d_.config.verify_secret, claims.get(), d_.config.verify_lifetime);
-    return record(event("after_request_verify", user, std::move(token)));
+    return record_mail(event("after_request_verify", user, std::move(token)), user);
 }
 
 Result<User, VerifyError> UserManager::verify(std::string_view token) {

@@ -136,6 +136,9 @@ class UserManager {
                                  std::optional<std::string> token = std::nullopt) const;
     // Records events that no change carries (login, forgot, request-verify).
     UserResult<Unit> record(const std::vector<HookEvent>& events);
+    // Records a mail's event (forgot-password, request-verify-token) unless
+    // the user has had throttle.account_mails of them within the window.
+    UserResult<Unit> record_mail(const std::vector<HookEvent>& events, const User& user);
     // Tells the hook dispatcher that events were just recorded.
     void wake(size_t events) const;
 

@@ -3,6 +3,8 @@ shell commands. scripts/test configures every event's hook to append a JSON
 line to $FCGI_USERS_HOOK_FILE (scripts/hooks/append-json-line); tests that
 need other hooks restart fcgi-users with other FCGI_USERS_HOOK_* values."""
 # ctest labels: concurrency  # races between threads: also under ThreadSanitizer
+import base64
+import hashlib
 import os
 import signal
 import stat
@@ -123,6 +125,33 @@ def test_forgot_and_request_verify_answer_202_whoever_asks_and_fire_nothing_then
         assert requests.post(url(path), json={"email": "not-an-address"}).status_code == 422
         assert requests.post(url(path), json={}).status_code == 422
         assert requests.post(url(path), data="{", headers={"Content-Type": "application/json"}).status_code == 422
+
+
+def test_a_flood_of_forgot_password_requests_mails_five_times_then_nothing():
+    # Anyone can ask for anyone's reset mail: past throttle.account_mails (5)
+    # within the window, the answer is still 202 and nothing is recorded, so
+    # nobody can bomb an inbox or pile up the user's hook backlog.
+    email, other = unique_email("flooded"), unique_email("bystander")
+    u, uo = register(email), register(other)
+    for _ in range(12):
+        forgot(email)
+    r = requests.post(url("/auth/request-verify-token"), json={"email": email})
+    assert r.status_code == 202 and r.content == b"null"
+    forgot(other)  # another user's mail is not held back
+    reset_token_for(uo["id"])
+    assert wait_for(lambda: len(hooks_for(u["id"], "after_forgot_password")) == 5)
+    time.sleep(1.5)  # anything more would have been delivered by now
+    recorded = sql(f"SELECT event, COUNT(*) FROM hook_event WHERE user_id = '{u['id']}' "
+                   "AND event <> 'after_register' GROUP BY event")
+    assert recorded == [["after_forgot_password", "5"]], recorded
+    # The five tokens work: the last one resets the password.
+    assert reset(reset_token_for(u["id"], 5), "a-new-password-123").status_code == 200
+    # Once the counter goes (the window's end, or an administrator), mails flow again.
+    key = base64.urlsafe_b64encode(hashlib.sha256(f"mails:{u['id']}".encode()).digest()).rstrip(b"=").decode()
+    assert sql(f"SELECT failures FROM login_throttle WHERE k = '{key}'") == [["5"]]
+    sql(f"DELETE FROM login_throttle WHERE k = '{key}'")
+    forgot(email)
+    reset_token_for(u["id"], 6)
 
 
 # ------------------------------------------------------------------ verify
