@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <optional>
 
 #include "util/fd.h"
 #include "util/spawn_setup.h"
@@ -126,12 +128,24 @@ Outcome run(const Command& cmd) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cmd.timeout_seconds);
     bool out_open = true, err_open = true, running = exited.get() >= 0;
     char buf[4096];
-    // Done when both pipes closed and the shell exited: a background child
-    // still holding the output keeps it running, until the time-out.
+    // Done when both pipes closed and the shell exited. A background process
+    // the command left holding its output (`mailer &`, or one in a session of
+    // its own) gets kBackgroundGrace after the shell's exit to let go; then
+    // the command is judged by its exit status and that process is left to
+    // run, as a shell leaves it: it is no time-out (which would run the
+    // command again: a second mail).
+    constexpr auto kBackgroundGrace = std::chrono::seconds(1);
+    std::optional<std::chrono::steady_clock::time_point> exited_at;
     while (out_open || err_open || running) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        auto now = std::chrono::steady_clock::now();
+        if (exited_at && (now - *exited_at >= kBackgroundGrace || now >= deadline)) {
+            out.left_running = true;
+            break;
+        }
+        auto until = exited_at ? std::min(deadline, *exited_at + kBackgroundGrace) : deadline;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
         if (left.count() <= 0) {
+            if (exited_at) continue;  // the grace's end: judged above
             out.timed_out = true;
             break;
         }
@@ -151,7 +165,10 @@ Outcome run(const Command& cmd) {
                 (i == 0 ? out_open : err_open) = false;
             }
         }
-        if (fds[2].revents & POLLIN) running = false;
+        if (fds[2].revents & POLLIN) {
+            running = false;
+            exited_at = std::chrono::steady_clock::now();
+        }
         if (fds[3].revents & (POLLIN | POLLHUP)) {
             out.cancelled = true;
             break;

@@ -31,7 +31,10 @@ struct Outcome {
     bool not_started = false;
     std::string start_error;
     bool timed_out = false;
-    bool cancelled = false;   // cancel_fd became readable first
+    bool cancelled = false;  // cancel_fd became readable first
+    // The shell exited but a process it left still held its output a second
+    // later: not waited for (its output after that is not read).
+    bool left_running = false;
     std::string stdout_text;  // at most the last 64 KiB
     std::string stderr_text;  // at most the last 64 KiB
 };

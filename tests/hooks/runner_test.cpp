@@ -90,6 +90,25 @@ TEST(HookRunner, TimeoutKillsTheWholeProcessGroup) {
     EXPECT_TRUE(ends_soon(background)) << "the command's background child survived its time-out";
 }
 
+// A command that exits 0 and leaves a process holding its output (a mailer
+// started with &, or one in a session of its own, beyond the group's kill)
+// is done by its exit status: it used to count as timed out, and ran again
+// (a second mail).
+TEST(HookRunner, ExitedLeavingABackgroundProcessIsJudgedByItsStatus) {
+    for (const char* text : {"sleep 8 & echo $!", "setsid sleep 8 & echo $!", "echo $$; exit 3"}) {
+        SCOPED_TRACE(text);
+        auto start = std::chrono::steady_clock::now();
+        Outcome o = run(sh(text, 4));
+        auto took = std::chrono::steady_clock::now() - start;
+        EXPECT_FALSE(o.timed_out);
+        EXPECT_LT(took, std::chrono::seconds(3));
+        bool failing = std::string(text).find("exit 3") != std::string::npos;
+        EXPECT_EQ(o.exit_status, failing ? 3 : 0);
+        EXPECT_EQ(o.left_running, !failing);
+        if (!failing) kill(static_cast<pid_t>(std::stol(o.stdout_text)), SIGKILL);
+    }
+}
+
 // What a stopping dispatcher does: the cancel descriptor becomes readable and
 // the command's whole group ends now, not at its time-out.
 TEST(HookRunner, CancelKillsTheWholeProcessGroupAtOnce) {
