@@ -315,7 +315,8 @@ Dispatcher::Report Dispatcher::deliver(const HookEventRow& row) {
     }
     if (o.left_running)
         log::warn(name + ": exited (status " + std::to_string(o.exit_status) +
-                  ") leaving a background process that holds its output; not waited for");
+                  ") but left a process holding its output until hook.timeout; its group was "
+                  "killed");
     if (o.exit_status == 0 && !o.timed_out) {
         if (metrics_) metrics_->count(HookRun::done);
         return Report::of(Report::Kind::done, row);

@@ -15,7 +15,6 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <optional>
 
 #include "util/fd.h"
 #include "util/spawn_setup.h"
@@ -129,24 +128,17 @@ Outcome run(const Command& cmd) {
     bool out_open = true, err_open = true, running = exited.get() >= 0;
     char buf[4096];
     // Done when both pipes closed and the shell exited. A background process
-    // the command left holding its output (`mailer &`, or one in a session of
-    // its own) gets kBackgroundGrace after the shell's exit to let go; then
-    // the command is judged by its exit status and that process is left to
-    // run, as a shell leaves it: it is no time-out (which would run the
-    // command again: a second mail).
-    constexpr auto kBackgroundGrace = std::chrono::seconds(1);
-    std::optional<std::chrono::steady_clock::time_point> exited_at;
+    // the command left holding its output (`mailer &`) is read until it lets
+    // go (so its writes never meet a closed pipe), at most until the
+    // time-out, when the whole group is killed; but a shell that exited in
+    // time is no time-out: the command counts by its exit status (a time-out
+    // would run it again: a second mail).
+    bool exited_in_time = false;
     while (out_open || err_open || running) {
-        auto now = std::chrono::steady_clock::now();
-        if (exited_at && (now - *exited_at >= kBackgroundGrace || now >= deadline)) {
-            out.left_running = true;
-            break;
-        }
-        auto until = exited_at ? std::min(deadline, *exited_at + kBackgroundGrace) : deadline;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-            if (exited_at) continue;  // the grace's end: judged above
-            out.timed_out = true;
+            (exited_in_time ? out.left_running : out.timed_out) = true;
             break;
         }
         pollfd fds[4] = {{out_open ? out_r.get() : -1, POLLIN, 0},
@@ -167,7 +159,7 @@ Outcome run(const Command& cmd) {
         }
         if (fds[2].revents & POLLIN) {
             running = false;
-            exited_at = std::chrono::steady_clock::now();
+            exited_in_time = true;
         }
         if (fds[3].revents & (POLLIN | POLLHUP)) {
             out.cancelled = true;
@@ -175,7 +167,7 @@ Outcome run(const Command& cmd) {
         }
     }
     // The whole group, background children included.
-    if (out.timed_out || out.cancelled) kill(-pid, SIGKILL);
+    if (out.timed_out || out.cancelled || out.left_running) kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return out;

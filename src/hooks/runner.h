@@ -32,8 +32,8 @@ struct Outcome {
     std::string start_error;
     bool timed_out = false;
     bool cancelled = false;  // cancel_fd became readable first
-    // The shell exited but a process it left still held its output a second
-    // later: not waited for (its output after that is not read).
+    // The shell exited in time but a process it left still held its output
+    // at the time-out: that process's group was killed; no time-out.
     bool left_running = false;
     std::string stdout_text;  // at most the last 64 KiB
     std::string stderr_text;  // at most the last 64 KiB
