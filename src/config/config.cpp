@@ -358,9 +358,9 @@ std::vector<Key> make_keys() {
         [](Config & c) -> auto& { return c.sessions.throttle_token_failures; }));
     k.push_back(int_key(
         "throttle.account_mails", 5, 0, 1000000,
-        "Reset-password and verify events (the hooks that mail a token) for one user within "
-        "the window; more forgot-password and request-verify-token requests are answered 202 "
-        "as always and record nothing. 0: no limit.",
+        "Reset-password events (the hook that mails a token) for one user within the window, "
+        "and apart from them verify events; more forgot-password or request-verify-token "
+        "requests are answered 202 as always and record nothing. 0: no limit.",
         [](Config & c) -> auto& { return c.sessions.throttle_account_mails; }));
     k.push_back(Key{"throttle.trusted_proxies", "",
                     "Comma-separated proxy addresses (REMOTE_ADDR as nginx passes it) whose "

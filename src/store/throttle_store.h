@@ -47,6 +47,11 @@ class ThrottleStore {
     Result<Unit, db::DbError> record_failure(const std::vector<ThrottleKey>& keys,
                                              long window_seconds, long first_wait_seconds);
     Result<Unit, db::DbError> clear(std::string_view key);
+    // One more for `key` within its window (it starts at the key's first
+    // count and lasts window_seconds): this call's count, 1 for the first.
+    // Concurrent calls each get their own, so a limit checked against it is
+    // never passed. 0: unknown (the connection was lost in between).
+    Result<long long, db::DbError> count(std::string_view key, long window_seconds);
 
   private:
     db::Connection& conn_;

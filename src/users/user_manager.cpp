@@ -166,28 +166,27 @@ UserResult<Unit> UserManager::record(const std::vector<HookEvent>& events) {
 }
 
 // Anyone can ask for a user's reset or verify mail, as often as they like:
-// past throttle.account_mails within the window the request is answered as
-// always (202, before the address was even looked up) and records nothing,
-// so nobody can bomb an inbox or pile up a user's hook backlog (which holds
-// back that user's later hooks, delivered in order). The mails are counted
-// as failures of the key "mails:<user id>" in the throttle table: from the
-// limit on, that key is refused until the window's end.
+// past throttle.account_mails of one kind within the window the request is
+// answered as always (202, before the address was even looked up) and
+// records nothing, so nobody can bomb an inbox or pile up a user's hook
+// backlog (which holds back that user's later hooks, delivered in order).
+// It locks nobody out: the mails a flood did send reached the user, each
+// with a token valid longer than the window. Each kind is counted apart (a
+// flood of resets holds no verify mail back) under the key
+// "mails:<event>:<user id>" of the throttle table; every request gets its
+// own count, so a burst records exactly the limit, never more.
 UserResult<Unit> UserManager::record_mail(const std::vector<HookEvent>& events, const User& user) {
     const SessionConfig& s = d_.config.sessions;
     if (events.empty() || s.throttle_account_mails <= 0) return record(events);
-    ThrottleStore& throttle = stores_.throttle();
-    const std::string key = sodium::sha256_base64url("mails:" + user.id);
-    auto wait = throttle.wait_ms(key);
-    if (!wait) return server_error<UserError>(wait.error());
-    if (*wait > 0) {
+    const std::string key =
+        sodium::sha256_base64url("mails:" + events.front().event + ":" + user.id);
+    auto n = stores_.throttle().count(key, s.throttle_window);
+    if (!n) return server_error<UserError>(n.error());
+    if (*n > s.throttle_account_mails) {
         log::warn_limited("account mails", events.front().event + " for user " + user.id +
                                                ": throttle.account_mails reached, nothing sent");
         return Unit{};
     }
-    if (auto r = throttle.record_failure({{key, s.throttle_account_mails}}, s.throttle_window,
-                                         s.throttle_window);
-        !r)
-        return server_error<UserError>(r.error());
     return record(events);
 }
 

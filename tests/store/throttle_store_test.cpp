@@ -6,6 +6,7 @@
 // it would make every login slower for everyone.
 #include "store/throttle_store.h"
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <string>
@@ -203,6 +204,39 @@ TEST_F(ThrottleStoreTest, EveryStatementReadsOnlyItsOwnKeysRows) {
         EXPECT_TRUE(store_->record_failure({{account_key(known), 10}, {address, 100}}, 900, 15));
     });
     reads_of("a counter cleared", [&] { EXPECT_TRUE(store_->clear(account_key(known))); });
+    reads_of("a count", [&] { EXPECT_TRUE(store_->count(address_key("count"), 900)); });
+}
+
+// Each call gets its own count, concurrent ones too (a limit checked against
+// it is never passed), and a window that has ended starts again at 1.
+TEST_F(ThrottleStoreTest, CountsGiveEachCallItsOwnNumberWithinTheWindow) {
+    const std::string key = address_key("counted");
+    for (long long expected = 1; expected <= 3; ++expected) {
+        auto n = store_->count(key, 900);
+        ASSERT_TRUE(n) << n.error().detail;
+        EXPECT_EQ(*n, expected);
+    }
+    constexpr int kThreads = 8;
+    std::vector<long long> got(kThreads, 0);
+    testdb::at_once(
+        kThreads, [] { return std::make_unique<db::Connection>(db_settings(testdb::config())); },
+        [&](int t, db::Connection& conn) {
+            auto n = ThrottleStore(conn).count(key, 900);
+            got[static_cast<size_t>(t)] = n ? *n : -1;
+        });
+    std::sort(got.begin(), got.end());
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(got[static_cast<size_t>(t)], 4 + t);
+    // The window has ended: counted from 1 again.
+    ASSERT_TRUE(conn_->exec(
+        "UPDATE login_throttle SET window_start = UTC_TIMESTAMP(3) - INTERVAL 1 HOUR WHERE k = ?",
+        {std::string_view(key)}));
+    auto again = store_->count(key, 900);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, 1);
+    EXPECT_EQ(scalar("SELECT window_start > UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE FROM "
+                     "login_throttle WHERE k = ?",
+                     {std::string_view(key)}),
+              "1");
 }
 
 }  // namespace
