@@ -193,9 +193,13 @@ def test_the_admin_sql_endings_end_every_session(user, title):
     u, email, token = user
     db = login(email, backend="database")
     refresh = jwt_login(email)["refresh_token"]
-    sql(admin_recipe(title, email))
+    minted = fastapi_users_token(u["id"], int(time.time()) + 3600 - 60)  # a minute ago, no sgen
+    assert me(minted) == 200
+    # In an administrator's client whose time zone is not UTC, as most are.
+    sql("SET time_zone = '+05:00'; " + admin_recipe(title, email))
     sql(f"UPDATE user SET is_active = TRUE WHERE id = '{u['id']}'")  # activated again, if it was not
     assert me(token) == 401 and check(token) == 401 and me(db) == 401
+    assert me(minted) == 401  # the ending's time is right whatever the client's zone
     assert requests.post(url("/auth/jwt/refresh"), data={"refresh_token": refresh}).status_code == 401
     assert me(login(email)) == 200
 
