@@ -11,6 +11,7 @@
 #include "oauth/state.h"
 #include "oauth/token_cipher.h"
 #include "users/oauth_manager.h"
+#include "util/log.h"
 #include "wrap/sodium.h"
 
 namespace fu {
@@ -28,8 +29,10 @@ std::string csrf_cookie(const std::string& value, long max_age) {
 http::Response provider_failure(const Error<ProviderError>& e) {
     switch (e.code) {
         case ProviderError::unavailable:
+            log::warn_limited("oauth provider", "oauth: provider unavailable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_UNAVAILABLE");
         case ProviderError::bad_response:
+            log::warn_limited("oauth provider", "oauth: provider's answer unusable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_BAD_RESPONSE");
         case ProviderError::refused:
             return http::bad_request(e.detail);
@@ -64,7 +67,8 @@ const std::string& redirect_uri(const Provider& p, bool associate) {
 http::Response authorize(Provider& provider, bool associate, const http::Request& req,
                          Context& ctx) {
     const OAuthConfig& oc = ctx.deps.config.oauth;
-    oauth::State state{sodium::random_token(32), provider.config().name, associate, ""};
+    const std::string csrf = sodium::random_token(32);
+    oauth::State state{oauth::csrf_hash(csrf), provider.config().name, associate, "", ""};
     if (associate) {
         auto who = ctx.auth.current_user(req, {.active = true});
         if (!who) return auth_failure(who.error().code);
@@ -74,15 +78,15 @@ http::Response authorize(Provider& provider, bool associate, const http::Request
     for (const auto& [name, value] : req.query)
         if (name == "scopes" && !value.empty()) scopes.push_back(value);
     std::string token = oauth::issue_state(ctx.deps.jwt, oc.state_secret, oc.state_lifetime, state);
-    std::string verifier = oauth::pkce_verifier(oc.state_secret, state.csrftoken);
+    std::string verifier = oauth::pkce_verifier(oc.state_secret, csrf);
     auto url = provider.authorization_url(
         redirect_uri(provider, associate), token, scopes, oauth::pkce_challenge(verifier),
-        oauth::oidc_nonce(oc.state_secret, state.csrftoken), oauth::Deadline(oc.timeout_ms));
+        oauth::oidc_nonce(oc.state_secret, csrf), oauth::Deadline(oc.timeout_ms));
     if (!url) return provider_failure(url.error());
     json::Doc d(cJSON_CreateObject());
     cJSON_AddStringToObject(d.get(), "authorization_url", url->c_str());
     http::Response res = http::json_response(200, d.get());
-    res.with_header("Set-Cookie", csrf_cookie(state.csrftoken, oc.state_lifetime));
+    res.with_header("Set-Cookie", csrf_cookie(csrf, oc.state_lifetime));
     res.with_header("Cache-Control", "no-store");
     return res;
 }
@@ -120,9 +124,9 @@ std::variant<oauth::State, http::Response> checked_state(const Provider& provide
     if (state->provider != provider.config().name || state->associate != associate)
         return http::bad_request("ACCESS_TOKEN_DECODE_ERROR");
     const std::string* cookie = req.cookie(oauth::kCsrfCookie);
-    if (!cookie || cookie->size() != state->csrftoken.size() ||
-        sodium_memcmp(cookie->data(), state->csrftoken.data(), cookie->size()) != 0)
+    if (!cookie || !oauth::cookie_matches(*state, *cookie))
         return http::bad_request("OAUTH_INVALID_STATE");
+    state->csrftoken = *cookie;  // the verifier's and the nonce's input
     if (associate && state->sub != user_id) return http::bad_request("OAUTH_INVALID_STATE");
     return std::move(*state);
 }

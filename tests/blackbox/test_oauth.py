@@ -114,7 +114,8 @@ def test_authorize_asks_for_pkce_s256_and_a_nonce_and_sets_the_csrf_cookie():
     assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
     assert len(q["nonce"]) >= 43 and "openid" in q["scope"].split()
     claims = jwt_claims(q["state"])
-    assert claims["aud"] == "fastapi-users:oauth-state" and claims["csrftoken"] == csrf
+    assert claims["aud"] == "fastapi-users:oauth-state" and claims["csrftoken_sha256"] == csrf_hash(csrf)
+    assert csrf not in claims.values()
     attributes = [a.strip() for a in cookie.split(";")[1:]]
     assert {"HttpOnly", "Secure", "Path=/", "SameSite=lax", "Max-Age=3600"} <= set(attributes)
     # The verifier is not in the URL the code comes back on.
@@ -262,6 +263,50 @@ def test_inactive_user_is_refused():
     assert r.status_code == 400 and r.json() == {"detail": "LOGIN_BAD_CREDENTIALS"}
 
 
+def csrf_hash(csrf):
+    return base64.urlsafe_b64encode(hashlib.sha256(csrf.encode()).digest()).rstrip(b"=").decode()
+
+
+def test_the_callback_url_alone_cannot_use_the_code():
+    # Whoever holds only the URL the provider sends the browser back to (an
+    # access log line, a referrer, an intercepted redirect) must not get the
+    # code exchanged: the CSRF cookie, and the PKCE verifier derived from it,
+    # stay in the browser. The state used to carry the cookie's value itself.
+    auth_url, csrf, _ = authorize("corp")
+    victim = unique_email("intercepted")
+    back = provider_sign_in(auth_url, victim)
+    claims = jwt_claims(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(back).query))["state"])
+    for guess in [v for v in claims.values() if isinstance(v, str)]:
+        r = callback(back, guess)
+        assert r.status_code == 400 and r.json() == {"detail": "OAUTH_INVALID_STATE"}, guess
+    assert not sql(f"SELECT id FROM user WHERE email = '{victim}'")
+    # The victim's own browser still signs in with it: the code was not spent.
+    r = callback(back, csrf)
+    assert r.status_code == 200, r.text
+
+
+def test_one_code_sent_twice_at_once_is_a_refusal_never_a_provider_failure():
+    # oidc-provider revokes what it issued for a code presented twice (RFC
+    # 6749 4.1.2), so the callback that got the tokens finds its access token
+    # refused at userinfo: a 400, as a spent code is, not a 502
+    # OAUTH_PROVIDER_BAD_RESPONSE (every such pair gave one).
+    for _ in range(3):
+        auth_url, csrf, _ = authorize("corp")
+        back = provider_sign_in(auth_url, unique_email("twice"))
+        barrier, answers = threading.Barrier(2), []
+
+        def send():
+            barrier.wait()
+            answers.append(callback(back, csrf))
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(r.status_code for r in answers)
+        assert statuses in ([200, 400], [400, 400]), [(r.status_code, r.text) for r in answers]
+
+
 def test_callback_without_or_with_another_csrf_cookie_is_refused():
     auth_url, csrf, _ = authorize("corp")
     back = provider_sign_in(auth_url, unique_email("csrf"))
@@ -280,12 +325,12 @@ def test_tampered_and_expired_state_are_refused():
     tampered = q["state"][:-2] + ("AA" if not q["state"].endswith("AA") else "BB")
     r = requests.get(url(parts.path), params={"code": q["code"], "state": tampered}, cookies={CSRF: csrf})
     assert r.status_code == 400 and r.json() == {"detail": "ACCESS_TOKEN_DECODE_ERROR"}
-    expired = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken": csrf, "oauth_name": "corp",
+    expired = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken_sha256": csrf_hash(csrf), "oauth_name": "corp",
                         "associate": False, "exp": int(time.time()) - 10}, secret("oauth_state"))
     r = requests.get(url(parts.path), params={"code": q["code"], "state": expired}, cookies={CSRF: csrf})
     assert r.status_code == 400 and r.json() == {"detail": "ACCESS_TOKEN_ALREADY_EXPIRED"}
     # A state issued for another provider is no state for this one.
-    other = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken": csrf, "oauth_name": "corplink",
+    other = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken_sha256": csrf_hash(csrf), "oauth_name": "corplink",
                       "associate": False, "exp": int(time.time()) + 600}, secret("oauth_state"))
     r = requests.get(url(parts.path), params={"code": q["code"], "state": other}, cookies={CSRF: csrf})
     assert r.status_code == 400 and r.json() == {"detail": "ACCESS_TOKEN_DECODE_ERROR"}
@@ -319,7 +364,7 @@ def test_a_different_pkce_verifier_is_refused_by_the_provider():
     back = provider_sign_in(auth_url, unique_email("pkce"))
     q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(back).query))
     other_csrf = "x" * 43
-    state = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken": other_csrf, "oauth_name": "corp",
+    state = make_jwt({"aud": "fastapi-users:oauth-state", "csrftoken_sha256": csrf_hash(other_csrf), "oauth_name": "corp",
                       "associate": False, "exp": int(time.time()) + 600}, secret("oauth_state"))
     r = requests.get(url("/auth/corp/callback"), params={"code": q["code"], "state": state},
                      cookies={CSRF: other_csrf})
