@@ -17,7 +17,7 @@ UPDATE user SET is_superuser = TRUE WHERE email_key = LOWER('someone@example.com
 -- session ended as PATCH /users/{id} with is_active false ends them, so that activating the
 -- user again (is_active = TRUE) revives none of the tokens issued before.
 UPDATE user SET is_active = FALSE, session_generation = session_generation + 1, session_kept = NULL,
-       sessions_ended_ms = CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)
+       sessions_ended_ms = TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) DIV 1000
  WHERE email_key = LOWER('someone@example.com');
 DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
 
@@ -30,7 +30,7 @@ DELETE FROM user WHERE email_key = LOWER('someone@example.com');
 -- Log a user out everywhere, as POST /auth/logout-all does: every JWT, refresh token and
 -- database token issued so far is refused from the next request on.
 UPDATE user SET session_generation = session_generation + 1, session_kept = NULL,
-       sessions_ended_ms = CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)
+       sessions_ended_ms = TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6)) DIV 1000
  WHERE email_key = LOWER('someone@example.com');
 DELETE FROM accesstoken WHERE user_id = (SELECT id FROM user WHERE email_key = LOWER('someone@example.com'));
 

@@ -162,7 +162,10 @@ Outcome run(const Command& cmd) {
             exited_in_time = true;
         }
         if (fds[3].revents & (POLLIN | POLLHUP)) {
-            out.cancelled = true;
+            // A shell that already exited has its outcome: a stop now kills
+            // what it left (below), and the command counts by its exit
+            // status, not as cancelled (which would run it again).
+            (exited_in_time ? out.left_running : out.cancelled) = true;
             break;
         }
     }

@@ -33,7 +33,8 @@ struct Outcome {
     bool timed_out = false;
     bool cancelled = false;  // cancel_fd became readable first
     // The shell exited in time but a process it left still held its output
-    // at the time-out: that process's group was killed; no time-out.
+    // at the time-out (or a cancel): that process's group was killed; the
+    // command counts by its exit status.
     bool left_running = false;
     std::string stdout_text;  // at most the last 64 KiB
     std::string stderr_text;  // at most the last 64 KiB

@@ -249,11 +249,11 @@ Result<json::Doc, ProviderError> Provider::get_json(const std::string& url,
     auto answer = http_.fetch(call, deadline);
     if (!answer) return make_error(from_fetch(answer.error()));
     if (answer->status >= 500) return make_error(ProviderError::unavailable);
-    // The access token refused: revoked (a provider revokes what it issued
-    // for a code presented twice, RFC 6749 4.1.2) or expired. A refusal, as
-    // a spent code at the token endpoint, not a provider's failure.
-    if (answer->status == 401 || answer->status == 403)
-        return make_error(ProviderError::refused, "invalid_token");
+    // The access token refused (RFC 6750's 401): revoked (a provider revokes
+    // what it issued for a code presented twice, RFC 6749 4.1.2) or expired.
+    // A refusal, as a spent code at the token endpoint, not a provider's
+    // failure. A 403 (GitHub's rate limit, a missing scope) stays one.
+    if (answer->status == 401) return make_error(ProviderError::refused, "invalid_token");
     json::Doc doc = json::parse(answer->body);
     if (answer->status != 200 || !doc) return make_error(ProviderError::bad_response, url);
     return doc;

@@ -76,8 +76,8 @@ Result<long long, db::DbError> ThrottleStore::wait_ms(std::string_view key) {
     return r->rows.empty() ? 0 : wait_of(r->rows[0][0]);
 }
 
-// The count is this connection's LAST_INSERT_ID(), set in the same
-// statement that increments it under the row's lock. The window restarts
+// The count is the statement's LAST_INSERT_ID(expr), set where it
+// increments the count under the row's lock. The window restarts
 // when it has ended (failures back to 1, then window_start, which reads the
 // new failures: assignments run left to right). blocked_until stays NULL,
 // so the purge takes the row once its window has passed.
@@ -89,9 +89,9 @@ Result<long long, db::DbError> ThrottleStore::count(std::string_view key, long w
         "failures + 1)), window_start = IF(failures = 1, UTC_TIMESTAMP(3), window_start)",
         {key, static_cast<long long>(window_seconds)});
     if (!r) return r.error();
-    auto n = conn_.exec("SELECT LAST_INSERT_ID()");
-    if (!n) return n.error();
-    return n->rows.empty() ? 0LL : std::stoll(n->rows[0][0].value_or("0"));
+    // The statement's OK packet carries LAST_INSERT_ID(expr): no second
+    // statement, which a reconnect in between would have answered with 0.
+    return static_cast<long long>(r->insert_id);
 }
 
 Result<Unit, db::DbError> ThrottleStore::record_failure(const std::vector<ThrottleKey>& keys,

@@ -50,7 +50,7 @@ class ThrottleStore {
     // One more for `key` within its window (it starts at the key's first
     // count and lasts window_seconds): this call's count, 1 for the first.
     // Concurrent calls each get their own, so a limit checked against it is
-    // never passed. 0: unknown (the connection was lost in between).
+    // never passed.
     Result<long long, db::DbError> count(std::string_view key, long window_seconds);
 
   private:

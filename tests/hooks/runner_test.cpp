@@ -115,6 +115,29 @@ TEST(HookRunner, ExitedInTimeLeavingABackgroundProcessCountsByItsStatus) {
     }
 }
 
+// A stop while only what a finished command left runs: the command has its
+// outcome (not cancelled, which would run it again), and what it left ends.
+TEST(HookRunner, AStopAfterTheShellExitedKeepsItsOutcome) {
+    int p[2];
+    ASSERT_EQ(pipe(p), 0);
+    Command c = sh("sleep 30 & echo $!; exit 0", 30);
+    c.cancel_fd = p[0];
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        ASSERT_EQ(write(p[1], "x", 1), 1);
+    });
+    Outcome o = run(c);
+    canceller.join();
+    close(p[0]);
+    close(p[1]);
+    EXPECT_FALSE(o.cancelled);
+    EXPECT_FALSE(o.timed_out);
+    EXPECT_TRUE(o.left_running);
+    EXPECT_EQ(o.exit_status, 0);
+    pid_t background = static_cast<pid_t>(std::stol(o.stdout_text));
+    EXPECT_TRUE(ends_soon(background)) << "what it left survived the stop";
+}
+
 // What a stopping dispatcher does: the cancel descriptor becomes readable and
 // the command's whole group ends now, not at its time-out.
 TEST(HookRunner, CancelKillsTheWholeProcessGroupAtOnce) {
