@@ -46,6 +46,23 @@ bool ends_soon(pid_t pid) {
     return dead();
 }
 
+// Runs `c` with its cancel descriptor made readable after `ms`, as a
+// stopping dispatcher does.
+Outcome run_stopped_after(Command c, int ms) {
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    c.cancel_fd = p[0];
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        EXPECT_EQ(write(p[1], "x", 1), 1);
+    });
+    Outcome o = run(c);
+    canceller.join();
+    close(p[0]);
+    close(p[1]);
+    return o;
+}
+
 }  // namespace
 
 TEST(HookRunner, ArgumentsEnvironmentAndOutput) {
@@ -118,18 +135,7 @@ TEST(HookRunner, ExitedInTimeLeavingABackgroundProcessCountsByItsStatus) {
 // A stop while only what a finished command left runs: the command has its
 // outcome (not cancelled, which would run it again), and what it left ends.
 TEST(HookRunner, AStopAfterTheShellExitedKeepsItsOutcome) {
-    int p[2];
-    ASSERT_EQ(pipe(p), 0);
-    Command c = sh("sleep 30 & echo $!; exit 0", 30);
-    c.cancel_fd = p[0];
-    std::thread canceller([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        ASSERT_EQ(write(p[1], "x", 1), 1);
-    });
-    Outcome o = run(c);
-    canceller.join();
-    close(p[0]);
-    close(p[1]);
+    Outcome o = run_stopped_after(sh("sleep 30 & echo $!; exit 0", 30), 500);
     EXPECT_FALSE(o.cancelled);
     EXPECT_FALSE(o.timed_out);
     EXPECT_TRUE(o.left_running);
@@ -141,20 +147,9 @@ TEST(HookRunner, AStopAfterTheShellExitedKeepsItsOutcome) {
 // What a stopping dispatcher does: the cancel descriptor becomes readable and
 // the command's whole group ends now, not at its time-out.
 TEST(HookRunner, CancelKillsTheWholeProcessGroupAtOnce) {
-    int p[2];
-    ASSERT_EQ(pipe(p), 0);
-    Command c = sh("sleep 30 & echo $!; wait", 30);
-    c.cancel_fd = p[0];
-    std::thread canceller([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        ASSERT_EQ(write(p[1], "x", 1), 1);
-    });
     auto start = std::chrono::steady_clock::now();
-    Outcome o = run(c);
+    Outcome o = run_stopped_after(sh("sleep 30 & echo $!; wait", 30), 300);
     auto took = std::chrono::steady_clock::now() - start;
-    canceller.join();
-    close(p[0]);
-    close(p[1]);
     EXPECT_TRUE(o.cancelled);
     EXPECT_FALSE(o.timed_out);
     EXPECT_LT(took, std::chrono::seconds(5));
