@@ -47,7 +47,11 @@ Router::Match Router::match(Request& req) const {
     for (const auto& route : routes_) {
         std::map<std::string, std::string> params;
         if (!fits(route, parts, &params)) continue;
-        if (route.method == req.method || (req.method == "HEAD" && route.method == "GET")) {
+        // HEAD is a GET without the body, for the routes that only read: a
+        // GET that acts (the OAuth callback spends its code and signs in)
+        // must not act for a link checker's or a prefetcher's HEAD.
+        bool head = req.method == "HEAD" && route.method == "GET" && route.cost == Cost::cheap;
+        if (route.method == req.method || head) {
             req.path_params = std::move(params);
             m.handler = &route.handler;
             m.cost = route.cost;

@@ -24,6 +24,8 @@ using Handler = std::function<Response(const Request&, Context&)>;
 // request; those that hash a password on the hash threads, and those that
 // wait on an OAuth provider on the outbound threads, so that a storm of them
 // (or a provider that hangs) never takes the workers that /users/me needs.
+// A HEAD request is served by a GET route of Cost::cheap only (those read);
+// the others answer it 405.
 enum class Cost { cheap, hashes_password, calls_provider };
 
 class Router {

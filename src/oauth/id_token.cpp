@@ -87,7 +87,8 @@ bool audience_has(const cJSON* aud, const std::string& client_id, size_t* count)
     const cJSON* item = nullptr;
     cJSON_ArrayForEach(item, aud) {
         ++*count;
-        if (cJSON_IsString(item) && client_id == item->valuestring) found = true;
+        if (!cJSON_IsString(item)) return false;  // OIDC Core 2: an array of strings
+        if (client_id == item->valuestring) found = true;
     }
     return found;
 }
@@ -130,6 +131,8 @@ Result<Jws, IdTokenError> split_jws(std::string_view token) {
     Jws jws;
     jws.claims = json::parse(*payload);
     if (!cJSON_IsObject(head.get()) || !cJSON_IsObject(jws.claims.get())) return bad;
+    // RFC 7515 4.1.11: critical extensions must be understood; none is here.
+    if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit")) return bad;
     jws.alg = str(head.get(), "alg");
     jws.kid = str(head.get(), "kid");
     jws.signing_input = std::string(token.substr(0, dot2));

@@ -16,14 +16,18 @@ namespace {
 constexpr size_t kMaxTokenBytes = 8192;
 constexpr double kIatLeewaySeconds = 60;  // clocks of two servers sharing a key may differ
 
+// As PyJWT: a string, or a list of strings one of which is ours. A list with
+// anything but strings in it is no audience ("Invalid claim format").
 bool audience_matches(const cJSON* aud, std::string_view audience) {
     if (cJSON_IsString(aud)) return audience == aud->valuestring;
     if (!cJSON_IsArray(aud)) return false;
+    bool found = false;
     const cJSON* item = nullptr;
     cJSON_ArrayForEach(item, aud) {
-        if (cJSON_IsString(item) && audience == item->valuestring) return true;
+        if (!cJSON_IsString(item)) return false;
+        if (audience == item->valuestring) found = true;
     }
-    return false;
+    return found;
 }
 
 }  // namespace
@@ -79,6 +83,9 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
         const cJSON* alg = cJSON_GetObjectItemCaseSensitive(head.get(), "alg");
         if (!cJSON_IsObject(head.get()) || !cJSON_IsString(alg) || name_ != alg->valuestring)
             return bad;
+        // RFC 7515 4.1.11: extensions the signer marks critical must be
+        // understood, and this codec understands none.
+        if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit")) return bad;
     }
     auto prepared =
         std::find_if(keys_.begin(), keys_.end(), [&](const HmacKey& k) { return k.has_key(key); });

@@ -285,6 +285,22 @@ def test_the_callback_url_alone_cannot_use_the_code():
     assert r.status_code == 200, r.text
 
 
+def test_a_head_request_for_the_callback_neither_spends_the_code_nor_signs_in():
+    # A link checker, a mail scanner or a prefetcher may HEAD the URL the
+    # provider redirects to: a HEAD is no GET for a route that acts. It ran
+    # the callback, which spent the code, so the browser's own GET was refused.
+    auth_url, csrf, _ = authorize("corp")
+    email = unique_email("head")
+    back = provider_sign_in(auth_url, email)
+    parts = urllib.parse.urlsplit(back)
+    r = requests.head(url(parts.path) + "?" + parts.query, cookies={CSRF: csrf}, allow_redirects=False)
+    assert r.status_code == 405 and r.headers["allow"] == "GET", (r.status_code, r.headers)
+    assert not sql(f"SELECT id FROM user WHERE email = '{email}'")
+    r = callback(back, csrf)
+    assert r.status_code == 200, r.text
+    assert me(r.json()["access_token"])["email"] == email
+
+
 def test_one_code_sent_twice_at_once_is_a_refusal_never_a_provider_failure():
     # oidc-provider revokes what it issued for a code presented twice (RFC
     # 6749 4.1.2), so the callback that got the tokens finds its access token

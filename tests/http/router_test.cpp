@@ -117,4 +117,20 @@ TEST(Router, HeadIsServedByGet) {
     EXPECT_NE(r.match(q).handler, nullptr);
 }
 
+// A GET that calls a provider acts (the OAuth callback spends its code): a
+// HEAD must not run it.
+TEST(Router, HeadIsNoGetThatCallsAProvider) {
+    Router r = make_router();
+    r.add(
+        "GET", "/auth/corp/callback",
+        [](const Request&, Context&) { return json_text(200, "callback"); }, Cost::calls_provider);
+    Request head = req("HEAD", "/auth/corp/callback");
+    Router::Match m = r.match(head);
+    EXPECT_EQ(m.handler, nullptr);
+    EXPECT_EQ(m.status, 405);
+    EXPECT_EQ(m.allow, "GET");
+    Request get = req("GET", "/auth/corp/callback");
+    EXPECT_NE(r.match(get).handler, nullptr);
+}
+
 }  // namespace fu::http

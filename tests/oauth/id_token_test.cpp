@@ -46,9 +46,12 @@ struct Signer {
                R"(","y":")" + b64(p.substr(33, 32)) + R"("})";
     }
 
-    std::string sign(const std::string& claims, const std::string& header_alg = "") const {
+    // header_extra: more members of the header, after a comma.
+    std::string sign(const std::string& claims, const std::string& header_alg = "",
+                     const std::string& header_extra = "") const {
         std::string head = R"({"alg":")" + (header_alg.empty() ? alg : header_alg) +
-                           R"(","kid":")" + kid + R"("})";
+                           R"(","kid":")" + kid + R"(")" +
+                           (header_extra.empty() ? "" : "," + header_extra) + "}";
         std::string input = b64(head) + "." + b64(claims);
         ossl::MdCtx md(EVP_MD_CTX_new());
         EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get());
@@ -183,6 +186,10 @@ TEST_F(IdToken, WrongIssuerAudienceNonceOrExpiryIsRefused) {
         {R"({"iss":"https://id.example","aud":["client-1","other"],"sub":"u","nonce":"n-123","exp":)" +
              std::to_string(now + 300) + "}",
          "azp"},
+        // OIDC Core 2: aud is a string or an array of strings.
+        {R"({"iss":"https://id.example","aud":["client-1",7],"azp":"client-1","sub":"u","nonce":"n-123","exp":)" +
+             std::to_string(now + 300) + "}",
+         "aud"},
         {R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-999","exp":)" +
              std::to_string(now + 300) + "}",
          "nonce"},
@@ -203,6 +210,20 @@ TEST_F(IdToken, WrongIssuerAudienceNonceOrExpiryIsRefused) {
         ASSERT_FALSE(out) << c.what;
         EXPECT_EQ(out.error().code, IdTokenError::bad_claims) << c.what;
         EXPECT_EQ(out.error().detail.substr(0, std::string(c.what).size()), c.what);
+    }
+}
+
+// RFC 7515 4.1.11: a header naming critical extensions is refused, since
+// none is understood here, whatever it names.
+TEST_F(IdToken, CriticalHeaderExtensionsAreRefused) {
+    Signer r = rsa("r1");
+    auto keys = jwks({&r});
+    EXPECT_TRUE(check_id_token(r.sign(claims(), "", R"("b64":true)"), keys, expect()));
+    for (const char* crit : {R"("crit":["b64"],"b64":true)", R"("crit":["exp"],"exp":1)",
+                             R"("crit":[])", R"("crit":null)"}) {
+        auto out = check_id_token(r.sign(claims(), "", crit), keys, expect());
+        ASSERT_FALSE(out) << crit;
+        EXPECT_EQ(out.error().code, IdTokenError::malformed) << crit;
     }
 }
 

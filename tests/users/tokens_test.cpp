@@ -71,6 +71,23 @@ TEST(JwtCodec, StringAudienceIsAccepted) {
     EXPECT_TRUE(codec.decode(t, kKey, "fastapi-users:reset"));
 }
 
+// As PyJWT: an audience list holding anything but strings is no audience
+// ("Invalid claim format in token"), even with ours in it.
+TEST(JwtCodec, AnAudienceListOfStringsOnly) {
+    JwtCodec codec("HS256");
+    auto accepts = [&](const std::string& aud) {
+        std::string claims = R"({"sub":"x","aud":)" + aud + R"(,"exp":)" + future() + "}";
+        return static_cast<bool>(codec.decode(hand_signed(R"({"alg":"HS256","typ":"JWT"})", claims),
+                                              kKey, "fastapi-users:auth"));
+    };
+    EXPECT_TRUE(accepts(R"(["other","fastapi-users:auth"])"));
+    EXPECT_FALSE(accepts(R"(["fastapi-users:auth",1])"));
+    EXPECT_FALSE(accepts(R"(["fastapi-users:auth",null])"));
+    EXPECT_FALSE(accepts(R"([["fastapi-users:auth"],"fastapi-users:auth"])"));
+    EXPECT_FALSE(accepts(R"([])"));
+    EXPECT_FALSE(accepts(R"({"aud":"fastapi-users:auth"})"));
+}
+
 TEST(JwtCodec, RefusesWhatLibjwtWouldAccept) {
     JwtCodec codec("HS256");
     std::string good = R"({"sub":"x","aud":["fastapi-users:auth"],"exp":)" + future() + "}";
@@ -204,6 +221,9 @@ TEST(JwtCodec, EveryHeaderSpellingIsReadForItsAlgorithm) {
     EXPECT_FALSE(accepts(R"({"typ":"JWT"})"));
     EXPECT_FALSE(accepts(R"(["HS256"])"));
     EXPECT_FALSE(accepts("not json"));
+    // RFC 7515 4.1.11: critical extensions must be understood; none is.
+    EXPECT_FALSE(accepts(R"({"alg":"HS256","typ":"JWT","crit":["b64"],"b64":false})"));
+    EXPECT_FALSE(accepts(R"({"alg":"HS256","crit":[]})"));
     // The usual header of another algorithm is no shortcut for this one.
     EXPECT_FALSE(JwtCodec("HS512").decode(hand_signed(R"({"alg":"HS256","typ":"JWT"})", claims),
                                           kKey, "fastapi-users:auth"));
