@@ -287,8 +287,13 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
     auto keyset = keys(deadline, false);
     if (!keyset) return keyset.error();
     auto claims = check_id_token(tokens.id_token, **keyset, expect);
-    if (!claims && claims.error().code == IdTokenError::unknown_key) {
-        // The provider may have rotated its keys since we cached them: once.
+    if (!claims && (claims.error().code == IdTokenError::unknown_key ||
+                    claims.error().code == IdTokenError::bad_signature)) {
+        // The provider may have replaced its keys since we cached them: under
+        // new kids (unknown_key), or under the kid it had, or its one key
+        // without a kid (the cached key fails the signature). Fetched again,
+        // once per id token; the token comes from the provider's own token
+        // endpoint, so no client can make it fetch more.
         keyset = keys(deadline, true);
         if (!keyset) return keyset.error();
         claims = check_id_token(tokens.id_token, **keyset, expect);

@@ -25,11 +25,12 @@ def provider_env():
     """fcgi-users configured through the environment only, as an operator would."""
     with open(os.environ["FCGI_USERS_TEST_OIDC_SECRET_FILE"]) as f:
         client_secret = f.read().strip()
-    env = {"FCGI_USERS_OAUTH_PROVIDERS": "corp,corplink,corppub,corplong,stall,huge,badjson",
-           "FCGI_USERS_OAUTH_TIMEOUT_MS": "3000"}
-    for name in ("corp", "corplink", "corppub", "corplong", "stall", "huge", "badjson"):
+    names = ("corp", "corplink", "corppub", "corplong", "stall", "huge", "badjson", "rotating")
+    env = {"FCGI_USERS_OAUTH_PROVIDERS": ",".join(names), "FCGI_USERS_OAUTH_TIMEOUT_MS": "3000"}
+    for name in names:
         key = f"FCGI_USERS_OAUTH_{name.upper()}_"
-        issuer = {"stall": AUX + "/stall", "huge": AUX + "/huge", "badjson": AUX + "/badjson"}.get(name, OIDC)
+        issuer = {"stall": AUX + "/stall", "huge": AUX + "/huge", "badjson": AUX + "/badjson",
+                  "rotating": AUX + "/rotating"}.get(name, OIDC)
         env[key + "ISSUER"] = issuer
         env[key + "CLIENT_ID"] = name
         env[key + "REDIRECT_URL"] = f"{BASE}/auth/{name}/callback"
@@ -438,6 +439,29 @@ def test_huge_or_malformed_provider_answers_are_502():
     for name in ("huge", "badjson"):
         r = requests.get(url(f"/auth/{name}/authorize"), timeout=30)
         assert r.status_code == 502 and r.json() == {"detail": "OAUTH_PROVIDER_BAD_RESPONSE"}, name
+
+
+@pytest.mark.parametrize("kid", ["same", "none"])
+def test_a_provider_that_replaces_its_signing_key_is_followed(kid):
+    # A provider may replace its key under the kid it had, or publish its
+    # one key without a kid: the key fcgi-users cached then fails the
+    # signature, and only an unknown kid used to fetch the keys again, so
+    # every login failed until fcgi-users restarted. (tests/oidc/provider.js,
+    # /rotating: oidc-provider cannot change its keys while it runs.)
+    def login_through_rotating(email):
+        auth_url, csrf, _ = authorize("rotating")
+        r = requests.get(auth_url + "&" + urllib.parse.urlencode({"email": email}), allow_redirects=False)
+        assert r.status_code == 302, r.text
+        return callback(r.headers["location"], csrf)
+
+    r = login_through_rotating(unique_email("rotating"))
+    assert r.status_code == 200, r.text
+    rotated = requests.post(AUX + "/rotating/rotate", params={"kid": kid})
+    assert rotated.status_code == 200 and (rotated.json()["kid"] is None) == (kid == "none")
+    email = unique_email("rotated")
+    r = login_through_rotating(email)
+    assert r.status_code == 200, r.text
+    assert me(r.json()["access_token"])["email"] == email
 
 
 def test_openapi_lists_the_providers_routes():
