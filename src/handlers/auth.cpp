@@ -46,20 +46,20 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
         // mistake) as an empty form: both fields missing. A broken multipart
         // body stays its own 422.
         if (http::media_type(req.content_type) == "multipart/form-data") return error;
-        form = http::Pairs{};
+        form = http::Form{};
     }
+    // OAuth2PasswordRequestForm's fields, in its order; a file sent for any
+    // of them is no text.
     std::vector<http::FieldError> problems;
-    const std::string* username = http::find(*form, "username");
-    const std::string* password = http::find(*form, "password");
-    const std::string* grant_type = http::find(*form, "grant_type");
+    const std::string* grant_type = form->text("grant_type", false, problems);
     if (grant_type && !grant_type->empty() && *grant_type != "password")
         problems.push_back({{"body", "grant_type"},
                             "String should match pattern '^password$'",
                             "string_pattern_mismatch"});
-    if (!username || username->empty())
-        problems.push_back({{"body", "username"}, "Field required", "missing"});
-    if (!password || password->empty())
-        problems.push_back({{"body", "password"}, "Field required", "missing"});
+    const std::string* username = form->text("username", true, problems);
+    const std::string* password = form->text("password", true, problems);
+    for (const char* unused : {"scope", "client_id", "client_secret"})
+        form->text(unused, false, problems);
     if (!problems.empty()) return http::unprocessable(problems);
 
     // The throttle check rides on the user lookup, before any hash.
@@ -107,9 +107,9 @@ http::Response refresh(const BackendConfig& backend, const http::Request& req, C
         http::Response error;
         auto form = http::read_form(req, error);
         if (!form) return error;
-        const std::string* field = http::find(*form, "refresh_token");
-        if (!field || field->empty())
-            return http::unprocessable({{{"body", "refresh_token"}, "Field required", "missing"}});
+        std::vector<http::FieldError> problems;
+        const std::string* field = form->text("refresh_token", true, problems);
+        if (!field) return http::unprocessable(problems);
         token = *field;
     }
     std::optional<User> owner;

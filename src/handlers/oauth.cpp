@@ -26,13 +26,16 @@ std::string csrf_cookie(const std::string& value, long max_age) {
            "; HttpOnly; Max-Age=" + std::to_string(max_age) + "; Path=/; SameSite=lax; Secure";
 }
 
-http::Response provider_failure(const Error<ProviderError>& e) {
+http::Response provider_failure(const Provider& provider, const Error<ProviderError>& e) {
+    const std::string& name = provider.config().name;
     switch (e.code) {
         case ProviderError::unavailable:
-            log::warn_limited("oauth provider", "oauth: provider unavailable: " + e.detail);
+            log::warn_limited("oauth provider",
+                              "oauth " + name + ": provider unavailable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_UNAVAILABLE");
         case ProviderError::bad_response:
-            log::warn_limited("oauth provider", "oauth: provider's answer unusable: " + e.detail);
+            log::warn_limited("oauth provider",
+                              "oauth " + name + ": provider's answer unusable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_BAD_RESPONSE");
         case ProviderError::refused:
             return http::bad_request(e.detail);
@@ -82,7 +85,7 @@ http::Response authorize(Provider& provider, bool associate, const http::Request
     auto url = provider.authorization_url(
         redirect_uri(provider, associate), token, scopes, oauth::pkce_challenge(verifier),
         oauth::oidc_nonce(oc.state_secret, csrf), oauth::Deadline(oc.timeout_ms));
-    if (!url) return provider_failure(url.error());
+    if (!url) return provider_failure(provider, url.error());
     json::Doc d(cJSON_CreateObject());
     cJSON_AddStringToObject(d.get(), "authorization_url", url->c_str());
     http::Response res = http::json_response(200, d.get());
@@ -141,10 +144,10 @@ std::variant<ProviderAccount, http::Response> provider_account(Provider& provide
     auto tokens =
         provider.exchange_code(*http::find(req.query, "code"), redirect_uri(provider, associate),
                                oauth::pkce_verifier(oc.state_secret, state.csrftoken), deadline);
-    if (!tokens) return provider_failure(tokens.error());
+    if (!tokens) return provider_failure(provider, tokens.error());
     auto id =
         provider.identity(*tokens, oauth::oidc_nonce(oc.state_secret, state.csrftoken), deadline);
-    if (!id) return provider_failure(id.error());
+    if (!id) return provider_failure(provider, id.error());
     // Sealed at once: the provider's tokens are never kept in clear.
     const oauth::TokenCipher& cipher = *ctx.deps.token_cipher;
     return ProviderAccount{

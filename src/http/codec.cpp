@@ -92,7 +92,8 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
     return std::nullopt;
 }
 
-std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary) {
+std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary,
+                                     std::vector<size_t>* files) {
     if (boundary.empty() || boundary.size() > 200) return std::nullopt;
     const std::string delim = "--" + std::string(boundary);
     Pairs out;
@@ -110,16 +111,20 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
         if (next == std::string_view::npos) return std::nullopt;
         std::string_view content = body.substr(head_end + 4, next - head_end - 4);
         std::optional<std::string> name;
+        bool file = false;
         while (!head.empty()) {
             size_t eol = head.find("\r\n");
             std::string_view line = head.substr(0, eol);
             head = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 2);
             size_t colon = line.find(':');
             if (colon != std::string_view::npos &&
-                ascii::iequals(trim(line.substr(0, colon)), "content-disposition"))
+                ascii::iequals(trim(line.substr(0, colon)), "content-disposition")) {
                 name = header_param(line.substr(colon + 1), "name");
+                file = header_param(line.substr(colon + 1), "filename").has_value();
+            }
         }
         if (!name) return std::nullopt;
+        if (file && files) files->push_back(out.size());
         out.emplace_back(*name, std::string(content));
         pos = next + 2 + delim.size();
     }

@@ -24,9 +24,12 @@ Pairs parse_urlencoded(std::string_view s);
 Pairs parse_cookies(std::string_view header);
 // The named parameter of a header value: boundary from "multipart/form-data; boundary=x".
 std::optional<std::string> header_param(std::string_view value, std::string_view name);
-// The fields of a multipart/form-data body (files are read as their content).
+// The fields of a multipart/form-data body (files are read as their content;
+// `files`, when given, gets the index in the result of each part that is a
+// file: one with a filename parameter, as Starlette tells an UploadFile).
 // nullopt when the body is not well-formed multipart for that boundary.
-std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary);
+std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary,
+                                     std::vector<size_t>* files = nullptr);
 
 // UTF-8 as JSON text must be (util/utf8.h).
 using utf8::next_code_point;

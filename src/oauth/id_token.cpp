@@ -6,6 +6,8 @@
 #include <openssl/core_names.h>
 #include <sodium.h>
 
+#include <cmath>
+
 #include "wrap/sodium.h"
 
 namespace fu::oauth {
@@ -117,7 +119,7 @@ Result<std::vector<Jwk>, std::string> parse_jwks(std::string_view json) {
 }
 
 Result<Jws, IdTokenError> split_jws(std::string_view token) {
-    auto bad = make_error(IdTokenError::malformed);
+    auto bad = make_error(IdTokenError::malformed, "not three base64url parts");
     if (token.empty() || token.size() > kMaxIdTokenBytes) return bad;
     size_t dot1 = token.find('.');
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
@@ -130,9 +132,13 @@ Result<Jws, IdTokenError> split_jws(std::string_view token) {
     json::Doc head = json::parse(*header);
     Jws jws;
     jws.claims = json::parse(*payload);
-    if (!cJSON_IsObject(head.get()) || !cJSON_IsObject(jws.claims.get())) return bad;
+    if (!cJSON_IsObject(head.get()) || !cJSON_IsObject(jws.claims.get()))
+        return make_error(IdTokenError::malformed, "header or claims not a JSON object");
     // RFC 7515 4.1.11: critical extensions must be understood; none is here.
-    if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit")) return bad;
+    if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit"))
+        return make_error(IdTokenError::malformed, "crit header");
+    const cJSON* kid = cJSON_GetObjectItemCaseSensitive(head.get(), "kid");
+    if (kid && !cJSON_IsString(kid)) return make_error(IdTokenError::malformed, "kid not a string");
     jws.alg = str(head.get(), "alg");
     jws.kid = str(head.get(), "kid");
     jws.signing_input = std::string(token.substr(0, dot2));
@@ -189,7 +195,7 @@ Result<json::Doc, IdTokenError> check_id_token(std::string_view token, const std
     auto jws = split_jws(token);
     if (!jws) return jws.error();
     if (!alg_info(jws->alg).md)
-        return make_error(IdTokenError::bad_signature, "algorithm " + jws->alg);
+        return make_error(IdTokenError::bad_algorithm, "algorithm " + jws->alg);
     const Jwk* key = select_key(keys, *jws);
     if (!key) return make_error(IdTokenError::unknown_key, "no key for kid '" + jws->kid + "'");
     if (!verify_signature(*key, *jws)) return make_error(IdTokenError::bad_signature, "signature");
@@ -209,12 +215,14 @@ Result<json::Doc, IdTokenError> check_id_token(std::string_view token, const std
     std::string azp = str(c, "azp");
     if ((audiences > 1 || !azp.empty()) && azp != expect.client_id) return bad("azp");
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
-    if (!cJSON_IsNumber(exp) || exp->valuedouble + static_cast<double>(expect.leeway_seconds) <=
-                                    static_cast<double>(expect.now))
+    if (!cJSON_IsNumber(exp) || !std::isfinite(exp->valuedouble) ||
+        exp->valuedouble + static_cast<double>(expect.leeway_seconds) <=
+            static_cast<double>(expect.now))
         return bad("exp");
     const cJSON* iat = cJSON_GetObjectItemCaseSensitive(c, "iat");
     if (cJSON_IsNumber(iat) &&
-        iat->valuedouble > static_cast<double>(expect.now + expect.leeway_seconds))
+        (!std::isfinite(iat->valuedouble) ||
+         iat->valuedouble > static_cast<double>(expect.now + expect.leeway_seconds)))
         return bad("iat in the future");
     if (str(c, "sub").empty()) return bad("sub");
     const std::string nonce = str(c, "nonce");

@@ -30,7 +30,8 @@ Result<std::vector<Jwk>, std::string> parse_jwks(std::string_view json);
 enum class IdTokenError {
     malformed,      // not a JWS of three base64url parts with JSON objects
     unknown_key,    // no key of the JWKS fits its kid and alg: refetch the JWKS once
-    bad_signature,  // or an algorithm we do not accept (none, HS*)
+    bad_algorithm,  // an algorithm we do not accept (none, HS*): no key could verify it
+    bad_signature,  // the key its kid and alg name does not verify it: refetch the JWKS once
     bad_claims,     // detail says which
 };
 

@@ -20,9 +20,17 @@ bool truthy(const cJSON* c) {
     return cJSON_IsTrue(c) || (cJSON_IsString(c) && std::string(c->valuestring) == "true");
 }
 
-ProviderError from_fetch(const Error<FetchError>& e) {
-    return e.code == FetchError::too_large ? ProviderError::bad_response
-                                           : ProviderError::unavailable;
+// A call that got no usable answer, saying which and why (the handler's log
+// line puts the provider's name before it).
+Error<ProviderError> fetch_failure(const std::string& what, const Error<FetchError>& e) {
+    return make_error(
+        e.code == FetchError::too_large ? ProviderError::bad_response : ProviderError::unavailable,
+        what + ": " + e.detail);
+}
+
+Error<ProviderError> http_failure(const std::string& what, long status) {
+    return make_error(ProviderError::unavailable,
+                      what + " answered HTTP " + std::to_string(status));
 }
 
 // A provider's error code, kept only when it looks like one (RFC 6749 5.2
@@ -131,17 +139,17 @@ Result<Endpoints, ProviderError> Provider::endpoints(const Deadline& deadline) {
     auto answer = http_.fetch(call, deadline);
     if (!answer) {
         log::warn("oauth " + config_.name + ": discovery failed: " + answer.error().detail);
-        return make_error(from_fetch(answer.error()));
+        return fetch_failure("discovery", answer.error());
     }
     if (answer->status != 200) {
         log::warn("oauth " + config_.name + ": discovery answered " +
                   std::to_string(answer->status));
-        return make_error(ProviderError::unavailable);
+        return http_failure("discovery", answer->status);
     }
     auto parsed = parse_discovery(answer->body, config_.issuer);
     if (!parsed) {
         log::warn("oauth " + config_.name + ": discovery: " + parsed.error().code);
-        return make_error(ProviderError::bad_response);
+        return make_error(ProviderError::bad_response, "discovery: " + parsed.error().code);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     endpoints_ = *parsed;
@@ -159,12 +167,12 @@ Result<std::shared_ptr<const std::vector<Jwk>>, ProviderError> Provider::keys(
     HttpCall call;
     call.url = e->jwks;
     auto answer = http_.fetch(call, deadline);
-    if (!answer) return make_error(from_fetch(answer.error()));
-    if (answer->status != 200) return make_error(ProviderError::unavailable);
+    if (!answer) return fetch_failure("jwks", answer.error());
+    if (answer->status != 200) return http_failure("jwks", answer->status);
     auto parsed = parse_jwks(answer->body);
     if (!parsed) {
         log::warn("oauth " + config_.name + ": jwks: " + parsed.error().code);
-        return make_error(ProviderError::bad_response);
+        return make_error(ProviderError::bad_response, "jwks: " + parsed.error().code);
     }
     auto shared = std::make_shared<const std::vector<Jwk>>(std::move(*parsed));
     std::lock_guard<std::mutex> lock(mutex_);
@@ -215,13 +223,14 @@ Result<ProviderTokens, ProviderError> Provider::exchange_code(const std::string&
         call.basic_password = std::string(config_.client_secret.view());
     }
     auto answer = http_.fetch(call, deadline);
-    if (!answer) return make_error(from_fetch(answer.error()));
+    if (!answer) return fetch_failure("token endpoint", answer.error());
     json::Doc doc = json::parse(answer->body);
     std::string error = str(doc.get(), "error");
     // Any non-2xx is a refusal (a spent code, a bad verifier); GitHub says
     // so with a 200 and an error field.
     if (answer->status < 200 || answer->status >= 300 || !error.empty()) {
-        if (answer->status >= 500 && error.empty()) return make_error(ProviderError::unavailable);
+        if (answer->status >= 500 && error.empty())
+            return http_failure("token endpoint", answer->status);
         return make_error(ProviderError::refused, safe_error_code(error));
     }
     if (!cJSON_IsObject(doc.get()))
@@ -247,8 +256,8 @@ Result<json::Doc, ProviderError> Provider::get_json(const std::string& url,
     call.url = url;
     call.headers = {{"Accept", "application/json"}, {"Authorization", "Bearer " + bearer}};
     auto answer = http_.fetch(call, deadline);
-    if (!answer) return make_error(from_fetch(answer.error()));
-    if (answer->status >= 500) return make_error(ProviderError::unavailable);
+    if (!answer) return fetch_failure(url, answer.error());
+    if (answer->status >= 500) return http_failure(url, answer->status);
     // The access token refused (RFC 6750's 401): revoked (a provider revokes
     // what it issued for a code presented twice, RFC 6749 4.1.2) or expired.
     // A refusal, as a spent code at the token endpoint, not a provider's
@@ -277,7 +286,7 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
         call.headers = {{"Accept", "application/json"},
                         {"Authorization", "Bearer " + tokens.access_token}};
         auto emails = http_.fetch(call, deadline);
-        if (!emails) return make_error(from_fetch(emails.error()));
+        if (!emails) return fetch_failure(e->emails, emails.error());
         id.email = emails->status == 200 ? github_primary_email(emails->body) : std::string();
         if (id.email.empty()) return make_error(ProviderError::no_email);
         return id;

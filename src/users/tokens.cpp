@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <optional>
 
@@ -86,6 +87,9 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
         // RFC 7515 4.1.11: extensions the signer marks critical must be
         // understood, and this codec understands none.
         if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit")) return bad;
+        // As PyJWT: a kid, when there is one, is a string.
+        const cJSON* kid = cJSON_GetObjectItemCaseSensitive(head.get(), "kid");
+        if (kid && !cJSON_IsString(kid)) return bad;
     }
     auto prepared =
         std::find_if(keys_.begin(), keys_.end(), [&](const HmacKey& k) { return k.has_key(key); });
@@ -98,13 +102,16 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
     json::Doc claims = json::parse(*payload, json::DuplicateKeys::refuse);
     if (!claims || !cJSON_IsObject(claims.get())) return bad;
     auto now = static_cast<double>(std::time(nullptr));
+    // Numbers as JSON can write them only: 1e400 reads as infinity, which
+    // would make a token that never expires (PyJWT fails on it).
+    auto number = [](const cJSON* c) { return cJSON_IsNumber(c) && std::isfinite(c->valuedouble); };
     const cJSON* exp = cJSON_GetObjectItemCaseSensitive(claims.get(), "exp");
-    if (!cJSON_IsNumber(exp)) return bad;
+    if (!number(exp)) return bad;
     // As PyJWT: not before nbf, and not issued in the future (beyond a clock skew).
     const cJSON* nbf = cJSON_GetObjectItemCaseSensitive(claims.get(), "nbf");
-    if (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble > now)) return bad;
+    if (nbf && (!number(nbf) || nbf->valuedouble > now)) return bad;
     const cJSON* iat = cJSON_GetObjectItemCaseSensitive(claims.get(), "iat");
-    if (iat && (!cJSON_IsNumber(iat) || iat->valuedouble > now + kIatLeewaySeconds)) return bad;
+    if (iat && (!number(iat) || iat->valuedouble > now + kIatLeewaySeconds)) return bad;
     if (!audience_matches(cJSON_GetObjectItemCaseSensitive(claims.get(), "aud"), audience))
         return bad;
     if (exp->valuedouble <= now) return make_error(TokenError::expired);

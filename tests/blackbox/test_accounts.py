@@ -211,6 +211,29 @@ def test_bearer_login_gives_a_fastapi_users_access_token():
     assert 3500 < claims["exp"] - time.time() <= 3600
 
 
+def test_a_file_sent_for_a_form_field_is_no_text():
+    # FastAPI reads a multipart part with a filename as an UploadFile, which
+    # OAuth2PasswordRequestForm's str fields refuse; it used to be read as
+    # its content, so a file holding the password logged in.
+    email = unique_email()
+    register(email)
+    for files, field in (({"username": ("name.txt", email), "password": (None, PASSWORD)}, "username"),
+                         ({"username": (None, email), "password": ("password.txt", PASSWORD)}, "password"),
+                         ({"username": (None, email), "password": (None, PASSWORD), "scope": ("s.txt", "")},
+                          "scope")):
+        r = requests.post(url("/auth/jwt/login"), files=files)
+        assert r.status_code == 422, (field, r.status_code, r.text)
+        assert r.json()["detail"] == [{"loc": ["body", field], "msg": "Input should be a valid string",
+                                       "type": "string_type"}], r.text
+    r = requests.post(url("/auth/jwt/login"), files={"username": (None, email), "password": (None, PASSWORD)})
+    assert r.status_code == 200, r.text
+    refresh = r.json()["refresh_token"]
+    r = requests.post(url("/auth/jwt/refresh"), files={"refresh_token": ("t.txt", refresh)})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "string_type", r.text
+    r = requests.post(url("/auth/jwt/refresh"), files={"refresh_token": (None, refresh)})
+    assert r.status_code == 200, r.text
+
+
 def test_login_as_browsers_and_oauth2_clients_send_it():
     email = unique_email()
     register(email)

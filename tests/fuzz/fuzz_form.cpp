@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "http/codec.h"
 
@@ -18,8 +19,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fu::http::percent_decode(body, true);
     fu::http::percent_decode(body, false);
     fu::http::media_type(content_type);
-    if (auto boundary = fu::http::header_param(content_type, "boundary"))
-        fu::http::parse_multipart(body, *boundary);
+    if (auto boundary = fu::http::header_param(content_type, "boundary")) {
+        std::vector<size_t> files;
+        auto fields = fu::http::parse_multipart(body, *boundary, &files);
+        if (fields)
+            for (size_t i : files)
+                if (i >= fields->size()) __builtin_trap();  // a file index names a field
+    }
     fu::http::valid_utf8(body);
     return 0;
 }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace fu::http {
 
 TEST(PercentDecode, DecodesEscapesAndPlus) {
@@ -62,6 +65,23 @@ TEST(Multipart, ReadsFieldsAsBrowsersSendThem) {
     ASSERT_TRUE(fields.has_value());
     EXPECT_EQ(*find(*fields, "username"), "king.arthur@camelot.bt");
     EXPECT_EQ(*find(*fields, "password"), "guinevere");
+}
+
+// A part with a filename parameter is a file (Starlette's UploadFile), an
+// empty filename too; its index is given so that a text field can refuse it.
+TEST(Multipart, TellsFilesFromFields) {
+    std::string body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nking\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"password\"; "
+        "filename=\"p.txt\"\r\nContent-Type: text/plain\r\n\r\nguinevere\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"scope\"; filename=\"\"\r\n\r\n\r\n"
+        "--XyZ--\r\n";
+    std::vector<size_t> files;
+    auto fields = parse_multipart(body, "XyZ", &files);
+    ASSERT_TRUE(fields.has_value());
+    ASSERT_EQ(fields->size(), 3u);
+    EXPECT_EQ((*fields)[1].second, "guinevere");
+    EXPECT_EQ(files, (std::vector<size_t>{1, 2}));
 }
 
 TEST(Multipart, RefusesBrokenBodies) {

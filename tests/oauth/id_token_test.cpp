@@ -160,13 +160,50 @@ TEST_F(IdToken, KeySelectionFollowsKidAndKeyType) {
     EXPECT_EQ(select_key(keys, *jws), nullptr);
 }
 
+// Refused as algorithms, not signatures: no key of a refetched JWKS could
+// verify them, so they ask for no refetch.
 TEST_F(IdToken, NoneAndHmacAlgorithmsAreRefused) {
     Signer r = rsa("r1");
     auto keys = jwks({&r});
     std::string none = b64(R"({"alg":"none"})") + "." + b64(claims()) + ".";
-    EXPECT_EQ(check_id_token(none, keys, expect()).error().code, IdTokenError::bad_signature);
+    EXPECT_EQ(check_id_token(none, keys, expect()).error().code, IdTokenError::bad_algorithm);
     std::string hs = b64(R"({"alg":"HS256","kid":"r1"})") + "." + b64(claims()) + "." + b64("mac");
-    EXPECT_EQ(check_id_token(hs, keys, expect()).error().code, IdTokenError::bad_signature);
+    EXPECT_EQ(check_id_token(hs, keys, expect()).error().code, IdTokenError::bad_algorithm);
+}
+
+// Each malformed token says what is wrong with it (the log line's reason).
+TEST_F(IdToken, MalformedTokensSayWhy) {
+    Signer r = rsa("r1");
+    auto keys = jwks({&r});
+    auto why = [&](const std::string& token) {
+        auto out = check_id_token(token, keys, expect());
+        EXPECT_FALSE(out);
+        EXPECT_EQ(out.error().code, IdTokenError::malformed);
+        return out.error().detail;
+    };
+    EXPECT_EQ(why("a.b"), "not three base64url parts");
+    EXPECT_EQ(why(b64("[1]") + "." + b64(claims()) + "." + b64("s")),
+              "header or claims not a JSON object");
+    EXPECT_EQ(why(r.sign(claims(), "", R"("crit":["b64"],"b64":true)")), "crit header");
+    // As PyJWT: a kid is a string.
+    std::string numeric_kid =
+        b64(R"({"alg":"RS256","kid":1})") + "." + b64(claims()) + "." + b64("s");
+    EXPECT_EQ(why(numeric_kid), "kid not a string");
+}
+
+// 1e400 reads as infinity: no id token lives forever, nor is issued at it.
+TEST_F(IdToken, NumbersPastJsonsRangeAreNoTimes) {
+    Signer r = rsa("r1");
+    auto keys = jwks({&r});
+    long now = static_cast<long>(std::time(nullptr));
+    std::string base = R"({"iss":"https://id.example","aud":"client-1","sub":"u","nonce":"n-123",)";
+    auto refused = [&](const std::string& claims_json) {
+        auto out = check_id_token(r.sign(claims_json), keys, expect());
+        return !out && out.error().code == IdTokenError::bad_claims;
+    };
+    EXPECT_FALSE(refused(base + R"("exp":)" + std::to_string(now + 300) + "}"));
+    EXPECT_TRUE(refused(base + R"("exp":1e400})"));
+    EXPECT_TRUE(refused(base + R"("exp":)" + std::to_string(now + 300) + R"(,"iat":-1e400})"));
 }
 
 TEST_F(IdToken, WrongIssuerAudienceNonceOrExpiryIsRefused) {

@@ -88,6 +88,21 @@ TEST(JwtCodec, AnAudienceListOfStringsOnly) {
     EXPECT_FALSE(accepts(R"({"aud":"fastapi-users:auth"})"));
 }
 
+// 1e400 reads as infinity: a token that never expires (PyJWT fails on it),
+// or one valid from or issued at an infinite time, is refused.
+TEST(JwtCodec, TimesAreFiniteNumbers) {
+    JwtCodec codec("HS256");
+    auto accepts = [&](const std::string& times) {
+        std::string claims = R"({"sub":"x","aud":"fastapi-users:auth",)" + times + "}";
+        return static_cast<bool>(codec.decode(hand_signed(R"({"alg":"HS256","typ":"JWT"})", claims),
+                                              kKey, "fastapi-users:auth"));
+    };
+    EXPECT_TRUE(accepts(R"("exp":)" + future()));
+    EXPECT_FALSE(accepts(R"("exp":1e400)"));
+    EXPECT_FALSE(accepts(R"("exp":)" + future() + R"(,"nbf":-1e400)"));
+    EXPECT_FALSE(accepts(R"("exp":)" + future() + R"(,"iat":-1e400)"));
+}
+
 TEST(JwtCodec, RefusesWhatLibjwtWouldAccept) {
     JwtCodec codec("HS256");
     std::string good = R"({"sub":"x","aud":["fastapi-users:auth"],"exp":)" + future() + "}";
@@ -221,6 +236,10 @@ TEST(JwtCodec, EveryHeaderSpellingIsReadForItsAlgorithm) {
     EXPECT_FALSE(accepts(R"({"typ":"JWT"})"));
     EXPECT_FALSE(accepts(R"(["HS256"])"));
     EXPECT_FALSE(accepts("not json"));
+    // As PyJWT: a kid is a string.
+    EXPECT_TRUE(accepts(R"({"alg":"HS256","typ":"JWT","kid":"k1"})"));
+    EXPECT_FALSE(accepts(R"({"alg":"HS256","typ":"JWT","kid":1})"));
+    EXPECT_FALSE(accepts(R"({"alg":"HS256","typ":"JWT","kid":null})"));
     // RFC 7515 4.1.11: critical extensions must be understood; none is.
     EXPECT_FALSE(accepts(R"({"alg":"HS256","typ":"JWT","crit":["b64"],"b64":false})"));
     EXPECT_FALSE(accepts(R"({"alg":"HS256","crit":[]})"));
