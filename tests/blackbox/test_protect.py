@@ -200,6 +200,23 @@ def test_apache_mounts_the_api_with_proxy_fcgi():
     assert requests.get(APACHE + "/users/me").status_code == 401
 
 
+def test_apache_mounts_the_whole_api_as_nginx_does():
+    # Every path nginx hands fcgi-users, Apache hands it too, answered alike:
+    # the OpenAPI document, the metrics (from loopback), /auth and /users
+    # themselves (JSON 404s), a single name with a trailing slash (307).
+    # Only /auth/, /users/ and /healthz were mounted: the rest got Apache's
+    # HTML 404.
+    for path in ("/openapi.json", "/metrics", "/auth", "/users", "/healthz/", "/openapi.json/", "/metrics/",
+                 "/healthz"):
+        ours, apache = (requests.get(base + path, allow_redirects=False) for base in (BASE, APACHE))
+        assert apache.status_code == ours.status_code, (path, apache.status_code, apache.text[:200])
+        assert apache.headers.get("content-type") == ours.headers.get("content-type"), (path, apache.headers)
+        assert apache.headers.get("location") == ours.headers.get("location"), path
+    assert requests.get(APACHE + "/openapi.json").json()["paths"]["/users/me"]
+    assert "fcgi_users_" in requests.get(APACHE + "/metrics").text
+    assert requests.get(APACHE + "/auth").json() == {"detail": "Not Found"}
+
+
 def test_apache_protects_a_directory_with_the_authorizer_role(user):
     u, email, token = user
     # API clients get the API's JSON from Apache too, not its HTML page.
