@@ -287,9 +287,9 @@ def test_the_callback_url_alone_cannot_use_the_code():
 
 
 def test_a_head_request_for_the_callback_neither_spends_the_code_nor_signs_in():
-    # A link checker, a mail scanner or a prefetcher may HEAD the URL the
-    # provider redirects to: a HEAD is no GET for a route that acts. It ran
-    # the callback, which spent the code, so the browser's own GET was refused.
+    # A prefetch or an extension may HEAD the URL the provider redirects to,
+    # with the browser's cookies: a HEAD is no GET for a route that acts. It
+    # ran the callback, which spent the code and signed in.
     auth_url, csrf, _ = authorize("corp")
     email = unique_email("head")
     back = provider_sign_in(auth_url, email)
