@@ -6,6 +6,7 @@
 #include "handlers/common.h"
 #include "handlers/context.h"
 #include "http/body.h"
+#include "http/form.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
 
@@ -58,8 +59,8 @@ http::Response login(const BackendConfig& backend, const http::Request& req, Con
                             "string_pattern_mismatch"});
     const std::string* username = form->text("username", true, problems);
     const std::string* password = form->text("password", true, problems);
-    for (const char* unused : {"scope", "client_id", "client_secret"})
-        form->text(unused, false, problems);
+    for (const char* other : {"scope", "client_id", "client_secret"})  // read, then unused
+        form->text(other, false, problems);
     if (!problems.empty()) return http::unprocessable(problems);
 
     // The throttle check rides on the user lookup, before any hash.

@@ -30,11 +30,11 @@ http::Response provider_failure(const Provider& provider, const Error<ProviderEr
     const std::string& name = provider.config().name;
     switch (e.code) {
         case ProviderError::unavailable:
-            log::warn_limited("oauth provider",
+            log::warn_limited("oauth " + name,
                               "oauth " + name + ": provider unavailable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_UNAVAILABLE");
         case ProviderError::bad_response:
-            log::warn_limited("oauth provider",
+            log::warn_limited("oauth " + name,
                               "oauth " + name + ": provider's answer unusable: " + e.detail);
             return http::detail(502, "OAUTH_PROVIDER_BAD_RESPONSE");
         case ProviderError::refused:

@@ -41,23 +41,6 @@ class JsonBody {
     std::vector<FieldError> errors_;
 };
 
-// The fields of an application/x-www-form-urlencoded or multipart/form-data
-// body, as FastAPI reads a form model's text fields.
-struct Form {
-    Pairs fields;
-    std::vector<size_t> files;  // indexes in `fields` of multipart parts that are files
-
-    // The text of `name` (its last value, as Starlette reads a form), or
-    // null when it is missing (and, when `required`, a "Field required" in
-    // `problems` for it missing or empty) or a file (FastAPI: "Input should
-    // be a valid string", whether required or not).
-    const std::string* text(const char* name, bool required,
-                            std::vector<FieldError>& problems) const;
-};
-
-// nullopt (with a 422 in `error`) for any other body.
-std::optional<Form> read_form(const Request& req, Response& error);
-
 // pydantic's EmailStr, as FastAPI Users validates addresses: nullopt when
 // valid, else the reason.
 std::optional<std::string> email_problem(std::string_view email);

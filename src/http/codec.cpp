@@ -120,7 +120,9 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
             if (colon != std::string_view::npos &&
                 ascii::iequals(trim(line.substr(0, colon)), "content-disposition")) {
                 name = header_param(line.substr(colon + 1), "name");
-                file = header_param(line.substr(colon + 1), "filename").has_value();
+                // RFC 5987's filename* too: python-multipart reads it as filename.
+                file = header_param(line.substr(colon + 1), "filename").has_value() ||
+                       header_param(line.substr(colon + 1), "filename*").has_value();
             }
         }
         if (!name) return std::nullopt;

@@ -119,8 +119,9 @@ Result<std::vector<Jwk>, std::string> parse_jwks(std::string_view json) {
 }
 
 Result<Jws, IdTokenError> split_jws(std::string_view token) {
+    if (token.empty()) return make_error(IdTokenError::malformed, "no id token");
+    if (token.size() > kMaxIdTokenBytes) return make_error(IdTokenError::malformed, "too long");
     auto bad = make_error(IdTokenError::malformed, "not three base64url parts");
-    if (token.empty() || token.size() > kMaxIdTokenBytes) return bad;
     size_t dot1 = token.find('.');
     size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
@@ -223,7 +224,7 @@ Result<json::Doc, IdTokenError> check_id_token(std::string_view token, const std
     if (cJSON_IsNumber(iat) &&
         (!std::isfinite(iat->valuedouble) ||
          iat->valuedouble > static_cast<double>(expect.now + expect.leeway_seconds)))
-        return bad("iat in the future");
+        return bad("iat");
     if (str(c, "sub").empty()) return bad("sub");
     const std::string nonce = str(c, "nonce");
     if (expect.nonce.empty() || nonce.size() != expect.nonce.size() ||

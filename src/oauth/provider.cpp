@@ -256,15 +256,18 @@ Result<json::Doc, ProviderError> Provider::get_json(const std::string& url,
     call.url = url;
     call.headers = {{"Accept", "application/json"}, {"Authorization", "Bearer " + bearer}};
     auto answer = http_.fetch(call, deadline);
-    if (!answer) return fetch_failure(url, answer.error());
-    if (answer->status >= 500) return http_failure(url, answer->status);
+    if (!answer) return fetch_failure("userinfo", answer.error());
+    if (answer->status >= 500) return http_failure("userinfo", answer->status);
     // The access token refused (RFC 6750's 401): revoked (a provider revokes
     // what it issued for a code presented twice, RFC 6749 4.1.2) or expired.
     // A refusal, as a spent code at the token endpoint, not a provider's
     // failure. A 403 (GitHub's rate limit, a missing scope) stays one.
     if (answer->status == 401) return make_error(ProviderError::refused, "invalid_token");
     json::Doc doc = json::parse(answer->body);
-    if (answer->status != 200 || !doc) return make_error(ProviderError::bad_response, url);
+    if (answer->status != 200 || !doc)
+        return make_error(
+            ProviderError::bad_response,
+            "userinfo answered HTTP " + std::to_string(answer->status) + (doc ? "" : ", not JSON"));
     return doc;
 }
 
@@ -286,7 +289,7 @@ Result<Identity, ProviderError> Provider::identity(const ProviderTokens& tokens,
         call.headers = {{"Accept", "application/json"},
                         {"Authorization", "Bearer " + tokens.access_token}};
         auto emails = http_.fetch(call, deadline);
-        if (!emails) return fetch_failure(e->emails, emails.error());
+        if (!emails) return fetch_failure("emails", emails.error());
         id.email = emails->status == 200 ? github_primary_email(emails->body) : std::string();
         if (id.email.empty()) return make_error(ProviderError::no_email);
         return id;

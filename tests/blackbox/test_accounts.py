@@ -225,6 +225,12 @@ def test_a_file_sent_for_a_form_field_is_no_text():
         assert r.status_code == 422, (field, r.status_code, r.text)
         assert r.json()["detail"] == [{"loc": ["body", field], "msg": "Input should be a valid string",
                                        "type": "string_type"}], r.text
+    # Every problem at once, in OAuth2PasswordRequestForm's field order.
+    r = requests.post(url("/auth/jwt/login"), files={"client_id": ("c.txt", "x"), "username": ("u.txt", email),
+                                                     "grant_type": (None, "implicit")})
+    assert [(e["loc"][1], e["type"]) for e in r.json()["detail"]] == [
+        ("grant_type", "string_pattern_mismatch"), ("username", "string_type"), ("password", "missing"),
+        ("client_id", "string_type")], r.text
     r = requests.post(url("/auth/jwt/login"), files={"username": (None, email), "password": (None, PASSWORD)})
     assert r.status_code == 200, r.text
     refresh = r.json()["refresh_token"]

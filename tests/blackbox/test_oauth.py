@@ -441,7 +441,7 @@ def test_huge_or_malformed_provider_answers_are_502():
         assert r.status_code == 502 and r.json() == {"detail": "OAUTH_PROVIDER_BAD_RESPONSE"}, name
 
 
-@pytest.mark.parametrize("kid", ["same", "none"])
+@pytest.mark.parametrize("kid", ["rotating-1", "none"])
 def test_a_provider_that_replaces_its_signing_key_is_followed(kid):
     # A provider may replace its key under the kid it had, or publish its
     # one key without a kid: the key fcgi-users cached then fails the
@@ -454,14 +454,22 @@ def test_a_provider_that_replaces_its_signing_key_is_followed(kid):
         assert r.status_code == 302, r.text
         return callback(r.headers["location"], csrf)
 
-    r = login_through_rotating(unique_email("rotating"))
-    assert r.status_code == 200, r.text
+    def jwks_fetches():
+        return requests.get(AUX + "/rotating/stats").json()["jwks_fetches"]
+
+    # Whatever an earlier test left: a key of its own under "rotating-1".
+    assert requests.post(AUX + "/rotating/rotate", params={"kid": "rotating-1"}).json()["kid"] == "rotating-1"
+    assert login_through_rotating(unique_email("rotating")).status_code == 200
+    fetches = jwks_fetches()
+    assert login_through_rotating(unique_email("cached")).status_code == 200
+    assert jwks_fetches() == fetches, "a key that verifies is used from the cache"
     rotated = requests.post(AUX + "/rotating/rotate", params={"kid": kid})
-    assert rotated.status_code == 200 and (rotated.json()["kid"] is None) == (kid == "none")
+    assert rotated.json()["kid"] == (None if kid == "none" else kid)
     email = unique_email("rotated")
     r = login_through_rotating(email)
     assert r.status_code == 200, r.text
     assert me(r.json()["access_token"])["email"] == email
+    assert jwks_fetches() == fetches + 1, "fetched again once"
 
 
 def test_openapi_lists_the_providers_routes():

@@ -215,6 +215,21 @@ def test_apache_mounts_the_whole_api_as_nginx_does():
     assert requests.get(APACHE + "/openapi.json").json()["paths"]["/users/me"]
     assert "fcgi_users_" in requests.get(APACHE + "/metrics").text
     assert requests.get(APACHE + "/auth").json() == {"detail": "Not Found"}
+    # Only those: a longer path is the site's own (Apache's 404 here).
+    for path in ("/healthz/x", "/healthzz", "/metricsfoo", "/metrics/x", "/openapi.jsonx", "/authx"):
+        r = requests.get(APACHE + path, allow_redirects=False)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), (path, r.text[:100])
+
+
+def test_metrics_answer_loopback_itself_only():
+    # nginx allows 127.0.0.1 and ::1; Apache the same (not Require local,
+    # which admits all of 127.0.0.0/8 and the server's own addresses). A
+    # client at 127.0.0.2 stands for any other address, in every spelling.
+    for base in (BASE, APACHE):
+        assert raw_request(base, "GET", "/metrics")[0] == 200, base
+        for path in ("/metrics", "/metrics/", "//metrics", "/%6detrics", "/./metrics"):
+            status, _, body = raw_request(base, "GET", path, source="127.0.0.2")
+            assert status == 403 and b"fcgi_users_" not in body, (base, path, status)
 
 
 def test_apache_protects_a_directory_with_the_authorizer_role(user):
@@ -290,11 +305,11 @@ def test_apache_admin_cannot_be_reached_by_another_spelling(user, superuser):
         assert raw_get(APACHE, path, bearer(admin_token)) == 200, path
 
 
-def raw_request(base, method, path, headers=None):
-    """(status, headers, body) with the path sent byte for byte."""
+def raw_request(base, method, path, headers=None, source="127.0.0.1"):
+    """(status, headers, body) with the path sent byte for byte, from `source`."""
     import http.client
     host, port = base.split("//", 1)[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
     try:
         conn.request(method, path, headers=headers or {})
         r = conn.getresponse()

@@ -3,10 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <string>
-#include <variant>
-#include <vector>
-
 #include "http/body.h"
 
 namespace fu::http {
@@ -83,39 +79,6 @@ TEST(JsonBody, WrongContentTypeAndNonObjects) {
 TEST(JsonBody, DeepNestingIsRefusedNotCrashed) {
     std::string deep(100000, '[');
     EXPECT_TRUE(JsonBody(json_request(deep)).failed());
-}
-
-// A form's text fields as FastAPI reads them: the last value, "Field
-// required" for a missing or empty required one, "Input should be a valid
-// string" for a file, required or not.
-TEST(Form, TextFieldsRefuseFiles) {
-    Form form{
-        {{"username", "a"}, {"username", "king"}, {"password", "p"}, {"scope", "s"}, {"empty", ""}},
-        {2, 3}};
-    std::vector<FieldError> problems;
-    ASSERT_NE(form.text("username", true, problems), nullptr);
-    EXPECT_EQ(*form.text("username", true, problems), "king");
-    EXPECT_TRUE(problems.empty());
-    EXPECT_EQ(form.text("password", true, problems), nullptr);
-    EXPECT_EQ(form.text("scope", false, problems), nullptr);
-    EXPECT_EQ(form.text("missing", true, problems), nullptr);
-    EXPECT_EQ(form.text("empty", true, problems), nullptr);
-    EXPECT_EQ(form.text("missing", false, problems), nullptr);
-    ASSERT_NE(form.text("empty", false, problems), nullptr);
-    ASSERT_EQ(problems.size(), 4u);
-    EXPECT_EQ(problems[0].type, "string_type");
-    EXPECT_EQ(problems[0].msg, "Input should be a valid string");
-    EXPECT_EQ(std::get<std::string>(problems[0].loc[1]), "password");
-    EXPECT_EQ(problems[1].type, "string_type");
-    EXPECT_EQ(std::get<std::string>(problems[1].loc[1]), "scope");
-    EXPECT_EQ(problems[2].type, "missing");
-    EXPECT_EQ(problems[3].type, "missing");
-    EXPECT_EQ(std::get<std::string>(problems[3].loc[1]), "empty");
-    // The last value decides: a text after a file of the same name is text.
-    Form later{{{"username", "file"}, {"username", "text"}}, {0}};
-    std::vector<FieldError> none;
-    ASSERT_NE(later.text("username", true, none), nullptr);
-    EXPECT_TRUE(none.empty());
 }
 
 TEST(Email, ValidAndInvalidAddresses) {

@@ -7,8 +7,9 @@
 // Beside it, on OIDC_AUX_PORT, the broken providers the tests need: /stall
 // accepts and never answers, /huge answers 5 MiB, /badjson answers garbage;
 // and /rotating, a provider that replaces its signing key when asked (POST
-// /rotating/rotate?kid=same|none), which oidc-provider cannot do while it
-// runs: a key reused under the same kid, or published without a kid. Its
+// /rotating/rotate?kid=NAME, or kid=none for a key without one), which
+// oidc-provider cannot do while it runs: a key reused under the same kid, or
+// published without a kid. GET /rotating/stats counts the JWKS fetches. Its
 // authorization endpoint signs in at once as the `email` parameter the test
 // adds to the authorization URL.
 //
@@ -77,7 +78,7 @@ provider.listen(port, '127.0.0.1', () => {
 });
 
 // The /rotating provider's state: its key, and the codes it issued.
-const rotating = { key: null, kid: 'rotating-1', codes: new Map() };
+const rotating = { key: null, kid: 'rotating-1', codes: new Map(), jwksFetches: 0 };
 function rotateKey(kid) {
   rotating.key = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   rotating.kid = kid;
@@ -100,13 +101,16 @@ function rotatingProvider(req, res, body) {
       id_token_signing_alg_values_supported: ['RS256'],
     });
   }
+  if (u.pathname === '/rotating/stats') return json(200, { jwks_fetches: rotating.jwksFetches });
   if (u.pathname === '/rotating/jwks') {
+    rotating.jwksFetches += 1;
     const jwk = { ...rotating.key.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
     if (rotating.kid) jwk.kid = rotating.kid;
     return json(200, { keys: [jwk] });
   }
   if (u.pathname === '/rotating/rotate' && req.method === 'POST') {
-    rotateKey(u.searchParams.get('kid') === 'none' ? null : rotating.kid || 'rotating-1');
+    const kid = u.searchParams.get('kid');
+    rotateKey(kid === 'none' ? null : kid || rotating.kid);
     return json(200, { kid: rotating.kid });
   }
   if (u.pathname === '/rotating/auth') {
