@@ -119,10 +119,11 @@ std::optional<Pairs> parse_multipart(std::string_view body, std::string_view bou
             size_t colon = line.find(':');
             if (colon != std::string_view::npos &&
                 ascii::iequals(trim(line.substr(0, colon)), "content-disposition")) {
-                name = header_param(line.substr(colon + 1), "name");
+                std::string_view disposition = line.substr(colon + 1);
+                name = header_param(disposition, "name");
                 // RFC 5987's filename* too: python-multipart reads it as filename.
-                file = header_param(line.substr(colon + 1), "filename").has_value() ||
-                       header_param(line.substr(colon + 1), "filename*").has_value();
+                file =
+                    header_param(disposition, "filename") || header_param(disposition, "filename*");
             }
         }
         if (!name) return std::nullopt;

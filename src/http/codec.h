@@ -26,7 +26,8 @@ Pairs parse_cookies(std::string_view header);
 std::optional<std::string> header_param(std::string_view value, std::string_view name);
 // The fields of a multipart/form-data body (files are read as their content;
 // `files`, when given, gets the index in the result of each part that is a
-// file: one with a filename parameter, as Starlette tells an UploadFile).
+// file: one with a filename or filename* parameter, as Starlette tells an
+// UploadFile).
 // nullopt when the body is not well-formed multipart for that boundary.
 std::optional<Pairs> parse_multipart(std::string_view body, std::string_view boundary,
                                      std::vector<size_t>* files = nullptr);

@@ -49,7 +49,7 @@ Router::Match Router::match(Request& req) const {
         if (!fits(route, parts, &params)) continue;
         // HEAD is a GET without the body, for the routes that only read: a
         // GET that acts (the OAuth callback spends its code and signs in)
-        // must not act for a link checker's or a prefetcher's HEAD.
+        // must not act for a HEAD the browser's prefetch sends.
         bool head = req.method == "HEAD" && route.method == "GET" && route.cost == Cost::cheap;
         if (route.method == req.method || head) {
             req.path_params = std::move(params);

@@ -87,7 +87,7 @@ Result<json::Doc, TokenError> JwtCodec::decode(std::string_view token, const Sec
         // RFC 7515 4.1.11: extensions the signer marks critical must be
         // understood, and this codec understands none.
         if (cJSON_GetObjectItemCaseSensitive(head.get(), "crit")) return bad;
-        // As PyJWT: a kid, when there is one, is a string.
+        // A kid, when there is one, is a string (RFC 7515 4.1.4).
         const cJSON* kid = cJSON_GetObjectItemCaseSensitive(head.get(), "kid");
         if (kid && !cJSON_IsString(kid)) return bad;
     }
